@@ -1,0 +1,55 @@
+"""Engines and migrations for SQLite (embedded default) and PostgreSQL (production)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
+
+
+def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """An engine whose transactions take the write lock up front on SQLite.
+
+    SQLite's default deferred transactions fail with "database is locked" when two
+    writers upgrade at once; BEGIN IMMEDIATE makes them queue on the busy timeout.
+    """
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn):  # type: ignore[no-untyped-def]
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+
+
+def alembic_config(engine: Engine, service: str | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    locations = [str(MIGRATIONS / "versions")]
+    if service and (SERVICES_DIR / service / "migrations").is_dir():
+        locations.append(str(SERVICES_DIR / service / "migrations"))
+    cfg.set_main_option("version_locations", " ".join(locations))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def migrate(engine: Engine, service: str | None = None) -> None:
+    """Bring the database to the newest schema: the shared tables and the service's own."""
+    command.upgrade(alembic_config(engine, service), "heads")

@@ -1,0 +1,112 @@
+"""Settings for every service, read from the environment with the ``BUDDY_`` prefix."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SERVICES = ("recruitment", "matching", "followup", "reporting")
+DEFAULT_PORTS = {"recruitment": 8001, "matching": 8002, "followup": 8003, "reporting": 8004}
+
+
+class Settings(BaseSettings):
+    """One settings object; each service picks the parts it needs."""
+
+    model_config = SettingsConfigDict(env_prefix="BUDDY_", extra="ignore")
+
+    env: Literal["dev", "production"] = Field(
+        "dev", description="`dev` enables dev tokens and readable logs; `production` refuses both."
+    )
+    data_dir: Path = Field(Path("var"), description="Folder for SQLite files, keys and the embedded Redis.")
+    redis_url: str | None = Field(None, description="Redis to use; unset on the embedded default.")
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL; `{service}` is replaced by the service name. "
+        "Default: a SQLite file per service under the data folder.",
+    )
+    stream_prefix: str = Field("buddy", description="Prefix of every Redis key the system writes.")
+    master_key: SecretStr | None = Field(
+        None, description="Base64 32-byte key that wraps the per-person data keys (required in production)."
+    )
+    blind_index_key: SecretStr | None = Field(
+        None, description="Base64 key for the searchable name index (required in production)."
+    )
+    log_format: Literal["console", "json"] | None = Field(None, description="Default: json in production.")
+    log_level: str = "INFO"
+    host: str = "127.0.0.1"
+    port: int | None = Field(None, description="HTTP port; default per service 8001–8004.")
+    service_urls: dict[str, str] = Field(
+        default_factory=dict,
+        description="Base URL per service for the event feeds, e.g. "
+        '{"recruitment": "http://recruitment:8001"}. Default: localhost with the default ports.',
+    )
+    dead_letter_after: int = Field(5, ge=1, description="Failed deliveries before an event is dead-lettered.")
+    reclaim_idle_ms: int = Field(30_000, ge=100, description="Idle time before a dead consumer's messages are reclaimed.")
+    catch_up_interval_s: float = Field(5.0, gt=0, description="How often a consumer compares itself with the feeds.")
+    relay_interval_s: float = Field(0.05, gt=0, description="How often the outbox relay looks for new events.")
+    consumer_name: str | None = Field(None, description="Consumer name within its group; default host and pid.")
+    dev_tokens: bool = Field(True, description="Accept the static dev tokens (only ever on the dev default).")
+    oidc_issuer: str | None = None
+    oidc_audience: str | None = None
+    oidc_jwks_url: str | None = None
+
+    @model_validator(mode="after")
+    def _production_is_strict(self) -> "Settings":
+        if self.env == "production":
+            missing = [
+                name
+                for name in ("redis_url", "database_url", "master_key", "blind_index_key", "oidc_issuer", "oidc_jwks_url")
+                if not getattr(self, name)
+            ]
+            if missing:
+                raise ValueError(f"production needs BUDDY_{', BUDDY_'.join(m.upper() for m in missing)}")
+            self.dev_tokens = False
+        return self
+
+    def port_of(self, service: str) -> int:
+        return self.port or DEFAULT_PORTS[service]
+
+    def url_of(self, service: str) -> str:
+        return self.service_urls.get(service, f"http://127.0.0.1:{DEFAULT_PORTS[service]}")
+
+    def database_url_of(self, service: str) -> str:
+        if self.database_url:
+            return self.database_url.replace("{service}", service)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{(self.data_dir / f'{service}.db').as_posix()}"
+
+    def stream_of(self, service: str) -> str:
+        return f"{self.stream_prefix}:events:{service}"
+
+    def effective_log_format(self) -> str:
+        return self.log_format or ("json" if self.env == "production" else "console")
+
+    def key_bytes(self, name: Literal["master_key", "blind_index_key"]) -> bytes:
+        """The key from settings, or on the dev default one kept in the data folder."""
+        value = getattr(self, name)
+        if value is not None:
+            raw = base64.b64decode(value.get_secret_value())
+            if len(raw) != 32:
+                raise ValueError(f"BUDDY_{name.upper()} must be 32 bytes, base64-encoded")
+            return raw
+        if self.env == "production":  # pragma: no cover - the validator already refuses this
+            raise ValueError(f"BUDDY_{name.upper()} is required in production")
+        path = self.data_dir / f"{name}.dev"
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as fh:
+                fh.write(base64.b64encode(secrets.token_bytes(32)).decode())
+        return base64.b64decode(path.read_text().strip())
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()
