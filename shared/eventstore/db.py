@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from alembic import command
@@ -45,7 +46,8 @@ def alembic_config(engine: Engine, service: str | None = None) -> Config:
     locations = [str(MIGRATIONS / "versions")]
     if service and (SERVICES_DIR / service / "migrations").is_dir():
         locations.append(str(SERVICES_DIR / service / "migrations"))
-    cfg.set_main_option("version_locations", " ".join(locations))
+    cfg.set_main_option("path_separator", "os")
+    cfg.set_main_option("version_locations", os.pathsep.join(locations))
     cfg.attributes["engine"] = engine
     return cfg
 

@@ -1,0 +1,264 @@
+"""Who is calling, and may they: bearer tokens to a pseudonymous ``Principal``.
+
+Production accepts only OIDC access tokens (RS256, keys from the provider's JWKS).
+Development adds a fixed table of dev tokens so the services can be tried without an
+identity provider; those are refused in production whatever the settings say.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, HTTPException, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from shared.events.envelope import Actor, Role
+from shared.logging import get_logger
+from shared.settings import Settings
+
+__all__ = [
+    "DEV_TOKENS",
+    "AuthenticationError",
+    "AuthUnavailable",
+    "Authenticator",
+    "JWTVerifier",
+    "Principal",
+    "bearer_scheme",
+    "dev_principals",
+    "principal_dependency",
+    "require_project",
+    "require_role",
+]
+
+log = get_logger(__name__)
+
+UNAUTHENTICATED = "Niet aangemeld of ongeldig token / Not signed in or invalid token"
+UNAVAILABLE = "Aanmeldingsdienst niet bereikbaar / Sign-in service unavailable"
+NO_PROJECT_ACCESS = "Geen toegang tot dit project / No access to this project"
+NO_ROLE_ACCESS = "Geen toegang met deze rol / Not allowed with this role"
+
+
+class AuthenticationError(Exception):
+    """The token is missing, malformed, expired or not ours (HTTP 401)."""
+
+
+class AuthUnavailable(Exception):
+    """The identity provider's keys cannot be fetched (HTTP 503, not the caller's fault)."""
+
+
+class Principal(BaseModel):
+    """The caller as the services see it: pseudonymous, with the scope of their work."""
+
+    model_config = ConfigDict(frozen=True)
+
+    actor: Actor
+    projects: frozenset[str] = frozenset()
+    regions: frozenset[str] = frozenset()
+
+    @property
+    def role(self) -> Role:
+        return self.actor.role
+
+    def can_act_in_project(self, project_id: str) -> bool:
+        """Professionals work only in their own projects; admins may step in anywhere."""
+        if self.role is Role.admin:
+            return True
+        return self.role is Role.professional and project_id in self.projects
+
+    def can_read_region(self, region: str) -> bool:
+        """Coordinators see their regions' (anonymised) figures; admins and auditors all."""
+        if self.role in (Role.admin, Role.auditor):
+            return True
+        return self.role is Role.coordinator and region in self.regions
+
+    @property
+    def is_auditor(self) -> bool:
+        return self.role is Role.auditor
+
+
+def _principal(actor_id: str, role: Role, projects: Iterable[str] = (), regions: Iterable[str] = ()) -> Principal:
+    return Principal(actor=Actor(id=actor_id, role=role), projects=frozenset(projects), regions=frozenset(regions))
+
+
+def dev_principals() -> dict[str, Principal]:
+    """The fixed dev identities; the token doubles as the pseudonymous actor id."""
+    return {
+        "dev-admin": _principal("dev-admin", Role.admin),
+        "dev-professional": _principal("dev-professional", Role.professional, {"demo-antwerpen", "demo-gent"}),
+        "dev-professional-other": _principal("dev-professional-other", Role.professional, {"demo-brugge"}),
+        "dev-coordinator": _principal("dev-coordinator", Role.coordinator, regions={"antwerpen-kempen"}),
+        "dev-auditor": _principal("dev-auditor", Role.auditor),
+        "dev-buddy": _principal("dev-buddy", Role.buddy, {"demo-antwerpen"}),
+    }
+
+
+DEV_TOKENS: dict[str, Principal] = dev_principals()
+
+
+def _string_set(claims: dict[str, Any], name: str) -> frozenset[str]:
+    value = claims.get(name)
+    if value is None:
+        return frozenset()
+    if isinstance(value, str):  # some providers flatten one-element lists
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise AuthenticationError(f"claim {name!r} must be a list of strings")
+    return frozenset(value)
+
+
+def _role(claims: dict[str, Any]) -> Role:
+    role = claims.get("buddy_role")
+    if role is not None:
+        candidates = [role]
+    else:
+        roles = claims.get("roles")
+        candidates = roles if isinstance(roles, list) else []
+    # With only `roles`, take the first one this system knows: providers mix in
+    # their own roles (offline_access, ...).
+    for candidate in candidates:
+        if isinstance(candidate, str) and candidate in Role.__members__:
+            return Role(candidate)
+        if role is not None:
+            break
+    raise AuthenticationError("token carries no known role")
+
+
+class JWTVerifier:
+    """Validates RS256 access tokens of one OIDC issuer and audience.
+
+    Keys come from the JWKS and are looked up by ``kid``; an unknown ``kid`` refetches
+    the set (at most once per ``refresh_cooldown_s``), so provider key rotation needs
+    no restart.
+    """
+
+    def __init__(
+        self,
+        issuer: str,
+        audience: str,
+        jwks_url: str,
+        *,
+        leeway_s: float = 30,
+        refresh_cooldown_s: float = 10,
+        jwks_lifespan_s: float = 300,
+        timeout_s: float = 5,
+    ) -> None:
+        if not issuer or not audience or not jwks_url:
+            raise ValueError("JWT verification needs an issuer, an audience and a JWKS URL")
+        self.issuer = issuer
+        self.audience = audience
+        self.leeway_s = leeway_s
+        self._jwks = jwt.PyJWKClient(
+            jwks_url,
+            cache_jwk_set=True,
+            lifespan=jwks_lifespan_s,
+            timeout=timeout_s,
+            cooldown_duration=refresh_cooldown_s,
+        )
+
+    def verify(self, token: str) -> Principal:
+        """The principal of a valid token; raises ``AuthenticationError`` otherwise."""
+        try:
+            signing_key = self._jwks.get_signing_key_from_jwt(token)
+        except jwt.PyJWKClientConnectionError as exc:
+            raise AuthUnavailable(str(exc)) from exc
+        except (jwt.PyJWKClientError, jwt.PyJWTError) as exc:
+            raise AuthenticationError(f"no usable signing key: {exc}") from exc
+        try:
+            claims = jwt.decode(
+                token,
+                key=signing_key.key,
+                algorithms=["RS256"],
+                issuer=self.issuer,
+                audience=self.audience,
+                leeway=self.leeway_s,
+                options={"require": ["exp", "iss", "aud", "sub"]},
+            )
+        except jwt.PyJWTError as exc:
+            raise AuthenticationError(f"invalid token: {exc}") from exc
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject:
+            raise AuthenticationError("token has no usable 'sub'")
+        try:
+            # Only `sub`: names and e-mail addresses must never become actor ids.
+            return Principal(
+                actor=Actor(id=subject, role=_role(claims)),
+                projects=_string_set(claims, "buddy_projects"),
+                regions=_string_set(claims, "buddy_regions"),
+            )
+        except ValidationError as exc:
+            raise AuthenticationError(f"token claims rejected: {exc.error_count()} error(s)") from exc
+
+
+class Authenticator:
+    """Turns a bearer token into a ``Principal`` according to the settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        # Checked here as well as in Settings: a hand-built or mutated Settings object
+        # must still never let dev tokens into production.
+        self.dev_tokens = settings.env == "dev" and settings.dev_tokens
+        self._dev = dev_principals() if self.dev_tokens else {}
+        self.jwt: JWTVerifier | None = None
+        if settings.oidc_jwks_url:
+            if not settings.oidc_issuer or not settings.oidc_audience:
+                raise ValueError("BUDDY_OIDC_JWKS_URL needs BUDDY_OIDC_ISSUER and BUDDY_OIDC_AUDIENCE")
+            self.jwt = JWTVerifier(settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url)
+
+    def authenticate(self, token: str) -> Principal:
+        principal = self._dev.get(token)
+        if principal is not None:
+            return principal
+        if self.jwt is not None and token.count(".") == 2:
+            return self.jwt.verify(token)
+        raise AuthenticationError("unknown token")
+
+
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="OIDC access token (RS256); in development also a dev token such as `dev-professional`.",
+)
+
+
+def _unauthorized(invalid: bool) -> HTTPException:
+    challenge = 'Bearer error="invalid_token"' if invalid else "Bearer"
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=UNAUTHENTICATED, headers={"WWW-Authenticate": challenge})
+
+
+def principal_dependency(auth: Authenticator) -> Callable[..., Principal]:
+    """A FastAPI dependency giving the caller's ``Principal`` or answering 401.
+
+    Synchronous on purpose: a JWKS refetch blocks, so FastAPI runs it in its threadpool.
+    """
+
+    def current_principal(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+    ) -> Principal:
+        if credentials is None or not credentials.credentials:
+            raise _unauthorized(invalid=False)
+        try:
+            return auth.authenticate(credentials.credentials)
+        except AuthenticationError as exc:
+            log.info("authentication_failed", reason=str(exc))
+            raise _unauthorized(invalid=True) from None
+        except AuthUnavailable as exc:
+            log.warning("authentication_unavailable", reason=str(exc))
+            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=UNAVAILABLE) from None
+
+    return current_principal
+
+
+def require_project(principal: Principal, project_id: str) -> Principal:
+    """403 unless the principal may act in the project."""
+    if not principal.can_act_in_project(project_id):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NO_PROJECT_ACCESS)
+    return principal
+
+
+def require_role(principal: Principal, *roles: Role) -> Principal:
+    """403 unless the principal has one of the roles."""
+    if principal.role not in roles:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NO_ROLE_ACCESS)
+    return principal

@@ -1,0 +1,84 @@
+"""Outbox relay: publishes committed events, in position order, to the service's stream.
+
+The event log is the outbox: positions are gapless and in commit order, so "everything
+after the last published position" is exactly what is still to send. The published
+position is stored after Redis accepted the batch; a crash in between publishes a batch
+twice, which consumers absorb (they keep the last position they applied).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import anyio
+from faststream.redis import RedisBroker
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy import insert, select, update
+
+from shared.eventstore.store import EventStore
+from shared.eventstore.tables import relay_state
+from shared.logging import get_logger
+
+log = get_logger(__name__)
+
+
+class OutboxRelay:
+    def __init__(self, store: EventStore, broker: RedisBroker, stream: str, *, batch: int = 500, interval_s: float = 0.05) -> None:
+        self.store, self.broker, self.stream = store, broker, stream
+        self.batch, self.interval_s = batch, interval_s
+        self.publisher = broker.publisher(stream=stream, include_in_schema=False)
+        self._wake = asyncio.Event()
+
+    def notify(self) -> None:
+        """Called after a local append so the relay does not wait for its next tick."""
+        self._wake.set()
+
+    def published_position(self) -> int:
+        with self.store.engine.connect() as conn:
+            value = conn.execute(select(relay_state.c.position).where(relay_state.c.stream == self.stream)).scalar()
+            return value or 0
+
+    def _save_position(self, position: int) -> None:
+        with self.store.engine.begin() as conn:
+            done = conn.execute(
+                update(relay_state).where(relay_state.c.stream == self.stream).values(position=position)
+            ).rowcount
+            if not done:
+                conn.execute(insert(relay_state).values(stream=self.stream, position=position))
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unpublished events; returns how many."""
+        after = await anyio.to_thread.run_sync(self.published_position)
+        rows = await anyio.to_thread.run_sync(self.store.read_after, after, self.batch)
+        if not rows:
+            return 0
+        redis = self.broker._connection  # FastStream's own client, as its Pipeline dependency uses
+        async with redis.pipeline(transaction=False) as pipe:
+            for row in rows:
+                env = row.envelope
+                await self.publisher.publish(
+                    env.model_dump(mode="json"),
+                    correlation_id=str(env.correlation_id),
+                    headers={"position": str(env.position), "type": env.type},
+                    pipeline=pipe,
+                )
+            await pipe.execute()
+        await anyio.to_thread.run_sync(self._save_position, rows[-1].envelope.position)
+        return len(rows)
+
+    async def run(self) -> None:
+        backoff = self.interval_s
+        while True:
+            try:
+                while await self.publish_pending() == self.batch:
+                    pass
+                backoff = self.interval_s
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                log.warning("relay.redis_unavailable", stream=self.stream, error=str(exc))
+                backoff = min(backoff * 2 if backoff > self.interval_s else 0.5, 5.0)
+            self._wake.clear()
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+            except TimeoutError:
+                pass

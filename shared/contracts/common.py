@@ -1,0 +1,42 @@
+"""Vocabularies shared by several contracts: coarse attributes only, never personal data."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import Field, StringConstraints
+
+Id = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
+NisCode = Annotated[str, StringConstraints(pattern=r"^\d{5}$")]
+
+
+class TargetGroup(StrEnum):
+    individual_adult = "individual_adult"
+    family = "family"
+    child = "child"
+    youth = "youth"
+
+
+class AgeBand(StrEnum):
+    under_18 = "<18"
+    age_18_24 = "18-24"
+    age_25_34 = "25-34"
+    age_35_44 = "35-44"
+    age_45_54 = "45-54"
+    age_55_64 = "55-64"
+    age_65_plus = "65+"
+
+
+def age_band(birth_date: date, on: date) -> AgeBand:
+    """Coarsen a birth date: only the band ever leaves the owning service."""
+    years = on.year - birth_date.year - ((on.month, on.day) < (birth_date.month, birth_date.day))
+    for limit, band in ((18, AgeBand.under_18), (25, AgeBand.age_18_24), (35, AgeBand.age_25_34),
+                        (45, AgeBand.age_35_44), (55, AgeBand.age_45_54), (65, AgeBand.age_55_64)):
+        if years < limit:
+            return band
+    return AgeBand.age_65_plus
+
+
+Minutes = Annotated[int, Field(ge=1, le=24 * 60)]

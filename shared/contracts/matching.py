@@ -1,0 +1,74 @@
+"""Events of the matching service: participants and duos."""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import StrEnum
+
+from pydantic import Field
+
+from shared.contracts.common import AgeBand, Id, NisCode, TargetGroup
+from shared.events.registry import DomainEvent, event
+
+SERVICE = "matching"
+
+
+class ReferrerType(StrEnum):
+    mental_health_centre = "mental_health_centre"
+    social_services = "social_services"
+    school = "school"
+    youth_care = "youth_care"
+    general_practitioner = "general_practitioner"
+    self = "self"
+    other = "other"
+
+
+class LifeDomain(StrEnum):
+    poverty = "poverty"
+    psychological_vulnerability = "psychological_vulnerability"
+    isolation = "isolation"
+    newcomer = "newcomer"
+    addiction = "addiction"
+    other = "other"
+
+
+class EndReason(StrEnum):
+    goals_reached = "goals_reached"
+    volunteer_stopped = "volunteer_stopped"
+    participant_stopped = "participant_stopped"
+    moved = "moved"
+    mismatch = "mismatch"
+    boundary_problem = "boundary_problem"
+    other = "other"
+
+
+@event("ParticipantReferred", service=SERVICE, stream_type="participant")
+class ParticipantReferred(DomainEvent):
+    participant_id: Id
+    project_id: Id
+    target_group: TargetGroup
+    referrer_type: ReferrerType
+    life_domains: list[LifeDomain] = Field(min_length=1)
+    age_band: AgeBand | None = None
+    municipality_nis: NisCode
+    languages: list[str] = Field(default_factory=lambda: ["nl"])
+    consent_recorded: bool
+
+
+@event("DuoStarted", service=SERVICE, stream_type="duo")
+class DuoStarted(DomainEvent):
+    duo_id: Id
+    project_id: Id
+    volunteer_id: Id
+    participant_id: Id
+    started_on: date
+    agreed_contacts_per_month: int = Field(ge=1, le=31)
+
+
+@event("DuoEnded", service=SERVICE, stream_type="duo")
+class DuoEnded(DomainEvent):
+    duo_id: Id
+    project_id: Id
+    ended_on: date
+    reason: EndReason
+    planned: bool

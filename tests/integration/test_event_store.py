@@ -1,0 +1,178 @@
+"""Event store contract: the same tests on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import text
+
+from shared.contracts.recruitment import VolunteerStopped
+from shared.events.envelope import Actor, Role
+from shared.eventstore import ANY_VERSION, ConcurrencyConflict, EventStore, NewEvent, make_engine, migrate
+
+ACTOR = Actor(id="prof-1", role=Role.professional)
+
+
+def stopped(n: int) -> NewEvent:
+    return NewEvent(VolunteerStopped(volunteer_id=f"v-{n}", project_id="p-1", reason=f"r{n}"), project_id="p-1")
+
+
+@pytest.fixture
+def store(database_url: str) -> EventStore:
+    engine = make_engine(database_url)
+    migrate(engine)
+    yield EventStore(engine, "recruitment")
+    engine.dispose()
+
+
+def test_append_and_load_one_aggregate(store: EventStore) -> None:
+    store.append("v-1", 0, [stopped(1), stopped(2)], actor=ACTOR)
+    store.append("v-2", 0, [stopped(3)], actor=ACTOR)
+    loaded = store.load("v-1")
+    assert [e.envelope.version for e in loaded] == [1, 2]
+    assert [e.envelope.payload["reason"] for e in loaded] == ["r1", "r2"]
+    assert loaded[0].envelope.service == "recruitment"
+    assert loaded[0].envelope.actor == ACTOR
+    assert [e.envelope.position for e in store.read_after(1)] == [2, 3]
+    assert store.head()[0] == 3
+
+
+def test_wrong_expected_version_is_a_conflict(store: EventStore) -> None:
+    store.append("v-1", 0, [stopped(1)], actor=ACTOR)
+    with pytest.raises(ConcurrencyConflict, match="version 1, not 0"):
+        store.append("v-1", 0, [stopped(2)], actor=ACTOR)
+    store.append("v-1", ANY_VERSION, [stopped(2)], actor=ACTOR)
+    assert len(store.load("v-1")) == 2
+
+
+def test_two_concurrent_appends_at_the_same_version_one_wins(store: EventStore) -> None:
+    barrier = threading.Barrier(2)
+
+    def attempt(n: int) -> str:
+        barrier.wait()
+        try:
+            store.append("v-race", 0, [stopped(n)], actor=ACTOR)
+            return "won"
+        except ConcurrencyConflict:
+            return "conflict"
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = sorted(pool.map(attempt, [1, 2]))
+    assert outcomes == ["conflict", "won"]
+    assert len(store.load("v-race")) == 1
+    assert store.verify().ok
+
+
+def test_concurrent_writers_get_gapless_positions_in_commit_order(store: EventStore) -> None:
+    writers, per_writer = 8, 25
+
+    def write(w: int) -> None:
+        for i in range(per_writer):
+            store.append(f"v-{w}-{i}", 0, [stopped(i), stopped(i + 1)], actor=ACTOR)
+
+    with ThreadPoolExecutor(writers) as pool:
+        list(pool.map(write, range(writers)))
+    events = store.read_after(0, limit=10_000)
+    positions = [e.envelope.position for e in events]
+    assert positions == list(range(1, writers * per_writer * 2 + 1))
+    # commit order: recorded_at never goes backwards along the positions
+    recorded = [e.envelope.recorded_at for e in events]
+    assert recorded == sorted(recorded)
+    # each append's two events are adjacent: nothing interleaved inside a transaction
+    for first, second in zip(events[::2], events[1::2], strict=True):
+        assert first.envelope.stream_id == second.envelope.stream_id
+    result = store.verify()
+    assert result.ok, result.problems
+    assert result.checked == writers * per_writer * 2
+
+
+def test_readers_never_see_a_later_position_before_an_earlier_one(store: EventStore) -> None:
+    """A feed reader that saw position N must never later find a new event below N."""
+    stop = threading.Event()
+    seen_max, violations = [0], []
+
+    def reader() -> None:
+        while not stop.is_set():
+            rows = store.read_after(0, limit=100_000)
+            positions = [r.envelope.position for r in rows]
+            if positions != list(range(1, len(positions) + 1)):
+                violations.append(positions)
+            seen_max[0] = max(seen_max[0], len(positions))
+
+    def write(w: int) -> None:
+        for i in range(15):
+            store.append(f"r-{w}-{i}", 0, [stopped(i)], actor=ACTOR)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(write, range(4)))
+    stop.set()
+    t.join()
+    assert not violations
+    assert store.head()[0] == 60
+
+
+def _tamper(store: EventStore, sql: str) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(text(sql))
+
+
+@pytest.mark.parametrize(
+    ("sql", "position", "words"),
+    [
+        ("UPDATE events SET payload = replace(payload, 'r2', 'rX') WHERE position = 2", 2, "altered"),
+        ("DELETE FROM events WHERE position = 2", 3, "missing"),
+        ("UPDATE events SET stream_id = 'v-other' WHERE position = 3", 3, "altered"),
+    ],
+    ids=["edited-payload", "deleted-event", "edited-column"],
+)
+def test_tampering_is_detected_and_named(store: EventStore, sql: str, position: int, words: str) -> None:
+    for n in range(1, 5):
+        store.append(f"v-{n}", 0, [stopped(n)], actor=ACTOR)
+    assert store.verify().ok
+    _tamper(store, sql)
+    result = store.verify()
+    assert not result.ok
+    assert result.first_broken_position == position
+    assert words in result.problems[0]
+
+
+def test_reordered_events_are_detected(store: EventStore) -> None:
+    for n in range(1, 5):
+        store.append(f"v-{n}", 0, [stopped(n)], actor=ACTOR)
+    # swap the contents of positions 2 and 3, hashes included
+    with store.engine.begin() as conn:
+        conn.execute(text("UPDATE events SET position = -2 WHERE position = 2"))
+        conn.execute(text("UPDATE events SET position = 2 WHERE position = 3"))
+        conn.execute(text("UPDATE events SET position = 3 WHERE position = -2"))
+    result = store.verify()
+    assert not result.ok and result.first_broken_position == 2
+
+
+def test_forged_event_appended_behind_the_store_is_detected(store: EventStore) -> None:
+    store.append("v-1", 0, [stopped(1)], actor=ACTOR)
+    # copy the last row as a new position without going through the store
+    with store.engine.begin() as conn:
+        conn.execute(text(
+            "INSERT INTO events (position, event_id, type, schema_version, stream_type, stream_id, version, "
+            "occurred_at, recorded_at, project_id, actor_id, actor_role, correlation_id, causation_id, payload, "
+            "subject_id, sealed, prev_hash, hash) SELECT 2, 'forged-0000-0000-0000-000000000000', type, schema_version, "
+            "stream_type, 'v-9', 1, occurred_at, recorded_at, project_id, actor_id, actor_role, correlation_id, "
+            "causation_id, payload, subject_id, sealed, hash, hash FROM events WHERE position = 1"
+        ))
+    result = store.verify()
+    assert not result.ok
+    assert result.first_broken_position == 2
+    assert result.first_broken_event_id == "forged-0000-0000-0000-000000000000"
+
+
+def test_migrations_are_idempotent(database_url: str) -> None:
+    engine = make_engine(database_url)
+    migrate(engine)
+    migrate(engine)
+    store = EventStore(engine, "matching")
+    assert store.head() == (0, "0" * 64)
+    engine.dispose()
