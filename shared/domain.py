@@ -33,8 +33,8 @@ class DomainError(Exception):
 class NotFound(DomainError):
     status_code = 404
 
-    def __init__(self, what: str, ident: str) -> None:
-        super().__init__(f"{what} {ident} bestaat niet / {what} {ident} does not exist", code="not_found")
+    def __init__(self, what_nl: str, what_en: str, ident: str) -> None:
+        super().__init__(f"{what_nl} {ident} bestaat niet / {what_en} {ident} does not exist", code="not_found")
 
 
 class InvalidInput(DomainError):

@@ -100,7 +100,8 @@ def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None] | None:
     return _preexec
 
 
-def _terminate(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT_S) -> None:
+def terminate(proc: subprocess.Popen[bytes], sig: int = signal.SIGTERM, timeout: float = STOP_TIMEOUT_S) -> None:
+    """Send ``sig``, wait up to ``timeout`` seconds, then SIGKILL; always reaps the child."""
     if proc.poll() is not None:
         return
     with contextlib.suppress(ProcessLookupError):
@@ -138,6 +139,7 @@ class EmbeddedRedis:
         self._proc: subprocess.Popen[bytes] | None = None
         self._lock_fd: int | None = None
         self._finalizer: weakref.finalize | None = None
+        self._log_offset = 0
 
     # -- properties ---------------------------------------------------------------
     @property
@@ -217,7 +219,7 @@ class EmbeddedRedis:
             preexec_fn=die_with_parent(signal.SIGTERM),
         )
         self._proc = proc
-        self._finalizer = weakref.finalize(self, _terminate, proc)
+        self._finalizer = weakref.finalize(self, terminate, proc)
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             if proc.poll() is not None:
@@ -226,7 +228,7 @@ class EmbeddedRedis:
             if _ping(self.port):
                 return
             time.sleep(0.02)
-        _terminate(proc)
+        terminate(proc)
         self._forget()
         raise RuntimeError(self._failure(f"redis-server did not answer PING within {START_TIMEOUT_S:.0f} s"))
 
@@ -234,7 +236,7 @@ class EmbeddedRedis:
         """SIGTERM (Redis flushes its append-only file), then SIGKILL after a grace period."""
         proc = self._proc
         if proc is not None:
-            _terminate(proc)
+            terminate(proc)
         self._forget()
         self._release_lock()
 
@@ -274,7 +276,7 @@ class EmbeddedRedis:
     def log_tail(self, lines: int = 20) -> str:
         try:
             with self.logfile.open("rb") as fh:
-                fh.seek(getattr(self, "_log_offset", 0))
+                fh.seek(self._log_offset)
                 text = fh.read().decode("utf-8", "replace")
         except OSError:
             return "(no log file)"

@@ -52,6 +52,13 @@ class Settings(BaseSettings):
     catch_up_interval_s: float = Field(5.0, gt=0, description="How often a consumer compares itself with the feeds.")
     relay_interval_s: float = Field(0.05, gt=0, description="How often the outbox relay looks for new events.")
     consumer_name: str | None = Field(None, description="Consumer name within its group; default host and pid.")
+    service_token: SecretStr = Field(
+        SecretStr("dev-service-token"),
+        description="Shared secret the services present to each other's event feeds (set it in production).",
+    )
+    max_body_bytes: int = Field(1_000_000, ge=1_000, description="Larger request bodies are refused with 413.")
+    disclosure_threshold: int = Field(10, ge=1, description="Counts below this are never shown in reports.")
+    rounding_base: int = Field(5, ge=1, description="Shown counts are rounded to a multiple of this.")
     dev_tokens: bool = Field(True, description="Accept the static dev tokens (only ever on the dev default).")
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
@@ -62,9 +69,11 @@ class Settings(BaseSettings):
         if self.env == "production":
             missing = [
                 name
-                for name in ("redis_url", "database_url", "master_key", "blind_index_key", "oidc_issuer", "oidc_jwks_url")
+                for name in ("redis_url", "database_url", "master_key", "blind_index_key", "oidc_issuer", "oidc_audience", "oidc_jwks_url")
                 if not getattr(self, name)
             ]
+            if self.service_token.get_secret_value() == "dev-service-token":
+                missing.append("service_token")
             if missing:
                 raise ValueError(f"production needs BUDDY_{', BUDDY_'.join(m.upper() for m in missing)}")
             self.dev_tokens = False

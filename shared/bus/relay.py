@@ -29,10 +29,12 @@ class OutboxRelay:
         self.batch, self.interval_s = batch, interval_s
         self.publisher = broker.publisher(stream=stream, include_in_schema=False)
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def notify(self) -> None:
-        """Called after a local append so the relay does not wait for its next tick."""
-        self._wake.set()
+        """Called after a local append (from any thread) so the relay need not wait a tick."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self._wake.set)
 
     def published_position(self) -> int:
         with self.store.engine.connect() as conn:
@@ -68,6 +70,7 @@ class OutboxRelay:
         return len(rows)
 
     async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
         backoff = self.interval_s
         while True:
             try:

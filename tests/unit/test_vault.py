@@ -115,7 +115,10 @@ def test_erase_shreds_data_but_leaves_rows(vault, engine):
     with engine.begin() as conn:
         sealed_a = vault.seal(conn, "person-a", {"name": "Anna"})
         sealed_b = vault.seal(conn, "person-b", {"name": "Bert"})
-        conn.execute(insert(blobs), [{"subject_id": "person-a", "sealed": sealed_a}, {"subject_id": "person-b", "sealed": sealed_b}])
+        conn.execute(
+            insert(blobs),
+            [{"subject_id": "person-a", "sealed": sealed_a}, {"subject_id": "person-b", "sealed": sealed_b}],
+        )
     assert vault.open("person-a", sealed_a) == {"name": "Anna"}  # warms the cache
 
     with engine.begin() as conn:
@@ -171,7 +174,8 @@ def test_blob_cannot_move_to_another_person(vault, engine):
 def test_wrapped_key_cannot_move_to_another_person(vault, engine):
     with engine.begin() as conn:
         sealed_a = vault.seal(conn, "person-a", {"name": "Anna"})
-        wrapped = conn.execute(select(vault_keys.c.wrapped_key).where(vault_keys.c.subject_id == "person-a")).scalar_one()
+        query = select(vault_keys.c.wrapped_key).where(vault_keys.c.subject_id == "person-a")
+        wrapped = conn.execute(query).scalar_one()
         conn.execute(insert(vault_keys).values(subject_id="person-b", wrapped_key=wrapped, created_at="x"))
     with pytest.raises(VaultError):
         Vault(engine, MASTER, BLIND).open("person-b", sealed_a)

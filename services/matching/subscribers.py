@@ -1,0 +1,38 @@
+"""What matching learns from recruitment's events: projects and the candidate pool."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, delete, insert, update
+
+from shared.contracts.recruitment import (
+    ProjectRegistered,
+    VolunteerEnquiryReceived,
+    VolunteerMadeAvailable,
+    VolunteerStopped,
+)
+from shared.events.envelope import Envelope
+from shared.events.registry import REGISTRY, UnknownEventType
+from shared.eventstore.store import format_time
+from services.matching.read_models import candidates, projects
+
+
+def on_event(conn: Connection, env: Envelope) -> None:
+    try:
+        event = REGISTRY.decode(env.type, env.schema_version, env.payload)
+    except UnknownEventType:
+        return  # not an event matching needs
+    match event:
+        case ProjectRegistered():
+            conn.execute(delete(projects).where(projects.c.project_id == event.project_id))
+            conn.execute(insert(projects).values(project_id=event.project_id, region=event.region))
+        case VolunteerEnquiryReceived():
+            conn.execute(delete(candidates).where(candidates.c.volunteer_id == event.volunteer_id))
+            conn.execute(insert(candidates).values(
+                volunteer_id=event.volunteer_id, project_id=event.project_id, status="enquired",
+                municipality_nis=event.municipality_nis, target_groups=[], languages=[], max_duos=0, active_duos=0))
+        case VolunteerMadeAvailable():
+            conn.execute(update(candidates).where(candidates.c.volunteer_id == event.volunteer_id).values(
+                status="available", target_groups=[str(t) for t in event.target_groups], languages=event.languages,
+                max_duos=event.max_duos, available_since=format_time(env.occurred_at)))
+        case VolunteerStopped():
+            conn.execute(update(candidates).where(candidates.c.volunteer_id == event.volunteer_id).values(status="stopped"))

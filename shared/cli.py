@@ -1,0 +1,84 @@
+"""The `buddy` command: serve one service, run the whole system, verify and export."""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from shared.settings import SERVICES, Settings
+
+app = typer.Typer(help="Buddywerking: case logging and anonymised reporting.", no_args_is_help=True)
+audit = typer.Typer(help="Audit the event history.", no_args_is_help=True)
+docs = typer.Typer(help="Generated documentation.", no_args_is_help=True)
+app.add_typer(audit, name="audit")
+app.add_typer(docs, name="docs")
+
+Service = StrEnum("Service", {name: name for name in SERVICES})  # type: ignore[misc]
+WRITING_SERVICES = tuple(s for s in SERVICES if s != "reporting")
+
+
+def build_app(service: str, settings: Settings):  # type: ignore[no-untyped-def]
+    """The FastAPI app of one service; services are imported only when asked for."""
+    import importlib
+
+    return importlib.import_module(f"services.{service}.bootstrap").build(settings)
+
+
+@app.command()
+def serve(service: Annotated[Service, typer.Argument(help="Which service to run.")]) -> None:
+    """Run one service: its HTTP API, its relay and its subscribers, in one process."""
+    import uvicorn
+
+    settings = Settings()
+    uvicorn.run(build_app(service.value, settings), host=settings.host, port=settings.port_of(service.value),
+                log_config=None, access_log=False, timeout_graceful_shutdown=10)
+
+
+@app.command()
+def run(
+    demo: Annotated[bool, typer.Option(help="Load a small demo data set through the public APIs.")] = True,
+) -> None:
+    """Start the whole system on this machine: Redis, the four services, SQLite under the data folder."""
+    from shared.supervisor import run_system
+
+    raise typer.Exit(run_system(Settings(), demo=demo))
+
+
+@audit.command("verify")
+def verify(
+    service: Annotated[list[Service] | None, typer.Option(help="Only these services (default: all that write).")] = None,
+) -> None:
+    """Check every store's hash chain and gapless positions; exit 1 naming the first broken event."""
+    from shared.eventstore import EventStore, make_engine
+
+    settings, failed = Settings(), False
+    for name in [s.value for s in service] if service else WRITING_SERVICES:
+        engine = make_engine(settings.database_url_of(name))
+        result = EventStore(engine, name).verify()
+        engine.dispose()
+        if result.ok:
+            typer.echo(f"{name}: ok — {result.checked} events, head {result.head_position}")
+        else:
+            failed = True
+            typer.echo(f"{name}: BROKEN at position {result.first_broken_position} "
+                       f"(event {result.first_broken_event_id}): {result.problems[0]}", err=True)
+    raise typer.Exit(1 if failed else 0)
+
+
+@docs.command("export")
+def export(out: Annotated[Path, typer.Option(help="Folder to write to.")] = Path("docs")) -> None:
+    """Write the event catalogue as JSON Schema and AsyncAPI, generated from the contracts."""
+    from shared.catalogue import asyncapi_document, json_schema_document
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "events.schema.json").write_text(json.dumps(json_schema_document(), indent=2, sort_keys=True) + "\n")
+    (out / "asyncapi.json").write_text(json.dumps(asyncapi_document(), indent=2, sort_keys=True) + "\n")
+    typer.echo(f"wrote {out / 'events.schema.json'} and {out / 'asyncapi.json'}")
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,88 @@
+"""A small demo data set, loaded through the public APIs exactly as a user would.
+
+All names are invented. Loading twice is harmless: the second run sees the projects
+and stops.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+
+PROJECTS = [
+    ("demo-antwerpen", "Buddywerking Antwerpen (demo)", "11002", "antwerpen-kempen"),
+    ("demo-gent", "Samen Sterk Gent (demo)", "44021", "oost-vlaanderen"),
+    ("demo-brugge", "Buddy Brugge (demo)", "31005", "west-vlaanderen"),
+]
+
+
+def _call(client: httpx.Client, method: str, url: str, token: str, body: Any = None, retry_404_s: float = 0) -> httpx.Response:
+    """One API call; retries 404 for a while where another service has yet to learn an id."""
+    deadline = time.monotonic() + retry_404_s
+    while True:
+        resp = client.request(method, url, json=body, headers={"Authorization": f"Bearer {token}"})
+        if resp.status_code == 404 and time.monotonic() < deadline:
+            time.sleep(0.2)
+            continue
+        return resp
+
+
+def _wait_for_candidate(client: httpx.Client, url: str, project_id: str, volunteer_id: str, timeout_s: float) -> None:
+    """Matching learns availability from recruitment's events, a moment after it was recorded."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        pool = _call(client, "GET", f"{url}/projects/{project_id}/candidates", "dev-professional", retry_404_s=timeout_s)
+        if pool.status_code == 200 and any(c["volunteer_id"] == volunteer_id for c in pool.json()["candidates"]):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"matching did not see volunteer {volunteer_id} within {timeout_s} s")
+
+
+def load_demo(urls: dict[str, str], *, volunteers_per_project: int = 4, timeout_s: float = 30) -> str:
+    with httpx.Client(timeout=10) as client:
+        first = _call(client, "GET", f"{urls['recruitment']}/projects/{PROJECTS[0][0]}", "dev-admin")
+        if first.status_code == 200:
+            return "Demodata zijn al geladen / Demo data already loaded."
+        for project_id, name, nis, region in PROJECTS:
+            _call(client, "POST", f"{urls['recruitment']}/projects", "dev-admin", {
+                "project_id": project_id, "name": name, "organisation": "Demo vzw", "municipality_nis": nis,
+                "region": region, "target_groups": ["individual_adult", "family"],
+            }).raise_for_status()
+        duos = contacts = 0
+        for project_id, _, nis, _ in PROJECTS[:2]:  # dev-professional works in these two
+            for i in range(volunteers_per_project):
+                v = _call(client, "POST", f"{urls['recruitment']}/projects/{project_id}/volunteers", "dev-professional", {
+                    "channel": ["word_of_mouth", "website", "volunteer_platform", "social_media"][i % 4],
+                    "municipality_nis": nis,
+                    "personal": {"first_name": f"Demo{i}", "last_name": "Vrijwilliger",
+                                 "email": f"demo{i}@example.org", "birth_date": f"{1960 + 7 * i}-05-0{1 + i}"},
+                })
+                v.raise_for_status()
+                volunteer_id = v.json()["volunteer_id"]
+                _call(client, "POST", f"{urls['recruitment']}/volunteers/{volunteer_id}/availability", "dev-professional",
+                      {"target_groups": ["individual_adult"], "languages": ["nl", "fr"]}).raise_for_status()
+                p = _call(client, "POST", f"{urls['matching']}/projects/{project_id}/participants", "dev-professional", {
+                    "target_group": "individual_adult", "referrer_type": "social_services",
+                    "life_domains": ["isolation"], "municipality_nis": nis, "consent_recorded": True,
+                    "personal": {"first_name": f"Demo{i}", "last_name": "Deelnemer"},
+                }, retry_404_s=timeout_s)
+                p.raise_for_status()
+                if i % 2:
+                    continue  # half of them keep waiting, so the pool is not empty
+                _wait_for_candidate(client, urls["matching"], project_id, volunteer_id, timeout_s)
+                d = _call(client, "POST", f"{urls['matching']}/projects/{project_id}/duos", "dev-professional", {
+                    "volunteer_id": volunteer_id, "participant_id": p.json()["participant_id"],
+                    "started_on": (date.today() - timedelta(days=40)).isoformat(),
+                }, retry_404_s=timeout_s)
+                d.raise_for_status()
+                duos += 1
+                for week in range(3):
+                    _call(client, "POST", f"{urls['followup']}/duos/{d.json()['duo_id']}/contacts", "dev-professional", {
+                        "contact_date": (date.today() - timedelta(days=30 - 7 * week)).isoformat(), "minutes": 90,
+                        "mode": "in_person", "activities": ["walk", "coffee_or_chat"],
+                    }, retry_404_s=timeout_s).raise_for_status()
+                    contacts += 1
+        return f"Demodata geladen / Demo data loaded: {len(PROJECTS)} projects, {duos} duos, {contacts} contacts."

@@ -1,0 +1,388 @@
+"""Authentication: dev tokens, OIDC JWTs against a local JWKS, and the FastAPI dependency."""
+
+
+import base64
+import json
+import socket
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Annotated, Any
+
+import jwt
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from fastapi import Depends, FastAPI
+from fastapi.testclient import TestClient
+
+from shared.auth import (
+    DEV_TOKENS,
+    AuthenticationError,
+    Authenticator,
+    JWTVerifier,
+    Principal,
+    dev_principals,
+    principal_dependency,
+    require_project,
+    require_role,
+)
+from shared.events.envelope import Role
+from shared.settings import Settings
+
+ISSUER = "https://login.example.test/realms/buddy"
+AUDIENCE = "buddy-api"
+
+
+def _rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def _jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, Any]:
+    jwk = jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
+    return {**jwk, "kid": kid, "use": "sig", "alg": "RS256"}
+
+
+class JWKSServer:
+    """A JWKS endpoint on 127.0.0.1 whose key set the test can change."""
+
+    def __init__(self) -> None:
+        self.keys: list[dict[str, Any]] = []
+        self.hits = 0
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802
+                outer.hits += 1
+                body = json.dumps({"keys": outer.keys}).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/jwks.json"
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+
+    def __enter__(self) -> "JWKSServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)
+
+
+@pytest.fixture(scope="module")
+def keys() -> dict[str, rsa.RSAPrivateKey]:
+    return {"k1": _rsa_key(), "k2": _rsa_key(), "rogue": _rsa_key()}
+
+
+@pytest.fixture
+def jwks(keys):
+    with JWKSServer() as server:
+        server.keys = [_jwk(keys["k1"], "k1")]
+        yield server
+
+
+@pytest.fixture
+def verifier(jwks) -> JWTVerifier:
+    return JWTVerifier(ISSUER, AUDIENCE, jwks.url, refresh_cooldown_s=0)
+
+
+def _claims(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": "8f14e45f-ceea-4e7a-9c3b-1a2b3c4d5e6f",
+        "iat": now,
+        "exp": now + 300,
+        "name": "Emile Dupont",
+        "email": "emile@example.test",
+        "buddy_role": "professional",
+        "buddy_projects": ["demo-antwerpen", "demo-gent"],
+        "buddy_regions": [],
+    }
+    claims.update(overrides)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _token(key: rsa.RSAPrivateKey, kid: str | None = "k1", **overrides: Any) -> str:
+    headers = {"kid": kid} if kid is not None else {}
+    return jwt.encode(_claims(**overrides), key, algorithm="RS256", headers=headers)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+# -- principals and dev tokens -------------------------------------------------------
+
+
+def test_principal_permissions():
+    p = DEV_TOKENS
+    assert p["dev-professional"].can_act_in_project("demo-gent")
+    assert not p["dev-professional"].can_act_in_project("demo-brugge")
+    assert p["dev-professional-other"].can_act_in_project("demo-brugge")
+    assert p["dev-admin"].can_act_in_project("anything")
+    assert not p["dev-buddy"].can_act_in_project("demo-antwerpen")
+    assert not p["dev-coordinator"].can_act_in_project("demo-antwerpen")
+    assert not p["dev-auditor"].can_act_in_project("demo-antwerpen")
+
+    assert p["dev-coordinator"].can_read_region("antwerpen-kempen")
+    assert not p["dev-coordinator"].can_read_region("west-vlaanderen")
+    assert p["dev-admin"].can_read_region("west-vlaanderen")
+    assert p["dev-auditor"].can_read_region("west-vlaanderen")
+    assert not p["dev-professional"].can_read_region("antwerpen-kempen")
+
+    assert p["dev-auditor"].is_auditor and not p["dev-admin"].is_auditor
+
+
+def test_dev_principals_are_pseudonymous():
+    principals = dev_principals()
+    assert set(principals) == {
+        "dev-admin",
+        "dev-professional",
+        "dev-professional-other",
+        "dev-coordinator",
+        "dev-auditor",
+        "dev-buddy",
+    }
+    for token, principal in principals.items():
+        assert principal.actor.id == token
+    assert principals["dev-buddy"].role is Role.buddy
+    assert principals["dev-buddy"].projects == frozenset({"demo-antwerpen"})
+
+
+def test_dev_token_accepted_in_dev(tmp_path):
+    auth = Authenticator(Settings(env="dev", data_dir=tmp_path))
+    principal = auth.authenticate("dev-professional")
+    assert principal.role is Role.professional
+    assert principal.projects == frozenset({"demo-antwerpen", "demo-gent"})
+    with pytest.raises(AuthenticationError):
+        auth.authenticate("dev-nobody")
+
+
+def test_dev_tokens_can_be_switched_off(tmp_path):
+    auth = Authenticator(Settings(env="dev", data_dir=tmp_path, dev_tokens=False))
+    with pytest.raises(AuthenticationError):
+        auth.authenticate("dev-admin")
+
+
+def _production_settings(jwks_url: str, **extra: Any) -> Settings:
+    key = base64.b64encode(b"k" * 32).decode()
+    if "service_token" in Settings.model_fields:
+        extra.setdefault("service_token", "test-service-token-" + "x" * 24)
+    return Settings(
+        env="production",
+        redis_url="redis://127.0.0.1:1",
+        database_url="postgresql://x/y",
+        master_key=key,
+        blind_index_key=key,
+        oidc_issuer=ISSUER,
+        oidc_audience=AUDIENCE,
+        oidc_jwks_url=jwks_url,
+        **extra,
+    )
+
+
+def test_production_refuses_dev_tokens(jwks, keys):
+    settings = _production_settings(jwks.url, dev_tokens=True)
+    assert settings.dev_tokens is False
+    settings.dev_tokens = True  # even if something flips it afterwards
+    auth = Authenticator(settings)
+    for token in DEV_TOKENS:
+        with pytest.raises(AuthenticationError):
+            auth.authenticate(token)
+    assert auth.authenticate(_token(keys["k1"])).role is Role.professional
+
+
+def test_jwks_without_audience_is_a_configuration_error(tmp_path):
+    with pytest.raises(ValueError, match="AUDIENCE"):
+        Authenticator(Settings(env="dev", data_dir=tmp_path, oidc_jwks_url="http://127.0.0.1:1/", oidc_issuer=ISSUER))
+
+
+# -- JWTs -----------------------------------------------------------------------------
+
+
+def test_valid_jwt(verifier, keys):
+    principal = verifier.verify(_token(keys["k1"], buddy_regions=["antwerpen-kempen"]))
+    assert isinstance(principal, Principal)
+    assert principal.actor.id == "8f14e45f-ceea-4e7a-9c3b-1a2b3c4d5e6f"
+    assert principal.role is Role.professional
+    assert principal.projects == frozenset({"demo-antwerpen", "demo-gent"})
+    assert principal.regions == frozenset({"antwerpen-kempen"})
+    assert "Emile" not in principal.model_dump_json() and "example.test" not in principal.model_dump_json()
+
+
+def test_role_from_roles_claim(verifier, keys):
+    token = _token(keys["k1"], buddy_role=None, roles=["offline_access", "coordinator", "admin"])
+    assert verifier.verify(token).role is Role.coordinator
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"iss": "https://evil.example.test"},
+        {"aud": "other-api"},
+        {"exp": int(time.time()) - 120},
+        {"sub": None},
+        {"sub": ""},
+        {"sub": "x" * 101},
+        {"buddy_role": "superuser"},
+        {"buddy_role": None},
+        {"buddy_role": None, "roles": ["offline_access"]},
+        {"buddy_projects": [1, 2]},
+    ],
+    ids=[
+        "issuer", "audience", "expired", "no-sub", "empty-sub", "long-sub",
+        "unknown-role", "no-role", "no-known-role", "bad-projects",
+    ],
+)
+def test_invalid_jwt_claims(verifier, keys, overrides):
+    with pytest.raises(AuthenticationError):
+        verifier.verify(_token(keys["k1"], **overrides))
+
+
+def test_expiry_leeway(verifier, keys):
+    assert verifier.verify(_token(keys["k1"], exp=int(time.time()) - 10)).role is Role.professional
+
+
+def test_bad_signature(verifier, keys):
+    with pytest.raises(AuthenticationError):
+        verifier.verify(_token(keys["rogue"], kid="k1"))
+    header, payload, signature = _token(keys["k1"]).split(".")
+    forged_payload = base64.urlsafe_b64encode(json.dumps(_claims(buddy_role="admin")).encode()).rstrip(b"=").decode()
+    with pytest.raises(AuthenticationError):
+        verifier.verify(f"{header}.{forged_payload}.{signature}")
+
+
+def test_unknown_kid_and_missing_kid(verifier, keys):
+    with pytest.raises(AuthenticationError):
+        verifier.verify(_token(keys["rogue"], kid="rogue"))
+    with pytest.raises(AuthenticationError):
+        verifier.verify(_token(keys["k1"], kid=None))
+
+
+def test_other_algorithms_refused(verifier):
+    token = jwt.encode(_claims(), "s" * 32, algorithm="HS256", headers={"kid": "k1"})
+    with pytest.raises(AuthenticationError):
+        verifier.verify(token)
+    with pytest.raises(AuthenticationError):
+        verifier.verify("not-a-jwt")
+
+
+def test_key_rotation(verifier, jwks, keys):
+    assert verifier.verify(_token(keys["k1"])).role is Role.professional
+    hits = jwks.hits
+    # The provider adds a new key; tokens signed with it are accepted after one refetch.
+    jwks.keys = [_jwk(keys["k1"], "k1"), _jwk(keys["k2"], "k2")]
+    assert verifier.verify(_token(keys["k2"], kid="k2", buddy_role="admin")).role is Role.admin
+    assert jwks.hits == hits + 1
+    # Known keys come from the cache.
+    verifier.verify(_token(keys["k1"]))
+    verifier.verify(_token(keys["k2"], kid="k2"))
+    assert jwks.hits == hits + 1
+    # The old key is retired.
+    jwks.keys = [_jwk(keys["k2"], "k2")]
+    verifier.verify(_token(keys["k2"], kid="k2"))
+    with pytest.raises(AuthenticationError):
+        JWTVerifier(ISSUER, AUDIENCE, jwks.url).verify(_token(keys["k1"]))
+
+
+# -- FastAPI dependency ---------------------------------------------------------------
+
+
+def _app(auth: Authenticator) -> FastAPI:
+    app = FastAPI()
+    current = principal_dependency(auth)
+
+    @app.get("/projects/{project_id}/cases")
+    def cases(project_id: str, principal: Annotated[Principal, Depends(current)]) -> dict[str, str]:
+        require_project(principal, project_id)
+        return {"actor": principal.actor.id}
+
+    @app.get("/audit")
+    def audit(principal: Annotated[Principal, Depends(current)]) -> dict[str, str]:
+        require_role(principal, Role.auditor, Role.admin)
+        return {"actor": principal.actor.id}
+
+    return app
+
+
+@pytest.fixture
+def client(tmp_path, jwks):
+    settings = Settings(
+        env="dev", data_dir=tmp_path, oidc_issuer=ISSUER, oidc_audience=AUDIENCE, oidc_jwks_url=jwks.url
+    )
+    with TestClient(_app(Authenticator(settings))) as client:
+        yield client
+
+
+def _bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_dependency_without_token_is_401(client):
+    response = client.get("/projects/demo-gent/cases")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.json()["detail"] == "Niet aangemeld of ongeldig token / Not signed in or invalid token"
+
+
+def test_dependency_with_wrong_scheme_or_bad_token_is_401(client):
+    assert client.get("/audit", headers={"Authorization": "Basic ZGV2OmRldg=="}).status_code == 401
+    response = client.get("/audit", headers=_bearer("dev-nobody"))
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_dependency_dev_token(client):
+    response = client.get("/projects/demo-gent/cases", headers=_bearer("dev-professional"))
+    assert response.status_code == 200
+    assert response.json() == {"actor": "dev-professional"}
+
+
+def test_dependency_foreign_project_is_403(client):
+    response = client.get("/projects/demo-gent/cases", headers=_bearer("dev-professional-other"))
+    assert response.status_code == 403
+    assert response.json()["detail"] == "Geen toegang tot dit project / No access to this project"
+
+
+def test_dependency_role_check(client):
+    assert client.get("/audit", headers=_bearer("dev-auditor")).status_code == 200
+    response = client.get("/audit", headers=_bearer("dev-professional"))
+    assert response.status_code == 403
+    assert response.json()["detail"].startswith("Geen toegang")
+
+
+def test_dependency_jwt(client, keys):
+    response = client.get("/projects/demo-antwerpen/cases", headers=_bearer(_token(keys["k1"])))
+    assert response.status_code == 200
+    assert response.json() == {"actor": "8f14e45f-ceea-4e7a-9c3b-1a2b3c4d5e6f"}
+    expired = _token(keys["k1"], exp=int(time.time()) - 120)
+    response = client.get("/projects/demo-antwerpen/cases", headers=_bearer(expired))
+    assert response.status_code == 401
+    assert "invalid_token" in response.headers["www-authenticate"]
+
+
+def test_jwks_unreachable_is_503(tmp_path, keys):
+    url = f"http://127.0.0.1:{_free_port()}/jwks.json"
+    settings = Settings(env="dev", data_dir=tmp_path, oidc_issuer=ISSUER, oidc_audience=AUDIENCE, oidc_jwks_url=url)
+    with TestClient(_app(Authenticator(settings))) as client:
+        response = client.get("/audit", headers=_bearer(_token(keys["k1"])))
+    assert response.status_code == 503
+
+
+def test_openapi_shows_bearer_scheme(client):
+    schema = client.get("/openapi.json").json()
+    schemes = schema["components"]["securitySchemes"]
+    assert any(s["type"] == "http" and s["scheme"] == "bearer" for s in schemes.values())
+    assert schema["paths"]["/audit"]["get"]["security"]
