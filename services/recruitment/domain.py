@@ -19,6 +19,7 @@ from shared.contracts.recruitment import (
     Gender,
     ProjectRegistered,
     RecruitmentChannel,
+    StopReason,
     VolunteerEnquiryReceived,
     VolunteerMadeAvailable,
     VolunteerPersonalDataErased,
@@ -87,7 +88,7 @@ class Volunteer(Aggregate):
         return [VolunteerMadeAvailable(volunteer_id=self.id, project_id=self.project_id, target_groups=target_groups,
                                        languages=languages, max_duos=max_duos)]
 
-    def stop(self, *, reason: str) -> list[VolunteerStopped]:
+    def stop(self, *, reason: StopReason) -> list[VolunteerStopped]:
         self._require_exists()
         if self.status is VolunteerStatus.stopped:
             raise DomainError("Deze vrijwilliger is al gestopt / This volunteer has already stopped")

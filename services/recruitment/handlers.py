@@ -9,7 +9,7 @@ from pydantic import BaseModel, EmailStr, Field
 
 from shared.auth import Principal, require_project, require_role
 from shared.contracts.common import Id, NisCode, TargetGroup
-from shared.contracts.recruitment import Gender, RecruitmentChannel
+from shared.contracts.recruitment import Gender, RecruitmentChannel, StopReason
 from shared.domain import InvalidInput, NotFound, Repository
 from shared.events.envelope import Role
 from shared.eventstore import NewEvent
@@ -55,7 +55,7 @@ class MakeAvailable(BaseModel):
 
 
 class StopVolunteer(BaseModel):
-    reason: str = Field(min_length=1, max_length=50)
+    reason: StopReason
 
 
 def _municipality(nis: str) -> None:

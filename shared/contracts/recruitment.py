@@ -30,6 +30,19 @@ class Gender(StrEnum):
     x = "x"
 
 
+class StopReason(StrEnum):
+    """Why a volunteer stops; a vocabulary, so that no free text reaches the bus."""
+
+    not_approved = "not_approved"
+    no_time = "no_time"
+    health = "health"
+    moved = "moved"
+    waited_too_long = "waited_too_long"
+    other_volunteer_work = "other_volunteer_work"
+    personal_circumstances = "personal_circumstances"
+    other = "other"
+
+
 @event("ProjectRegistered", service=SERVICE, stream_type="project")
 class ProjectRegistered(DomainEvent):
     project_id: Id
@@ -67,7 +80,7 @@ class VolunteerMadeAvailable(DomainEvent):
 class VolunteerStopped(DomainEvent):
     volunteer_id: Id
     project_id: Id
-    reason: str = Field(min_length=1, max_length=50)
+    reason: StopReason
 
 
 @event("VolunteerPersonalDataErased", service=SERVICE, stream_type="volunteer")

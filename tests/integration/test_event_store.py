@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import text
 
-from shared.contracts.recruitment import VolunteerStopped
+from shared.contracts.recruitment import StopReason, VolunteerStopped
 from shared.events.envelope import Actor, Role
 from shared.eventstore import ANY_VERSION, ConcurrencyConflict, EventStore, NewEvent, make_engine, migrate
 
@@ -16,7 +16,9 @@ ACTOR = Actor(id="prof-1", role=Role.professional)
 
 
 def stopped(n: int) -> NewEvent:
-    return NewEvent(VolunteerStopped(volunteer_id=f"v-{n}", project_id="p-1", reason=f"r{n}"), project_id="p-1")
+    reasons = list(StopReason)
+    return NewEvent(VolunteerStopped(volunteer_id=f"v-{n}", project_id=f"p-{n}", reason=reasons[n % len(reasons)]),
+                    project_id=f"p-{n}")
 
 
 @pytest.fixture
@@ -32,7 +34,7 @@ def test_append_and_load_one_aggregate(store: EventStore) -> None:
     store.append("v-2", 0, [stopped(3)], actor=ACTOR)
     loaded = store.load("v-1")
     assert [e.envelope.version for e in loaded] == [1, 2]
-    assert [e.envelope.payload["reason"] for e in loaded] == ["r1", "r2"]
+    assert [e.envelope.project_id for e in loaded] == ["p-1", "p-2"]
     assert loaded[0].envelope.service == "recruitment"
     assert loaded[0].envelope.actor == ACTOR
     assert [e.envelope.position for e in store.read_after(1)] == [2, 3]
@@ -123,7 +125,7 @@ def _tamper(store: EventStore, sql: str) -> None:
 @pytest.mark.parametrize(
     ("sql", "position", "words"),
     [
-        ("UPDATE events SET payload = replace(payload, 'r2', 'rX') WHERE position = 2", 2, "altered"),
+        ("UPDATE events SET payload = replace(payload, 'p-2', 'p-X') WHERE position = 2", 2, "altered"),
         ("DELETE FROM events WHERE position = 2", 3, "missing"),
         ("UPDATE events SET stream_id = 'v-other' WHERE position = 3", 3, "altered"),
     ],

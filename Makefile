@@ -1,0 +1,31 @@
+# Two commands do all set-up: `make run` starts the system, `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install docs clean-data
+
+$(STAMP): pyproject.toml constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.12, say)")'
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+## Start Redis (embedded unless BUDDY_REDIS_URL is set), the four services and demo data.
+run: $(STAMP)
+	$(BIN)/buddy run $(if $(NO_DEMO),--no-demo,)
+
+## The whole test suite; real Redis and PostgreSQL from BUDDY_TEST_* or started privately.
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+## Regenerate the event catalogue (JSON Schema and AsyncAPI) under docs/.
+docs: $(STAMP)
+	$(BIN)/buddy docs export
+
+clean-data:
+	rm -rf var
