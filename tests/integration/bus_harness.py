@@ -1,0 +1,100 @@
+"""A producer store, its relay and a consumer with a countable effect, for bus tests.
+
+Run as a module it is a consumer process that a test can kill mid-batch:
+``python -m tests.integration.bus_harness <redis_url> <prefix> <producer_db> <consumer_db> <name> <delay_s>``
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import time
+
+from faststream.redis import RedisBroker
+from redis.asyncio import Redis
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, insert, select
+
+from shared.bus import EventConsumer, OutboxRelay, StoreFeed
+from shared.contracts.recruitment import StopReason, VolunteerStopped
+from shared.events.envelope import Actor, Envelope, Role
+from shared.eventstore import EventStore, NewEvent, make_engine, migrate
+
+ACTOR = Actor(id="prof-1", role=Role.professional)
+effects_meta = MetaData()
+effects = Table(
+    "test_effects", effects_meta,
+    Column("id", Integer, primary_key=True),
+    Column("position", Integer, nullable=False),
+    Column("event_id", String(36), nullable=False),
+)
+
+
+def producer(url: str) -> EventStore:
+    engine = make_engine(url)
+    migrate(engine)
+    return EventStore(engine, "recruitment")
+
+
+def consumer_engine(url: str) -> Engine:
+    engine = make_engine(url)
+    migrate(engine)
+    effects_meta.create_all(engine)
+    return engine
+
+
+def append(store: EventStore, n: int, start: int = 0) -> None:
+    for i in range(start, start + n):
+        store.append(f"v-{i}", 0, [NewEvent(VolunteerStopped(volunteer_id=f"v-{i}", project_id="p-1",
+                                                             reason=StopReason.no_time), project_id="p-1")], actor=ACTOR)
+
+
+def recording_handler(delay_s: float = 0.0, fail_positions: frozenset[int] = frozenset()):  # type: ignore[no-untyped-def]
+    def handle(conn, env: Envelope) -> None:  # type: ignore[no-untyped-def]
+        if env.position in fail_positions:
+            raise RuntimeError(f"cannot apply position {env.position}")
+        if delay_s:
+            time.sleep(delay_s)
+        conn.execute(insert(effects).values(position=env.position, event_id=str(env.event_id)))
+
+    return handle
+
+
+def effect_counts(engine: Engine) -> dict[int, int]:
+    with engine.connect() as conn:
+        rows = conn.execute(select(effects.c.position, func.count()).group_by(effects.c.position))
+        return {p: c for p, c in rows}
+
+
+def make_consumer(engine: Engine, redis: Redis, prefix: str, store: EventStore, *, name: str = "reporting",
+                  consumer_id: str = "c1", handler=None, **kw) -> EventConsumer:  # type: ignore[no-untyped-def]
+    return EventConsumer(
+        name=name, engine=engine, redis=redis, streams={"recruitment": f"{prefix}:events:recruitment"},
+        handler=handler or recording_handler(), feed=StoreFeed({"recruitment": store}),
+        dead_letter_stream=f"{prefix}:deadletter:{name}", consumer_id=consumer_id, **kw,
+    )
+
+
+async def publish_all(store: EventStore, redis_url: str, prefix: str) -> int:
+    broker = RedisBroker(redis_url)
+    await broker.connect()
+    relay = OutboxRelay(store, broker, f"{prefix}:events:recruitment", batch=100)
+    total = 0
+    while (n := await relay.publish_pending()) > 0:
+        total += n
+    await broker.stop()
+    return total
+
+
+async def _main(redis_url: str, prefix: str, producer_db: str, consumer_db: str, name: str, delay: float) -> None:
+    store = producer(producer_db)
+    engine = consumer_engine(consumer_db)
+    redis = Redis.from_url(redis_url)
+    consumer = make_consumer(engine, redis, prefix, store, consumer_id=name, handler=recording_handler(delay),
+                             read_count=50, catch_up_interval_s=3600, reclaim_idle_ms=3_600_000)
+    await consumer.start()
+    print("started", flush=True)
+    await asyncio.Event().wait()
+
+
+if __name__ == "__main__":
+    asyncio.run(_main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], float(sys.argv[6])))

@@ -1,0 +1,236 @@
+"""The bus layer against a real Redis: nothing lost, no effect twice, poison set aside."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from shared.bus.wire import decode_entry
+from tests.integration.bus_harness import (
+    append,
+    consumer_engine,
+    effect_counts,
+    make_consumer,
+    producer,
+    publish_all,
+    recording_handler,
+)
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def eventually(check, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if inspect.isawaitable(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+async def redis(redis_url: str):  # type: ignore[no-untyped-def]
+    client = Redis.from_url(redis_url)
+    yield client
+    await client.aclose()
+
+
+@pytest.fixture
+def stores(tmp_path: Path):  # type: ignore[no-untyped-def]
+    return producer(f"sqlite:///{tmp_path}/producer.db"), consumer_engine(f"sqlite:///{tmp_path}/consumer.db")
+
+
+async def test_relay_publishes_in_order_and_resumes_after_restart(redis, redis_url, key_prefix, stores) -> None:
+    store, _ = stores
+    append(store, 30)
+    assert await publish_all(store, redis_url, key_prefix) == 30
+    append(store, 5, start=30)
+    # a new relay (a restarted process) resumes after what was published
+    assert await publish_all(store, redis_url, key_prefix) == 5
+    entries = await redis.xrange(f"{key_prefix}:events:recruitment")
+    positions = [decode_entry(fields).position for _, fields in entries]
+    assert positions == list(range(1, 36))
+
+
+async def test_relay_publishes_no_sealed_personal_data(redis, redis_url, key_prefix, stores) -> None:
+    from shared.contracts.recruitment import RecruitmentChannel, VolunteerEnquiryReceived
+    from shared.eventstore import NewEvent
+    from tests.integration.bus_harness import ACTOR
+
+    store, _ = stores
+    event = VolunteerEnquiryReceived(volunteer_id="v-1", project_id="p-1", channel=RecruitmentChannel.website,
+                                     municipality_nis="11002")
+    store.append("v-1", 0, [NewEvent(event, subject_id="v-1", sealed=b"SEALED-SECRET-BYTES")], actor=ACTOR)
+    await publish_all(store, redis_url, key_prefix)
+    raw = await redis.xrange(f"{key_prefix}:events:recruitment")
+    assert len(raw) == 1
+    blob = b"".join(v for _, fields in raw for v in fields.values())
+    assert b"SEALED-SECRET-BYTES" not in blob and b"U0VBTEVE" not in blob  # nor its base64
+    assert b"subject_id" not in blob
+
+
+async def test_same_message_delivered_three_times_has_one_effect(redis, redis_url, key_prefix, stores) -> None:
+    store, engine = stores
+    append(store, 3)
+    await publish_all(store, redis_url, key_prefix)
+    entries = await redis.xrange(f"{key_prefix}:events:recruitment")
+    stream = f"{key_prefix}:events:recruitment"
+    # the same events land on the stream twice more (a relay that crashed before saving its position)
+    for _ in range(2):
+        for _, fields in entries:
+            await redis.xadd(stream, fields)
+    consumer = make_consumer(engine, redis, key_prefix, store, catch_up_interval_s=3600)
+    await consumer.start()
+    try:
+        await eventually(lambda: sum(effect_counts(engine).values()) >= 3)
+        await eventually(lambda: _pending_is_empty(redis, stream))
+        await asyncio.sleep(0.3)
+        assert effect_counts(engine) == {1: 1, 2: 1, 3: 1}
+        # and a direct redelivery of an already applied entry changes nothing
+        await consumer.handle_entries("recruitment", entries)
+        assert effect_counts(engine) == {1: 1, 2: 1, 3: 1}
+    finally:
+        await consumer.stop()
+
+
+async def _pending_is_empty(redis, stream: str) -> bool:  # type: ignore[no-untyped-def]
+    info = await redis.xpending(stream, "reporting")
+    return info["pending"] == 0
+
+
+async def test_malformed_message_is_dead_lettered_and_the_consumer_carries_on(redis, redis_url, key_prefix, stores) -> None:
+    store, engine = stores
+    stream = f"{key_prefix}:events:recruitment"
+    append(store, 2)
+    await publish_all(store, redis_url, key_prefix)
+    await redis.xadd(stream, {"__data__": b"\x00garbage that is no event"})
+    await redis.xadd(stream, {"something": "else"})
+    append(store, 2, start=2)
+    await publish_all(store, redis_url, key_prefix)
+    consumer = make_consumer(engine, redis, key_prefix, store, catch_up_interval_s=3600)
+    await consumer.start()
+    try:
+        await eventually(lambda: sum(effect_counts(engine).values()) == 4)
+        dead = await redis.xrange(f"{key_prefix}:deadletter:reporting")
+        assert len(dead) == 2
+        reasons = sorted(f[b"reason"].decode() for _, f in dead)
+        assert reasons[0].startswith("the body is not an event envelope")
+        assert reasons[1] == "the entry has no __data__ field"
+        await eventually(lambda: _pending_is_empty(redis, stream))
+    finally:
+        await consumer.stop()
+    assert effect_counts(engine) == {1: 1, 2: 1, 3: 1, 4: 1}
+
+
+async def test_an_event_that_keeps_failing_is_dead_lettered_after_n_attempts(redis, redis_url, key_prefix, stores) -> None:
+    store, engine = stores
+    append(store, 5)
+    await publish_all(store, redis_url, key_prefix)
+    consumer = make_consumer(engine, redis, key_prefix, store, handler=recording_handler(fail_positions=frozenset({3})),
+                             dead_letter_after=3, reclaim_idle_ms=100, catch_up_interval_s=0.1)
+    await consumer.start()
+    try:
+        await eventually(lambda: sorted(effect_counts(engine)) == [1, 2, 4, 5])
+        dead = await redis.xrange(f"{key_prefix}:deadletter:reporting")
+        assert [json.loads(f[b"envelope"])["position"] for _, f in dead] == [3]
+        await eventually(lambda: _pending_is_empty(redis, f"{key_prefix}:events:recruitment"))
+    finally:
+        await consumer.stop()
+    assert consumer.checkpoint("recruitment") == 5
+    assert set(effect_counts(engine).values()) == {1}
+
+
+async def test_stream_deleted_in_redis_consumer_catches_up_from_the_feed(redis, redis_url, key_prefix, stores) -> None:
+    store, engine = stores
+    stream = f"{key_prefix}:events:recruitment"
+    append(store, 10)
+    await publish_all(store, redis_url, key_prefix)
+    consumer = make_consumer(engine, redis, key_prefix, store, catch_up_interval_s=0.2)
+    await consumer.start()
+    try:
+        await eventually(lambda: len(effect_counts(engine)) == 10)
+        await redis.delete(stream)  # Redis lost the stream and the group with it
+        append(store, 10, start=10)  # recorded while the bus has nothing of it
+        await eventually(lambda: len(effect_counts(engine)) == 20)
+        # new events after the loss still flow over the bus again
+        append(store, 5, start=20)
+        await publish_all(store, redis_url, key_prefix)
+        await eventually(lambda: len(effect_counts(engine)) == 25)
+    finally:
+        await consumer.stop()
+    assert effect_counts(engine) == {p: 1 for p in range(1, 26)}
+
+
+async def test_a_gap_on_the_bus_is_filled_from_the_feed(redis, redis_url, key_prefix, stores) -> None:
+    store, engine = stores
+    stream = f"{key_prefix}:events:recruitment"
+    append(store, 6)
+    await publish_all(store, redis_url, key_prefix)
+    entries = await redis.xrange(stream)
+    await redis.xdel(stream, entries[2][0], entries[3][0])  # positions 3 and 4 never arrive by Redis
+    consumer = make_consumer(engine, redis, key_prefix, store, catch_up_interval_s=3600)
+    await consumer.start()
+    try:
+        await eventually(lambda: len(effect_counts(engine)) == 6)
+    finally:
+        await consumer.stop()
+    assert effect_counts(engine) == {p: 1 for p in range(1, 7)}
+
+
+async def test_consumer_killed_mid_batch_its_pending_messages_are_processed_by_another(
+    redis, redis_url, key_prefix, stores, tmp_path
+) -> None:
+    store, engine = stores
+    stream = f"{key_prefix}:events:recruitment"
+    append(store, 60)
+    await publish_all(store, redis_url, key_prefix)
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.bus_harness", redis_url, key_prefix,
+         f"sqlite:///{tmp_path}/producer.db", f"sqlite:///{tmp_path}/consumer.db", "doomed", "0.02"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        await eventually(lambda: 5 <= sum(effect_counts(engine).values()), timeout=30)
+        worker.send_signal(signal.SIGKILL)  # mid-batch: it holds up to 50 unacknowledged entries
+        worker.wait(timeout=10)
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+    pending = await redis.xpending(stream, "reporting")
+    assert pending["pending"] > 0, "the killed consumer should have left entries pending"
+    assert len(effect_counts(engine)) < 60
+    survivor = make_consumer(engine, redis, key_prefix, store, consumer_id="survivor", reclaim_idle_ms=300,
+                             catch_up_interval_s=3600)
+    await survivor.start()
+    try:
+        await eventually(lambda: len(effect_counts(engine)) == 60, timeout=30)
+        await eventually(lambda: _pending_is_empty(redis, stream))
+    finally:
+        await survivor.stop()
+    assert effect_counts(engine) == {p: 1 for p in range(1, 61)}
+
+
+async def test_a_new_group_reads_the_whole_history(redis, redis_url, key_prefix, stores, tmp_path) -> None:
+    store, engine = stores
+    append(store, 8)
+    await publish_all(store, redis_url, key_prefix)
+    late = consumer_engine(f"sqlite:///{tmp_path}/late.db")
+    consumer = make_consumer(late, redis, key_prefix, store, name="latecomer", catch_up_interval_s=3600)
+    await consumer.start()
+    try:
+        await eventually(lambda: len(effect_counts(late)) == 8)
+    finally:
+        await consumer.stop()
