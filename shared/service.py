@@ -31,6 +31,7 @@ from shared.bus import EventConsumer, Handler, HttpFeed, OutboxRelay
 from shared.domain import DomainError
 from shared.events.envelope import Actor, Envelope, Role
 from shared.eventstore import ConcurrencyConflict, EventStore, make_engine, migrate
+from shared.eventstore.db import reader
 from shared.logging import configure_logging, get_logger
 from shared.settings import Settings
 from shared.vault import Vault
@@ -250,7 +251,7 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
 
 
 def _ping_db(runtime: ServiceRuntime) -> None:
-    with runtime.engine.connect() as conn:
+    with reader(runtime.engine).connect() as conn:
         conn.execute(text("SELECT 1"))
 
 

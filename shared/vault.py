@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
+from shared.eventstore.db import reader
 from shared.eventstore.store import format_time, utcnow
 from shared.eventstore.tables import vault_keys
 
@@ -236,7 +237,7 @@ class Vault:
         if conn is not None:
             value = conn.execute(query).scalar_one_or_none()
         else:
-            with self.engine.connect() as own:
+            with reader(self.engine).connect() as own:
                 value = own.execute(query).scalar_one_or_none()
         return None if value is None else bytes(value)
 

@@ -13,6 +13,7 @@ from shared.contracts.common import Id, NisCode, TargetGroup
 from shared.contracts.matching import EndReason, LifeDomain, ReferrerType
 from shared.domain import DomainError, InvalidInput, NotFound, Repository
 from shared.eventstore import NewEvent
+from shared.eventstore.db import reader
 from shared.eventstore.store import format_time, utcnow
 from shared.municipalities import lookup
 from shared.service import ServiceRuntime
@@ -148,7 +149,7 @@ class MatchingHandlers:
 
     def candidates(self, project_id: str, principal: Principal) -> list[dict]:
         require_project(principal, project_id)
-        with self.runtime.engine.connect() as conn:
+        with reader(self.runtime.engine).connect() as conn:
             rows = conn.execute(select(candidates.c.volunteer_id, candidates.c.status, candidates.c.target_groups,
                                        candidates.c.languages, candidates.c.max_duos, candidates.c.active_duos,
                                        candidates.c.available_since)

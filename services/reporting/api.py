@@ -7,6 +7,7 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from shared.auth import NO_PROJECT_ACCESS, Principal
 from shared.domain import NotFound
 from shared.events.envelope import Role
+from shared.eventstore.db import reader
 from shared.service import ServiceRuntime
 from services.reporting.disclosure import protect
 from services.reporting.queries import INDICATORS, project_counts, project_region, watermark
@@ -19,7 +20,7 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
 
     @api.get("/reports/projects/{project_id}/summary", summary="Anonymised summary of one project")
     def project_summary(project_id: str, principal: Caller) -> dict[str, Any]:
-        with runtime.engine.connect() as conn:
+        with reader(runtime.engine).connect() as conn:
             region = project_region(conn, project_id)
             if region is None:
                 raise NotFound("Project", "Project", project_id)

@@ -36,6 +36,7 @@ from sqlalchemy.exc import IntegrityError
 from shared.bus.feed import Feed
 from shared.bus.wire import MalformedMessage, decode_entry
 from shared.events.envelope import Envelope
+from shared.eventstore.db import reader
 from shared.eventstore.store import format_time, utcnow
 from shared.eventstore.tables import consumer_checkpoints, consumer_failures, dead_letters
 from shared.logging import get_logger
@@ -356,6 +357,6 @@ class EventConsumer:
         ).scalar_one()
 
     def checkpoint(self, upstream: str) -> int:
-        with self.engine.connect() as conn:
+        with reader(self.engine).connect() as conn:
             return conn.execute(select(consumer_checkpoints.c.position).where(
                 consumer_checkpoints.c.consumer == self.name, consumer_checkpoints.c.upstream == upstream)).scalar() or 0

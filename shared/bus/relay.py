@@ -16,6 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import insert, select, update
 
+from shared.eventstore.db import reader
 from shared.eventstore.store import EventStore
 from shared.eventstore.tables import relay_state
 from shared.logging import get_logger
@@ -37,7 +38,7 @@ class OutboxRelay:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     def published_position(self) -> int:
-        with self.store.engine.connect() as conn:
+        with reader(self.store.engine).connect() as conn:
             value = conn.execute(select(relay_state.c.position).where(relay_state.c.stream == self.stream)).scalar()
             return value or 0
 

@@ -13,6 +13,14 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 
 
+READ_ONLY = "buddy_read_only"
+
+
+def reader(engine: Engine) -> Engine:
+    """The same pool for reads that never write: on SQLite they do not queue behind writers."""
+    return engine.execution_options(**{READ_ONLY: True})
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine whose transactions take the write lock up front on SQLite.
 
@@ -34,7 +42,8 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):  # type: ignore[no-untyped-def]
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            read_only = conn.get_execution_options().get(READ_ONLY, False)
+            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)

@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from shared.events.envelope import Actor, Envelope, canonical_json
 from shared.events.registry import DomainEvent
+from shared.eventstore.db import reader
 from shared.eventstore.tables import GENESIS_HASH, events, store_head
 
 ANY_VERSION = -1
@@ -125,6 +126,7 @@ class EventStore:
     def __init__(self, engine: Engine, service: str) -> None:
         self.engine = engine
         self.service = service
+        self._reads = reader(engine)
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -209,7 +211,7 @@ class EventStore:
         query = select(events).where(events.c.stream_id == stream_id).order_by(events.c.version)
         if conn is not None:
             return [self._with_service(_to_stored(r)) for r in conn.execute(query)]
-        with self.engine.connect() as own:
+        with self._reads.connect() as own:
             return [self._with_service(_to_stored(r)) for r in own.execute(query)]
 
     def read_after(self, position: int, limit: int = 1000, *, until: int | None = None) -> list[StoredEvent]:
@@ -218,11 +220,11 @@ class EventStore:
         if until is not None:
             query = query.where(events.c.position <= until)
         query = query.order_by(events.c.position).limit(limit)
-        with self.engine.connect() as conn:
+        with self._reads.connect() as conn:
             return [self._with_service(_to_stored(r)) for r in conn.execute(query)]
 
     def head(self) -> tuple[int, str]:
-        with self.engine.connect() as conn:
+        with self._reads.connect() as conn:
             row = conn.execute(select(store_head.c.position, store_head.c.hash).where(store_head.c.id == 1)).one()
             return row.position, row.hash
 
@@ -231,7 +233,7 @@ class EventStore:
         head_position, head_hash = self.head()
         result = Verification(ok=True, checked=0, head_position=head_position)
         expected_position, prev = 1, GENESIS_HASH
-        with self.engine.connect() as conn:
+        with self._reads.connect() as conn:
             after = 0
             while True:
                 rows = conn.execute(

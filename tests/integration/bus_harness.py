@@ -18,6 +18,7 @@ from shared.bus import EventConsumer, OutboxRelay, StoreFeed
 from shared.contracts.recruitment import StopReason, VolunteerStopped
 from shared.events.envelope import Actor, Envelope, Role
 from shared.eventstore import EventStore, NewEvent, make_engine, migrate
+from shared.eventstore.db import reader
 
 ACTOR = Actor(id="prof-1", role=Role.professional)
 effects_meta = MetaData()
@@ -60,7 +61,7 @@ def recording_handler(delay_s: float = 0.0, fail_positions: frozenset[int] = fro
 
 
 def effect_counts(engine: Engine) -> dict[int, int]:
-    with engine.connect() as conn:
+    with reader(engine).connect() as conn:
         rows = conn.execute(select(effects.c.position, func.count()).group_by(effects.c.position))
         return {p: c for p, c in rows}
 

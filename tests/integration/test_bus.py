@@ -199,11 +199,11 @@ async def test_consumer_killed_mid_batch_its_pending_messages_are_processed_by_a
     await publish_all(store, redis_url, key_prefix)
     worker = subprocess.Popen(
         [sys.executable, "-m", "tests.integration.bus_harness", redis_url, key_prefix,
-         f"sqlite:///{tmp_path}/producer.db", f"sqlite:///{tmp_path}/consumer.db", "doomed", "0.02"],
+         f"sqlite:///{tmp_path}/producer.db", f"sqlite:///{tmp_path}/consumer.db", "doomed", "0.05"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
-        await eventually(lambda: 5 <= sum(effect_counts(engine).values()), timeout=30)
+        await eventually(lambda: 3 <= sum(effect_counts(engine).values()), timeout=30)
         worker.send_signal(signal.SIGKILL)  # mid-batch: it holds up to 50 unacknowledged entries
         worker.wait(timeout=10)
     finally:

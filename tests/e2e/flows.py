@@ -1,0 +1,107 @@
+"""Steps of the thin slice through the public APIs, shared by the end-to-end tests."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+
+from tests.e2e.system import Api, eventually
+
+ADMIN, PRO, PRO_OTHER, COORDINATOR, AUDITOR = (
+    "dev-admin", "dev-professional", "dev-professional-other", "dev-coordinator", "dev-auditor",
+)
+PRODUCERS = ("recruitment", "matching", "followup")
+
+
+def register_project(api: Api, project_id: str, *, nis: str = "11002", region: str = "antwerpen-kempen",
+                     token: str = ADMIN) -> dict[str, Any]:
+    return api.ok(api.post("recruitment", "/projects", token, {
+        "project_id": project_id, "name": f"Project {project_id}", "organisation": "Testvzw",
+        "municipality_nis": nis, "region": region, "target_groups": ["individual_adult", "family"],
+    }), 201)
+
+
+def enquire(api: Api, project_id: str, *, token: str = PRO, nis: str = "11002",
+            personal: dict[str, Any] | None = None, channel: str = "website") -> str:
+    body = {"channel": channel, "municipality_nis": nis,
+            "personal": personal or {"first_name": "Test", "last_name": "Vrijwilliger", "birth_date": "1980-02-03"}}
+    return api.ok(api.post("recruitment", f"/projects/{project_id}/volunteers", token, body), 201)["volunteer_id"]
+
+
+def make_available(api: Api, volunteer_id: str, *, token: str = PRO) -> dict[str, Any]:
+    return api.ok(api.post("recruitment", f"/volunteers/{volunteer_id}/availability", token,
+                           {"target_groups": ["individual_adult"], "languages": ["nl"]}))
+
+
+def refer(api: Api, project_id: str, *, token: str = PRO, nis: str = "11002",
+          personal: dict[str, Any] | None = None, timeout: float = 20) -> str:
+    body = {"target_group": "individual_adult", "referrer_type": "social_services", "life_domains": ["isolation"],
+            "municipality_nis": nis, "consent_recorded": True,
+            "personal": personal or {"first_name": "Test", "last_name": "Deelnemer"}}
+
+    def attempt() -> httpx.Response:
+        resp = api.post("matching", f"/projects/{project_id}/participants", token, body)
+        assert resp.status_code != 404, f"matching does not know project {project_id} yet: {resp.text}"
+        return resp
+
+    return api.ok(eventually(attempt, timeout=timeout), 201)["participant_id"]
+
+
+def wait_for_candidates(api: Api, project_id: str, volunteer_ids: list[str], *, token: str = PRO,
+                        timeout: float = 20) -> list[dict[str, Any]]:
+    def seen() -> list[dict[str, Any]]:
+        pool = api.ok(api.get("matching", f"/projects/{project_id}/candidates", token))["candidates"]
+        missing = set(volunteer_ids) - {c["volunteer_id"] for c in pool}
+        assert not missing, f"matching does not list {sorted(missing)} yet"
+        return pool
+
+    return eventually(seen, timeout=timeout)
+
+
+def start_duo(api: Api, project_id: str, volunteer_id: str, participant_id: str, *, token: str = PRO,
+              started_on: date | None = None) -> str:
+    return api.ok(api.post("matching", f"/projects/{project_id}/duos", token, {
+        "volunteer_id": volunteer_id, "participant_id": participant_id,
+        "started_on": (started_on or date.today() - timedelta(days=14)).isoformat(),
+    }), 201)["duo_id"]
+
+
+def contact_body(*, note: str | None = None, minutes: Any = 60, days_ago: int = 1) -> dict[str, Any]:
+    body: dict[str, Any] = {"contact_date": (date.today() - timedelta(days=days_ago)).isoformat(),
+                            "minutes": minutes, "mode": "in_person", "activities": ["walk"]}
+    if note is not None:
+        body["note"] = note
+    return body
+
+
+def log_contact(api: Api, duo_id: str, *, token: str = PRO, note: str | None = None, timeout: float = 20) -> str:
+    """Followup answers 404 until it has learned the duo from matching's events: poll."""
+    def attempt() -> httpx.Response:
+        resp = api.post("followup", f"/duos/{duo_id}/contacts", token, contact_body(note=note))
+        assert resp.status_code != 404, f"followup does not know duo {duo_id} yet: {resp.text}"
+        return resp
+
+    return api.ok(eventually(attempt, timeout=timeout), 201)["contact_id"]
+
+
+def heads(api: Api, token: str = AUDITOR) -> dict[str, int]:
+    return {name: api.ok(api.get(name, "/events/head", token))["position"] for name in PRODUCERS}
+
+
+def summary(api: Api, project_id: str, token: str = ADMIN) -> httpx.Response:
+    return api.get("reporting", f"/reports/projects/{project_id}/summary", token)
+
+
+def wait_until_reporting_caught_up(api: Api, project_id: str, *, timeout: float = 20) -> dict[str, Any]:
+    """The summary once reporting has applied everything every producer has recorded."""
+    def caught_up() -> dict[str, Any]:
+        resp = summary(api, project_id)
+        assert resp.status_code == 200, f"{resp.status_code}: {resp.text}"
+        body = resp.json()
+        expected = heads(api)
+        assert body["computed_from"] == expected, f"computed_from {body['computed_from']} != heads {expected}"
+        return body
+
+    return eventually(caught_up, timeout=timeout)
