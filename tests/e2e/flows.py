@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, timedelta
 from typing import Any
 
@@ -105,3 +106,27 @@ def wait_until_reporting_caught_up(api: Api, project_id: str, *, timeout: float 
         return body
 
     return eventually(caught_up, timeout=timeout)
+
+
+UPSTREAMS = {"matching": ("recruitment",), "followup": ("matching",), "reporting": PRODUCERS}
+
+
+def checkpoints(api: Api, consumer: str) -> dict[str, int]:
+    """A consumer's last applied position per upstream, from its /metrics."""
+    text = api.get(consumer, "/metrics").text
+    found = {m.group(1): int(float(m.group(2)))
+             for m in re.finditer(r'^buddy_consumer_checkpoint\{upstream="([^"]+)"\} (\S+)$', text, re.M)}
+    return found
+
+
+def wait_consumed(api: Api, consumer: str, *, timeout: float = 20) -> None:
+    """Wait until ``consumer`` has applied everything its upstreams have recorded so far."""
+    wanted = {u: api.ok(api.get(u, "/events/head", "dev-auditor"))["position"] for u in UPSTREAMS[consumer]}
+
+    def caught_up() -> bool:
+        have = checkpoints(api, consumer)
+        behind = {u: (have.get(u), p) for u, p in wanted.items() if have.get(u, 0) < p}
+        assert not behind, f"{consumer} is behind (checkpoint, head): {behind}"
+        return True
+
+    eventually(caught_up, timeout=timeout)
