@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, delete, insert, update
+from sqlalchemy import Connection, update
 
 from shared.contracts.recruitment import (
     ProjectRegistered,
@@ -11,25 +11,21 @@ from shared.contracts.recruitment import (
     VolunteerStopped,
 )
 from shared.events.envelope import Envelope
-from shared.events.registry import REGISTRY, UnknownEventType
+from shared.events.registry import REGISTRY
+from shared.eventstore.rows import put
 from shared.eventstore.store import format_time
 from services.matching.read_models import candidates, projects
 
 
 def on_event(conn: Connection, env: Envelope) -> None:
-    try:
-        event = REGISTRY.decode(env.type, env.schema_version, env.payload)
-    except UnknownEventType:
-        return  # not an event matching needs
+    event = REGISTRY.decode_known(env.type, env.schema_version, env.payload)
     match event:
         case ProjectRegistered():
-            conn.execute(delete(projects).where(projects.c.project_id == event.project_id))
-            conn.execute(insert(projects).values(project_id=event.project_id, region=event.region))
+            put(conn, projects, project_id=event.project_id, region=event.region)
         case VolunteerEnquiryReceived():
-            conn.execute(delete(candidates).where(candidates.c.volunteer_id == event.volunteer_id))
-            conn.execute(insert(candidates).values(
+            put(conn, candidates,
                 volunteer_id=event.volunteer_id, project_id=event.project_id, status="enquired",
-                municipality_nis=event.municipality_nis, target_groups=[], languages=[], max_duos=0, active_duos=0))
+                municipality_nis=event.municipality_nis, target_groups=[], languages=[], max_duos=0, active_duos=0)
         case VolunteerMadeAvailable():
             conn.execute(update(candidates).where(candidates.c.volunteer_id == event.volunteer_id).values(
                 status="available", target_groups=[str(t) for t in event.target_groups], languages=event.languages,

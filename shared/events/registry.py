@@ -60,6 +60,12 @@ class EventRegistry:
             version += 1
         return self._models[(event_type, version)].model_validate(payload)
 
+    def decode_known(self, event_type: str, schema_version: int, payload: dict[str, Any]) -> DomainEvent | None:
+        """Decode, or None for a type this code does not know: consumers skip what they need not."""
+        if event_type not in self._latest:
+            return None
+        return self.decode(event_type, schema_version, payload)
+
     def models(self) -> list[type[DomainEvent]]:
         return [self._models[k] for k in sorted(self._models)]
 

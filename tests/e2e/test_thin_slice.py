@@ -8,6 +8,7 @@ summary, computed from exactly what every producer recorded.
 
 from __future__ import annotations
 
+import signal
 from typing import Any
 
 import pytest
@@ -109,3 +110,22 @@ def test_report_access_is_scoped(system: ServiceSystem, api: Api) -> None:
         assert api.get(service, "/events", PRO).status_code == 403
         assert api.get(service, "/events").status_code == 401
         assert api.get(service, "/events", "dev-auditor").status_code == 200
+
+
+def test_a_restarted_consumer_catches_up(system: ServiceSystem, api: Api) -> None:
+    """Follow-up is down while a duo starts; after its restart it learns the duo and takes contacts."""
+    project_id = "demo-antwerpen"
+    flows.register_project(api, project_id)
+    volunteer_id = flows.enquire(api, project_id)
+    flows.make_available(api, volunteer_id)
+    flows.wait_for_candidates(api, project_id, [volunteer_id])
+    participant_id = flows.refer(api, project_id)
+
+    # uvicorn shuts down gracefully on SIGTERM, then re-raises the signal: -15 is the clean exit
+    assert system.stop("followup") in (0, -signal.SIGTERM)
+    assert "Application shutdown complete" in system.log_file("followup").read_text()
+    duo_id = flows.start_duo(api, project_id, volunteer_id, participant_id)
+    system.start("followup")
+    flows.log_contact(api, duo_id)
+    assert flows.heads(api)["followup"] == 1
+    assert "Finished server process" in system.log_text()
