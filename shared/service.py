@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.auth import Authenticator, Principal, bearer_scheme, principal_dependency, require_role
 from shared.bus import EventConsumer, Handler, HttpFeed, OutboxRelay
+from shared.clock import Clock, SystemClock
 from shared.domain import DomainError
 from shared.events.envelope import Actor, Envelope, Role
 from shared.eventstore import ConcurrencyConflict, EventStore, make_engine, migrate
@@ -50,10 +51,12 @@ class ServiceRuntime:
         upstreams: Sequence[str] = (),
         handler: Handler | None = None,
         writes_events: bool = True,
+        clock: Clock | None = None,
     ) -> None:
         self.name, self.settings = name, settings
+        self.clock = clock or SystemClock()
         self.engine = make_engine(settings.database_url_of(name))
-        self.store = EventStore(self.engine, name)
+        self.store = EventStore(self.engine, name, self.clock)
         # Only services that own people hold a vault; reporting holds no personal data at all.
         self.vault = (
             Vault(self.engine, settings.key_bytes("master_key"), settings.key_bytes("blind_index_key"))

@@ -45,7 +45,7 @@ class FollowupHandlers:
                 contact_id=contact_id, project_id=duo["project_id"], duo_active=duo["status"] == "active",
                 started_on=date.fromisoformat(duo["started_on"]), contact_date=cmd.contact_date, minutes=cmd.minutes,
                 mode=cmd.mode, activities=cmd.activities, logged_by="buddy" if principal.role is Role.buddy else "professional",
-                has_private_note=bool(cmd.note), today=date.today(),
+                has_private_note=bool(cmd.note), today=self.runtime.clock.today(),
             )
             sealed = None
             if cmd.note:  # the note is about the participant: erasing them shreds it

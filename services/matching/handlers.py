@@ -14,7 +14,7 @@ from shared.contracts.matching import EndReason, LifeDomain, ReferrerType
 from shared.domain import DomainError, InvalidInput, NotFound, Repository
 from shared.eventstore import NewEvent
 from shared.eventstore.db import reader
-from shared.eventstore.store import format_time, utcnow
+from shared.eventstore.store import format_time
 from shared.municipalities import lookup
 from shared.service import ServiceRuntime
 from services.matching.domain import Duo, Participant
@@ -73,7 +73,7 @@ class MatchingHandlers:
         events = participant.refer(
             project_id=project_id, target_group=cmd.target_group, referrer_type=cmd.referrer_type,
             life_domains=cmd.life_domains, municipality_nis=cmd.municipality_nis, languages=cmd.languages,
-            consent_recorded=cmd.consent_recorded, birth_date=cmd.personal.birth_date, today=date.today(),
+            consent_recorded=cmd.consent_recorded, birth_date=cmd.personal.birth_date, today=self.runtime.clock.today(),
         )
         with self.runtime.store.transaction() as conn:
             self._known_project(conn, project_id)
@@ -83,13 +83,13 @@ class MatchingHandlers:
                                    actor=principal.actor, correlation_id=correlation_id, conn=conn)
             conn.execute(insert(participants).values(
                 participant_id=participant.id, project_id=project_id, status="waiting",
-                target_group=str(cmd.target_group), consent=cmd.consent_recorded, referred_at=format_time(utcnow())))
+                target_group=str(cmd.target_group), consent=cmd.consent_recorded, referred_at=format_time(self.runtime.clock.now())))
         self.runtime.recorded()
         return participant
 
     def start_duo(self, project_id: str, cmd: StartDuo, principal: Principal, correlation_id: uuid.UUID) -> Duo:
         require_project(principal, project_id)
-        if cmd.started_on > date.today():
+        if cmd.started_on > self.runtime.clock.today():
             raise InvalidInput("Een duo kan niet in de toekomst starten / A duo cannot start in the future")
         duo = Duo(f"d-{uuid.uuid4().hex}")
         with self.runtime.store.transaction() as conn:

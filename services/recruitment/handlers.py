@@ -92,7 +92,7 @@ class RecruitmentHandlers:
         volunteer = Volunteer(f"v-{uuid.uuid4().hex}")
         events = volunteer.receive_enquiry(
             project_id=project_id, channel=cmd.channel, municipality_nis=cmd.municipality_nis,
-            birth_date=cmd.personal.birth_date, gender=cmd.gender, today=date.today(),
+            birth_date=cmd.personal.birth_date, gender=cmd.gender, today=self.runtime.clock.today(),
         )
         with self.runtime.store.transaction() as conn:
             sealed = self.runtime.vault.seal(conn, volunteer.id, cmd.personal.model_dump(mode="json"))

@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
+from shared.clock import Clock, SystemClock
 from shared.events.envelope import Actor, Envelope, canonical_json
 from shared.events.registry import DomainEvent
 from shared.eventstore.db import reader
@@ -123,9 +124,10 @@ def _to_stored(row: Any) -> StoredEvent:
 class EventStore:
     """One service's event log. Appends are serialised on the head row."""
 
-    def __init__(self, engine: Engine, service: str) -> None:
+    def __init__(self, engine: Engine, service: str, clock: Clock | None = None) -> None:
         self.engine = engine
         self.service = service
+        self.clock = clock or SystemClock()
         self._reads = reader(engine)
 
     @contextmanager
@@ -158,7 +160,7 @@ class EventStore:
         current = conn.execute(select(func.coalesce(func.max(events.c.version), 0)).where(events.c.stream_id == stream_id)).scalar_one()
         if expected_version != ANY_VERSION and current != expected_version:
             raise ConcurrencyConflict(stream_id, expected_version, current)
-        recorded = format_time(utcnow())
+        recorded = format_time(self.clock.now())
         correlation = str(correlation_id or uuid.uuid4())
         position, prev = head.position, head.hash
         rows = []
