@@ -91,7 +91,7 @@ def heads(api: Api, token: str = AUDITOR) -> dict[str, int]:
     return {name: api.ok(api.get(name, "/events/head", token))["position"] for name in PRODUCERS}
 
 
-def summary(api: Api, project_id: str, token: str = ADMIN) -> httpx.Response:
+def summary(api: Api, project_id: str, token: str | None = ADMIN) -> httpx.Response:
     return api.get("reporting", f"/reports/projects/{project_id}/summary", token)
 
 

@@ -21,7 +21,7 @@ from shared.eventstore import EventStore, make_engine
 from tests.conftest import escape_glob
 from tests.e2e import flows
 from tests.e2e.flows import AUDITOR, PRO
-from tests.e2e.system import REPO_ROOT, Api, ServiceSystem, clean_environ, eventually
+from tests.e2e.system import REPO_ROOT, Api, ServiceSystem, clean_environ
 
 pytestmark = pytest.mark.e2e
 

@@ -80,7 +80,7 @@ def test_report_access_is_scoped(system: ServiceSystem, api: Api) -> None:
     flows.wait_until_reporting_caught_up(api, project_id, timeout=30)
 
     def summary(token: str | None) -> Any:
-        return flows.summary(api, project_id, token)  # type: ignore[arg-type]
+        return flows.summary(api, project_id, token)
 
     assert summary(ADMIN).status_code == 200
     assert summary(PRO).status_code == 200  # their own project
