@@ -42,8 +42,9 @@ class InvalidInput(DomainError):
 
     status_code = 422
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message, code="invalid_input")
+        self.field = field
 
 
 class Aggregate:

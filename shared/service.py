@@ -29,7 +29,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shared.auth import Authenticator, Principal, bearer_scheme, principal_dependency, require_role
 from shared.bus import EventConsumer, Handler, HttpFeed, OutboxRelay
 from shared.clock import Clock, SystemClock
-from shared.domain import DomainError
+from shared.domain import DomainError, InvalidInput
 from shared.events.envelope import Actor, Envelope, Role
 from shared.eventstore import ConcurrencyConflict, EventStore, make_engine, migrate
 from shared.eventstore.db import reader
@@ -123,12 +123,47 @@ class ServiceRuntime:
             self.relay.notify()
 
 
+INVALID_JSON = "Ongeldige JSON in het verzoek / The request body is not valid JSON"
+TOO_LARGE = "Verzoek te groot / Request body too large"
+
+
 def _readable(errors: Sequence[Any]) -> list[dict[str, Any]]:
     out = []
     for err in errors:
-        where = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        loc = err.get("loc", ())
+        if err.get("type") == "json_invalid":
+            loc = ("body",)
+        where = ".".join(str(p) for p in loc if p != "body") or "body"
         out.append({"field": where, "message": err.get("msg", "invalid"), "type": err.get("type")})
     return out
+
+
+class BodyLimit:
+    """Refuses bodies over the limit with 413 while reading them, chunked or not."""
+
+    def __init__(self, app: Any, max_bytes: int) -> None:
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await JSONResponse(status_code=413, content={"detail": TOO_LARGE})(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited_receive() -> dict[str, Any]:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.max_bytes:
+                    raise StarletteHTTPException(413, TOO_LARGE)  # answered by the app's HTTP error handler
+            return message
+
+        await self.app(scope, limited_receive, send)
 
 
 class _Metrics:
@@ -158,6 +193,7 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.middleware("http")
     async def context(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -167,9 +203,6 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
         except ValueError:
             correlation = str(uuid.uuid4())
         request.state.correlation_id = uuid.UUID(correlation)
-        length = request.headers.get("content-length")
-        if length and length.isdigit() and int(length) > settings.max_body_bytes:
-            return JSONResponse(status_code=413, content={"detail": "Verzoek te groot / Request body too large"})
         started = time.perf_counter()
         with structlog.contextvars.bound_contextvars(correlation_id=correlation, service=runtime.name):
             response = await call_next(request)
@@ -181,7 +214,10 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(status_code=exc.status_code, content={"detail": exc.message, "code": exc.code})
+        content: dict[str, Any] = {"detail": exc.message, "code": exc.code}
+        if isinstance(exc, InvalidInput) and exc.field:
+            content["errors"] = [{"field": exc.field, "message": exc.message, "type": exc.code}]
+        return JSONResponse(status_code=exc.status_code, content=content)
 
     @app.exception_handler(ConcurrencyConflict)
     async def conflict(_: Request, exc: ConcurrencyConflict) -> JSONResponse:
@@ -194,13 +230,18 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _readable(exc.errors())
         if any(e["type"] == "json_invalid" for e in errors):
-            summary = "Ongeldige JSON in het verzoek / The request body is not valid JSON"
+            summary = INVALID_JSON
         else:
             summary = "Ongeldige invoer / Invalid input: " + "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5])
         return JSONResponse(status_code=422, content={"detail": summary, "errors": errors, "code": "invalid_input"})
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # FastAPI's answer to a body that is not UTF-8: the same 422 as any other bad JSON
+            return JSONResponse(status_code=422, content={
+                "detail": INVALID_JSON, "code": "invalid_input",
+                "errors": [{"field": "body", "message": "not UTF-8 encoded JSON", "type": "json_invalid"}]})
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
 
     @app.exception_handler(Exception)

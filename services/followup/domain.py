@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from shared.contracts.followup import Activity, ContactLogged, ContactMode
-from shared.domain import Aggregate, DomainError
+from shared.domain import Aggregate, DomainError, InvalidInput
 
 
 class DuoLog(Aggregate):
@@ -24,11 +24,11 @@ class DuoLog(Aggregate):
             raise DomainError("Dit duo loopt niet (meer); contacten kunnen niet gelogd worden / "
                               "This duo is not running; contacts cannot be logged")
         if contact_date > today:
-            raise DomainError("Een contact kan niet in de toekomst liggen / A contact cannot lie in the future",
-                              code="invalid_input")
+            raise InvalidInput("Een contact kan niet in de toekomst liggen / A contact cannot lie in the future",
+                               field="contact_date")
         if contact_date < started_on:
-            raise DomainError("Het contact ligt vóór de start van het duo / The contact lies before the duo started",
-                              code="invalid_input")
+            raise InvalidInput("Het contact ligt vóór de start van het duo / The contact lies before the duo started",
+                               field="contact_date")
         if contact_id in self.contacts:
             raise DomainError(f"Contact {contact_id} is al gelogd / Contact {contact_id} is already logged",
                               code="already_exists")

@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from shared.contracts.common import TargetGroup, age_band
 from shared.contracts.matching import DuoEnded, DuoStarted, EndReason, LifeDomain, ParticipantReferred, ReferrerType
-from shared.domain import Aggregate, DomainError, NotFound
+from shared.domain import Aggregate, DomainError, InvalidInput, NotFound
 
 
 class Participant(Aggregate):
@@ -30,7 +30,8 @@ class Participant(Aggregate):
         if self.exists:
             raise DomainError(f"Deelnemer {self.id} bestaat al / Participant {self.id} already exists", code="already_exists")
         if birth_date is not None and birth_date > today:
-            raise DomainError("De geboortedatum ligt in de toekomst / The birth date lies in the future", code="invalid_input")
+            raise InvalidInput("De geboortedatum ligt in de toekomst / The birth date lies in the future",
+                               field="personal.birth_date")
         return [ParticipantReferred(
             participant_id=self.id, project_id=project_id, target_group=target_group, referrer_type=referrer_type,
             life_domains=life_domains, municipality_nis=municipality_nis, languages=languages,
@@ -70,8 +71,8 @@ class Duo(Aggregate):
         if self.status is DuoStatus.ended:
             raise DomainError("Dit duo is al beëindigd / This duo has already ended")
         if self.started_on and ended_on < self.started_on:
-            raise DomainError("Een duo kan niet eindigen vóór het begon / A duo cannot end before it started",
-                              code="invalid_input")
+            raise InvalidInput("Een duo kan niet eindigen vóór het begon / A duo cannot end before it started",
+                               field="ended_on")
         return [DuoEnded(duo_id=self.id, project_id=self.project_id, ended_on=ended_on, reason=reason, planned=planned)]
 
     def when_DuoStarted(self, e: DuoStarted) -> None:

@@ -68,7 +68,8 @@ class MatchingHandlers:
     def refer(self, project_id: str, cmd: ReferParticipant, principal: Principal, correlation_id: uuid.UUID) -> Participant:
         require_project(principal, project_id)
         if lookup(cmd.municipality_nis) is None:
-            raise InvalidInput(f"Onbekende NIS-code {cmd.municipality_nis} / Unknown municipality code {cmd.municipality_nis}")
+            raise InvalidInput(f"Onbekende NIS-code {cmd.municipality_nis} / Unknown municipality code {cmd.municipality_nis}",
+                               field="municipality_nis")
         participant = Participant(f"pt-{uuid.uuid4().hex}")
         events = participant.refer(
             project_id=project_id, target_group=cmd.target_group, referrer_type=cmd.referrer_type,
@@ -90,7 +91,7 @@ class MatchingHandlers:
     def start_duo(self, project_id: str, cmd: StartDuo, principal: Principal, correlation_id: uuid.UUID) -> Duo:
         require_project(principal, project_id)
         if cmd.started_on > self.runtime.clock.today():
-            raise InvalidInput("Een duo kan niet in de toekomst starten / A duo cannot start in the future")
+            raise InvalidInput("Een duo kan niet in de toekomst starten / A duo cannot start in the future", field="started_on")
         duo = Duo(f"d-{uuid.uuid4().hex}")
         with self.runtime.store.transaction() as conn:
             self._known_project(conn, project_id)
@@ -150,6 +151,7 @@ class MatchingHandlers:
     def candidates(self, project_id: str, principal: Principal) -> list[dict]:
         require_project(principal, project_id)
         with reader(self.runtime.engine).connect() as conn:
+            self._known_project(conn, project_id)
             rows = conn.execute(select(candidates.c.volunteer_id, candidates.c.status, candidates.c.target_groups,
                                        candidates.c.languages, candidates.c.max_duos, candidates.c.active_duos,
                                        candidates.c.available_since)

@@ -25,7 +25,7 @@ from shared.contracts.recruitment import (
     VolunteerPersonalDataErased,
     VolunteerStopped,
 )
-from shared.domain import Aggregate, DomainError, NotFound
+from shared.domain import Aggregate, DomainError, InvalidInput, NotFound
 
 
 class Project(Aggregate):
@@ -41,8 +41,8 @@ class Project(Aggregate):
         if self.exists:
             raise DomainError(f"Project {self.id} bestaat al / Project {self.id} already exists", code="already_exists")
         if funded_from and funded_until and funded_until < funded_from:
-            raise DomainError("De financiering eindigt vóór ze begint / The funding period ends before it starts",
-                              code="invalid_input")
+            raise InvalidInput("De financiering eindigt vóór ze begint / The funding period ends before it starts",
+                               field="funded_until")
         return [ProjectRegistered(project_id=self.id, name=name, organisation=organisation,
                                   municipality_nis=municipality_nis, region=region, target_groups=target_groups,
                                   funded_from=funded_from, funded_until=funded_until)]
@@ -72,7 +72,8 @@ class Volunteer(Aggregate):
         if self.exists:
             raise DomainError(f"Vrijwilliger {self.id} bestaat al / Volunteer {self.id} already exists", code="already_exists")
         if birth_date is not None and birth_date > today:
-            raise DomainError("De geboortedatum ligt in de toekomst / The birth date lies in the future", code="invalid_input")
+            raise InvalidInput("De geboortedatum ligt in de toekomst / The birth date lies in the future",
+                               field="personal.birth_date")
         return [VolunteerEnquiryReceived(
             volunteer_id=self.id, project_id=project_id, channel=channel, municipality_nis=municipality_nis,
             age_band=age_band(birth_date, today) if birth_date else None, gender=gender,

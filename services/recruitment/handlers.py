@@ -60,7 +60,7 @@ class StopVolunteer(BaseModel):
 
 def _municipality(nis: str) -> None:
     if lookup(nis) is None:
-        raise InvalidInput(f"Onbekende NIS-code {nis} / Unknown municipality code {nis}")
+        raise InvalidInput(f"Onbekende NIS-code {nis} / Unknown municipality code {nis}", field="municipality_nis")
 
 
 class RecruitmentHandlers:
