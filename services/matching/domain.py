@@ -55,6 +55,8 @@ class Duo(Aggregate):
         super().__init__(aggregate_id)
         self.status = DuoStatus.new
         self.project_id: str | None = None
+        self.volunteer_id: str | None = None
+        self.participant_id: str | None = None
         self.started_on: date | None = None
 
     def start(self, *, project_id: str, volunteer_id: str, participant_id: str, started_on: date,
@@ -73,10 +75,12 @@ class Duo(Aggregate):
         if self.started_on and ended_on < self.started_on:
             raise InvalidInput("Een duo kan niet eindigen vóór het begon / A duo cannot end before it started",
                                field="ended_on")
-        return [DuoEnded(duo_id=self.id, project_id=self.project_id, ended_on=ended_on, reason=reason, planned=planned)]
+        return [DuoEnded(duo_id=self.id, project_id=self.project_id, volunteer_id=self.volunteer_id,
+                         participant_id=self.participant_id, ended_on=ended_on, reason=reason, planned=planned)]
 
     def when_DuoStarted(self, e: DuoStarted) -> None:
         self.status, self.project_id, self.started_on = DuoStatus.active, e.project_id, e.started_on
+        self.volunteer_id, self.participant_id = e.volunteer_id, e.participant_id
 
     def when_DuoEnded(self, _: DuoEnded) -> None:
         self.status = DuoStatus.ended

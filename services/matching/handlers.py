@@ -137,13 +137,12 @@ class MatchingHandlers:
                 raise NotFound("Duo", "Duo", duo_id)
             require_project(principal, duo.project_id or "")
             events = duo.end(ended_on=cmd.ended_on, reason=cmd.reason, planned=cmd.planned)
-            started = self.runtime.store.load(duo_id, conn)[0].envelope.payload
             self.duos.save(duo, [NewEvent(e, project_id=duo.project_id) for e in events], actor=principal.actor,
                            correlation_id=correlation_id, conn=conn)
-            conn.execute(update(candidates).where(candidates.c.volunteer_id == started["volunteer_id"])
+            conn.execute(update(candidates).where(candidates.c.volunteer_id == duo.volunteer_id)
                          .values(active_duos=candidates.c.active_duos - 1))
             back = "waiting" if cmd.reason is EndReason.mismatch else "ended"
-            conn.execute(update(participants).where(participants.c.participant_id == started["participant_id"])
+            conn.execute(update(participants).where(participants.c.participant_id == duo.participant_id)
                          .values(status=back))
         self.runtime.recorded()
         return duo

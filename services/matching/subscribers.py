@@ -28,7 +28,8 @@ def on_event(conn: Connection, env: Envelope) -> None:
                 municipality_nis=event.municipality_nis, target_groups=[], languages=[], max_duos=0, active_duos=0)
         case VolunteerMadeAvailable():
             conn.execute(update(candidates).where(candidates.c.volunteer_id == event.volunteer_id).values(
-                status="available", target_groups=[str(t) for t in event.target_groups], languages=event.languages,
-                max_duos=event.max_duos, available_since=format_time(env.occurred_at)))
+                status="available", target_groups=[str(t) for t in event.preferences.target_groups],
+                languages=event.preferences.languages, max_duos=event.preferences.max_duos,
+                available_since=format_time(env.occurred_at)))
         case VolunteerStopped():
             conn.execute(update(candidates).where(candidates.c.volunteer_id == event.volunteer_id).values(status="stopped"))

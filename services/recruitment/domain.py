@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date
 from enum import StrEnum
 
-from shared.contracts.common import TargetGroup, age_band
+from shared.contracts.common import MatchingPreferences, TargetGroup, age_band
 from shared.contracts.recruitment import (
     Gender,
     ProjectRegistered,
@@ -79,15 +79,14 @@ class Volunteer(Aggregate):
             age_band=age_band(birth_date, today) if birth_date else None, gender=gender,
         )]
 
-    def make_available(self, *, target_groups: list[TargetGroup], languages: list[str], max_duos: int) -> list[VolunteerMadeAvailable]:
+    def make_available(self, *, preferences: MatchingPreferences) -> list[VolunteerMadeAvailable]:
         self._require_exists()
         if self.status is VolunteerStatus.available:
             raise DomainError("Deze vrijwilliger is al beschikbaar / This volunteer is already available")
         if self.status is VolunteerStatus.stopped:
             raise DomainError("Deze vrijwilliger is gestopt en kan niet meer beschikbaar worden / "
                               "This volunteer has stopped and cannot become available again")
-        return [VolunteerMadeAvailable(volunteer_id=self.id, project_id=self.project_id, target_groups=target_groups,
-                                       languages=languages, max_duos=max_duos)]
+        return [VolunteerMadeAvailable(volunteer_id=self.id, project_id=self.project_id, preferences=preferences)]
 
     def stop(self, *, reason: StopReason) -> list[VolunteerStopped]:
         self._require_exists()

@@ -8,7 +8,7 @@ from datetime import date
 from pydantic import BaseModel, EmailStr, Field
 
 from shared.auth import Principal, require_project, require_role
-from shared.contracts.common import Id, NisCode, TargetGroup
+from shared.contracts.common import Id, MatchingPreferences, NisCode, TargetGroup
 from shared.contracts.recruitment import Gender, RecruitmentChannel, StopReason
 from shared.domain import InvalidInput, NotFound, Repository
 from shared.events.envelope import Role
@@ -48,10 +48,7 @@ class ReceiveEnquiry(BaseModel):
     personal: PersonalData
 
 
-class MakeAvailable(BaseModel):
-    target_groups: list[TargetGroup] = Field(min_length=1)
-    languages: list[str] = Field(default_factory=lambda: ["nl"], min_length=1)
-    max_duos: int = Field(1, ge=1, le=5)
+MakeAvailable = MatchingPreferences
 
 
 class StopVolunteer(BaseModel):
@@ -112,7 +109,9 @@ class RecruitmentHandlers:
 
     def make_available(self, volunteer_id: str, cmd: MakeAvailable, principal: Principal, correlation_id: uuid.UUID) -> Volunteer:
         volunteer = self._volunteer_for(volunteer_id, principal)
-        events = volunteer.make_available(**cmd.model_dump())
+        if cmd.municipality_nis is not None:
+            _municipality(cmd.municipality_nis)
+        events = volunteer.make_available(preferences=cmd)
         self._save(volunteer, events, principal, correlation_id)
         return volunteer
 

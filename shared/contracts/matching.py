@@ -55,20 +55,70 @@ class ParticipantReferred(DomainEvent):
     consent_recorded: bool
 
 
+class Party(StrEnum):
+    volunteer = "volunteer"
+    participant = "participant"
+
+
+@event("DuoProposed", service=SERVICE, stream_type="duo")
+class DuoProposed(DomainEvent):
+    """A professional proposes a volunteer to a participant (the triangle decides)."""
+
+    duo_id: Id
+    project_id: Id
+    volunteer_id: Id
+    participant_id: Id
+    proposed_on: date
+
+
+@event("DuoAccepted", service=SERVICE, stream_type="duo")
+class DuoAccepted(DomainEvent):
+    duo_id: Id
+    project_id: Id
+    party: Party
+
+
+@event("DuoDeclined", service=SERVICE, stream_type="duo")
+class DuoDeclined(DomainEvent):
+    duo_id: Id
+    project_id: Id
+    party: Party
+    reason: str = Field(min_length=1, max_length=40, pattern=r"^[a-z_]+$", description="A code from the decline vocabulary.")
+
+
 @event("DuoStarted", service=SERVICE, stream_type="duo")
 class DuoStarted(DomainEvent):
+    """The kick-off in the triangle: agreements on frequency and duration (boundaries stay private)."""
+
     duo_id: Id
     project_id: Id
     volunteer_id: Id
     participant_id: Id
     started_on: date
     agreed_contacts_per_month: int = Field(ge=1, le=31)
+    expected_duration_months: int | None = Field(None, ge=1, le=60)
+
+
+@event("DuoPaused", service=SERVICE, stream_type="duo")
+class DuoPaused(DomainEvent):
+    duo_id: Id
+    project_id: Id
+    paused_on: date
+
+
+@event("DuoResumed", service=SERVICE, stream_type="duo")
+class DuoResumed(DomainEvent):
+    duo_id: Id
+    project_id: Id
+    resumed_on: date
 
 
 @event("DuoEnded", service=SERVICE, stream_type="duo")
 class DuoEnded(DomainEvent):
     duo_id: Id
     project_id: Id
+    volunteer_id: Id
+    participant_id: Id
     ended_on: date
     reason: EndReason
     planned: bool

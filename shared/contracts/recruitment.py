@@ -7,8 +7,8 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from shared.contracts.common import AgeBand, Id, NisCode, TargetGroup
-from shared.events.registry import DomainEvent, event
+from shared.contracts.common import AgeBand, Id, MatchingPreferences, NisCode, TargetGroup
+from shared.events.registry import DomainEvent, event, upcaster
 
 SERVICE = "recruitment"
 
@@ -68,12 +68,74 @@ class VolunteerEnquiryReceived(DomainEvent):
 
 
 @event("VolunteerMadeAvailable", service=SERVICE, stream_type="volunteer")
-class VolunteerMadeAvailable(DomainEvent):
+class VolunteerMadeAvailableV1(DomainEvent):
+    """The first version carried three preferences flat; kept to read old history."""
+
     volunteer_id: Id
     project_id: Id
     target_groups: list[TargetGroup] = Field(min_length=1)
     languages: list[str] = Field(default_factory=lambda: ["nl"])
     max_duos: int = Field(1, ge=1, le=5)
+
+
+@event("VolunteerMadeAvailable", version=2, service=SERVICE, stream_type="volunteer")
+class VolunteerMadeAvailable(DomainEvent):
+    volunteer_id: Id
+    project_id: Id
+    preferences: MatchingPreferences
+
+
+@upcaster("VolunteerMadeAvailable", from_version=1)
+def _made_available_v1_to_v2(payload: dict) -> dict:
+    return {
+        "volunteer_id": payload["volunteer_id"],
+        "project_id": payload["project_id"],
+        "preferences": {
+            "target_groups": payload["target_groups"],
+            "languages": payload.get("languages") or ["nl"],
+            "max_duos": payload.get("max_duos", 1),
+        },
+    }
+
+
+@event("VolunteerPreferencesChanged", service=SERVICE, stream_type="volunteer")
+class VolunteerPreferencesChanged(DomainEvent):
+    volunteer_id: Id
+    project_id: Id
+    preferences: MatchingPreferences
+
+
+@event("VolunteerPaused", service=SERVICE, stream_type="volunteer")
+class VolunteerPaused(DomainEvent):
+    """Not available for new duos for a while; running duos are not affected."""
+
+    volunteer_id: Id
+    project_id: Id
+    until: date | None = None
+
+
+@event("VolunteerResumed", service=SERVICE, stream_type="volunteer")
+class VolunteerResumed(DomainEvent):
+    volunteer_id: Id
+    project_id: Id
+
+
+@event("VolunteerJoinedDuo", service=SERVICE, stream_type="volunteer")
+class VolunteerJoinedDuo(DomainEvent):
+    """Recorded when matching reports a started duo with this volunteer."""
+
+    volunteer_id: Id
+    project_id: Id
+    duo_id: Id
+
+
+@event("VolunteerLeftDuo", service=SERVICE, stream_type="volunteer")
+class VolunteerLeftDuo(DomainEvent):
+    """Recorded when matching reports the end of a duo with this volunteer."""
+
+    volunteer_id: Id
+    project_id: Id
+    duo_id: Id
 
 
 @event("VolunteerStopped", service=SERVICE, stream_type="volunteer")

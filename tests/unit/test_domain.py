@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from shared.contracts.common import AgeBand, TargetGroup, age_band
+from shared.contracts.common import AgeBand, MatchingPreferences, TargetGroup, age_band
 from shared.contracts.followup import Activity, ContactMode
 from shared.contracts.matching import EndReason
 from shared.contracts.recruitment import RecruitmentChannel, StopReason
@@ -47,14 +47,14 @@ def test_age_bands_turn_on_the_birthday(born: date, band: AgeBand) -> None:
 
 def test_invalid_transitions_are_refused_with_a_sentence() -> None:
     v = enquired()
-    for e in v.make_available(target_groups=[TargetGroup.family], languages=["nl"], max_duos=1):
+    for e in v.make_available(preferences=MatchingPreferences(target_groups=[TargetGroup.family])):
         v.apply(e)
     with pytest.raises(DomainError, match="already available"):
-        v.make_available(target_groups=[TargetGroup.family], languages=["nl"], max_duos=1)
+        v.make_available(preferences=MatchingPreferences(target_groups=[TargetGroup.family]))
     for e in v.stop(reason=StopReason.no_time):
         v.apply(e)
     with pytest.raises(DomainError, match="has stopped"):
-        v.make_available(target_groups=[TargetGroup.family], languages=["nl"], max_duos=1)
+        v.make_available(preferences=MatchingPreferences(target_groups=[TargetGroup.family]))
     with pytest.raises(DomainError, match="already stopped"):
         v.stop(reason=StopReason.other)
     with pytest.raises(NotFound):
@@ -92,7 +92,7 @@ class VolunteerJourney(RuleBasedStateMachine):
     @rule()
     def make_available(self) -> None:
         allowed = self.model is VolunteerStatus.enquired
-        self._try(lambda: self.v.make_available(target_groups=[TargetGroup.youth], languages=["nl"], max_duos=2), allowed)
+        self._try(lambda: self.v.make_available(preferences=MatchingPreferences(target_groups=[TargetGroup.youth], max_duos=2)), allowed)
         if allowed:
             self.model = VolunteerStatus.available
 
@@ -153,3 +153,13 @@ def test_contacts_only_for_a_running_duo_and_within_its_life(offset: int, active
     else:
         with pytest.raises(DomainError):
             log.log_contact(**kwargs)
+
+
+def test_old_made_available_events_are_lifted_to_the_current_contract() -> None:
+    from shared.contracts.recruitment import VolunteerMadeAvailable
+    from shared.events import REGISTRY
+
+    old = {"volunteer_id": "v-1", "project_id": "p-1", "target_groups": ["family"], "languages": ["nl", "ar"], "max_duos": 2}
+    lifted = REGISTRY.decode("VolunteerMadeAvailable", 1, old)
+    assert isinstance(lifted, VolunteerMadeAvailable)
+    assert lifted.preferences == MatchingPreferences(target_groups=[TargetGroup.family], languages=["nl", "ar"], max_duos=2)
