@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from shared.clock import Clock, SystemClock
 from shared.events.envelope import Actor, Envelope, canonical_json
@@ -22,6 +22,17 @@ from shared.eventstore.tables import GENESIS_HASH, events, store_head
 
 ANY_VERSION = -1
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
+
+
+# Built once: constructing SQLAlchemy statements per append costs more than running them.
+_LOCK_HEAD = select(store_head.c.position, store_head.c.hash).where(store_head.c.id == 1).with_for_update()
+_CURRENT_VERSIONS = (
+    select(events.c.stream_id, func.max(events.c.version))
+    .where(events.c.stream_id.in_(bindparam("ids", expanding=True)))
+    .group_by(events.c.stream_id)
+)
+_INSERT_EVENTS = insert(events)
+_SET_HEAD = update(store_head).where(store_head.c.id == 1).values(position=bindparam("p"), hash=bindparam("h"))
 
 
 def utcnow() -> datetime:
@@ -146,63 +157,78 @@ class EventStore:
         correlation_id: uuid.UUID | None = None,
         causation_id: uuid.UUID | None = None,
         conn: Connection | None = None,
-    ) -> list[Envelope]:
-        """Record events of one aggregate; ``expected_version`` 0 means a new aggregate."""
+    ) -> list[int]:
+        """Record events of one aggregate; ``expected_version`` 0 means a new aggregate.
+
+        Returns the positions given to the events.
+        """
+        return self.append_many(
+            [(stream_id, expected_version, new_events)], actor=actor,
+            correlation_id=correlation_id, causation_id=causation_id, conn=conn,
+        )
+
+    def append_many(
+        self,
+        batches: Sequence[tuple[str, int, Sequence[NewEvent]]],
+        *,
+        actor: Actor,
+        correlation_id: uuid.UUID | None = None,
+        causation_id: uuid.UUID | None = None,
+        conn: Connection | None = None,
+    ) -> list[int]:
+        """Record events of several aggregates in one transaction (commands and bulk import).
+
+        One lock on the head row, one query for the current versions, one multi-row insert.
+        """
         if conn is None:
             with self.transaction() as own:
-                return self.append(
-                    stream_id, expected_version, new_events, actor=actor,
-                    correlation_id=correlation_id, causation_id=causation_id, conn=own,
-                )
-        if not new_events:
+                return self.append_many(batches, actor=actor, correlation_id=correlation_id,
+                                        causation_id=causation_id, conn=own)
+        batches = [b for b in batches if b[2]]
+        if not batches:
             return []
-        head = conn.execute(select(store_head.c.position, store_head.c.hash).where(store_head.c.id == 1).with_for_update()).one()
-        current = conn.execute(select(func.coalesce(func.max(events.c.version), 0)).where(events.c.stream_id == stream_id)).scalar_one()
-        if expected_version != ANY_VERSION and current != expected_version:
-            raise ConcurrencyConflict(stream_id, expected_version, current)
+        head = conn.execute(_LOCK_HEAD).one()
+        current = dict(conn.execute(_CURRENT_VERSIONS, {"ids": list({b[0] for b in batches})}).all())
         recorded = format_time(self.clock.now())
         correlation = str(correlation_id or uuid.uuid4())
+        causation = str(causation_id) if causation_id else None
+        actor_id, actor_role = actor.id, actor.role.value
         position, prev = head.position, head.hash
-        rows = []
-        for offset, new in enumerate(new_events, start=1):
-            position += 1
-            payload = new.payload
-            row = {
-                "position": position,
-                "event_id": str(uuid.uuid4()),
-                "type": payload.event_type,
-                "schema_version": payload.schema_version,
-                "stream_type": payload.stream_type,
-                "stream_id": stream_id,
-                "version": current + offset,
-                "occurred_at": format_time(new.occurred_at) if new.occurred_at else recorded,
-                "recorded_at": recorded,
-                "project_id": new.project_id,
-                "actor_id": actor.id,
-                "actor_role": actor.role.value,
-                "correlation_id": correlation,
-                "causation_id": str(causation_id) if causation_id else None,
-                "payload": canonical_json(payload.model_dump(mode="json")),
-                "subject_id": new.subject_id,
-                "sealed": new.sealed,
-            }
-            row["prev_hash"] = prev
-            row["hash"] = prev = chain_hash(prev, row)
-            rows.append(row)
-        conn.execute(insert(events), rows)
-        conn.execute(update(store_head).where(store_head.c.id == 1).values(position=position, hash=prev))
-        return [self._envelope(r) for r in rows]
-
-    def _envelope(self, row: dict[str, Any]) -> Envelope:
-        return Envelope(
-            event_id=row["event_id"], type=row["type"], schema_version=row["schema_version"],
-            service=self.service, stream_type=row["stream_type"], stream_id=row["stream_id"],
-            version=row["version"], position=row["position"],
-            occurred_at=parse_time(row["occurred_at"]), recorded_at=parse_time(row["recorded_at"]),
-            project_id=row["project_id"], actor=Actor(id=row["actor_id"], role=row["actor_role"]),
-            correlation_id=row["correlation_id"], causation_id=row["causation_id"],
-            payload=json.loads(row["payload"]),
-        )
+        rows: list[dict[str, Any]] = []
+        for stream_id, expected_version, new_events in batches:
+            version = current.get(stream_id, 0)
+            if expected_version != ANY_VERSION and version != expected_version:
+                raise ConcurrencyConflict(stream_id, expected_version, version)
+            for new in new_events:
+                position += 1
+                version += 1
+                payload = new.payload
+                row = {
+                    "position": position,
+                    "event_id": str(uuid.uuid4()),
+                    "type": payload.event_type,
+                    "schema_version": payload.schema_version,
+                    "stream_type": payload.stream_type,
+                    "stream_id": stream_id,
+                    "version": version,
+                    "occurred_at": format_time(new.occurred_at) if new.occurred_at else recorded,
+                    "recorded_at": recorded,
+                    "project_id": new.project_id,
+                    "actor_id": actor_id,
+                    "actor_role": actor_role,
+                    "correlation_id": correlation,
+                    "causation_id": causation,
+                    "payload": canonical_json(payload.model_dump(mode="json")),
+                    "subject_id": new.subject_id,
+                    "sealed": new.sealed,
+                    "prev_hash": prev,
+                }
+                row["hash"] = prev = chain_hash(prev, row)
+                rows.append(row)
+            current[stream_id] = version
+        conn.execute(_INSERT_EVENTS, rows)
+        conn.execute(_SET_HEAD, {"p": position, "h": prev})
+        return [r["position"] for r in rows]
 
     def _with_service(self, stored: StoredEvent) -> StoredEvent:
         env = stored.envelope.model_copy(update={"service": self.service})
