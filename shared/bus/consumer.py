@@ -182,7 +182,11 @@ class EventConsumer:
 
     # ---------------------------------------------------------------- applying
     async def handle_entries(self, upstream: str, entries: Sequence[tuple[Any, dict[Any, Any]]]) -> None:
-        """Apply a batch of stream entries in position order; ack what has had its effect."""
+        """Apply a batch of stream entries in position order; ack what has had its effect.
+
+        Consecutive events are applied in one transaction; a gap is filled from the feed
+        first; what fails stays pending for a later attempt.
+        """
         if not entries:
             return
         stream = self.streams[upstream]
@@ -194,14 +198,28 @@ class EventConsumer:
             except MalformedMessage as exc:
                 await self._dead_letter_malformed(upstream, entry_id, fields, str(exc))
                 done.append(entry_id)
-        decoded.sort(key=lambda item: item[1].position)
         async with self._locks[upstream]:
-            for entry_id, env in decoded:
+            pending = sorted({env.position: env for _, env in decoded}.values(), key=lambda e: e.position)
+            checkpoint = await anyio.to_thread.run_sync(self.checkpoint, upstream)
+            while pending:
+                pending = [e for e in pending if e.position > checkpoint]
+                if not pending:
+                    break
                 try:
-                    await self._apply_through(upstream, env)
-                    done.append(entry_id)
+                    if pending[0].position > checkpoint + 1:
+                        log.info("consumer.gap", consumer=self.name, upstream=upstream, after=checkpoint,
+                                 got=pending[0].position)
+                        await self._fill(upstream, until=pending[0].position - 1)
+                    else:
+                        run = [e for i, e in enumerate(pending) if e.position == checkpoint + 1 + i]
+                        await self._apply_batch(upstream, run)
                 except _Failed:
-                    continue  # stays pending; retried on reclaim or catch-up
+                    break  # stays pending; retried on reclaim or catch-up
+                moved = await anyio.to_thread.run_sync(self.checkpoint, upstream)
+                if moved == checkpoint:
+                    break  # the feed has nothing yet for the gap: try again later
+                checkpoint = moved
+        done.extend(entry_id for entry_id, env in decoded if env.position <= checkpoint)
         if done:
             await self.redis.xack(stream, self.name, *done)
 
@@ -222,17 +240,6 @@ class EventConsumer:
             if not envs:
                 return applied
             applied += await self._apply_batch(upstream, envs)
-
-    async def _apply_through(self, upstream: str, env: Envelope) -> None:
-        checkpoint = await anyio.to_thread.run_sync(self.checkpoint, upstream)
-        if env.position <= checkpoint:
-            return  # a duplicate: its effect is already there
-        if env.position > checkpoint + 1:
-            log.info("consumer.gap", consumer=self.name, upstream=upstream, after=checkpoint, got=env.position)
-            await self._fill(upstream, until=env.position - 1)
-            if await anyio.to_thread.run_sync(self.checkpoint, upstream) < env.position - 1:
-                raise _Failed(f"gap before {env.position} could not be filled yet")
-        await self._apply_batch(upstream, [env])
 
     async def _apply_batch(self, upstream: str, envs: list[Envelope]) -> int:
         """Apply consecutive events in one transaction; on failure, one by one."""

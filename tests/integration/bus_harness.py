@@ -91,7 +91,7 @@ async def _main(redis_url: str, prefix: str, producer_db: str, consumer_db: str,
     engine = consumer_engine(consumer_db)
     redis = Redis.from_url(redis_url)
     consumer = make_consumer(engine, redis, prefix, store, consumer_id=name, handler=recording_handler(delay),
-                             read_count=50, catch_up_interval_s=3600, reclaim_idle_ms=3_600_000)
+                             read_count=10, catch_up_interval_s=3600, reclaim_idle_ms=3_600_000)
     await consumer.start()
     print("started", flush=True)
     await asyncio.Event().wait()
