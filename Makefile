@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install docs clean-data
+.PHONY: run test install docs bench bench-quick clean-data
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.12, say)")'
@@ -26,6 +26,13 @@ test: $(STAMP)
 ## Regenerate the event catalogue (JSON Schema and AsyncAPI) under docs/.
 docs: $(STAMP)
 	$(BIN)/buddy docs export
+
+## Benchmarks side by side with their peers; writes docs/benchmarks.md (full) or prints (quick).
+bench: $(STAMP)
+	$(BIN)/python -m bench --out docs/benchmarks.md
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick
 
 clean-data:
 	rm -rf var

@@ -75,32 +75,36 @@ def _eventsourcing_env(url: str) -> Iterator[None]:
                 os.environ[k] = v
 
 
-def peer_single(url: str, n: int) -> float | None:
-    try:
-        from eventsourcing.application import Application
-        from eventsourcing.domain import Aggregate, event
-    except ImportError:
-        return None
+try:  # the peer, defined once: the library registers classes by their topic
+    from eventsourcing.application import Application
+    from eventsourcing.domain import Aggregate, event
 
-    class Volunteer(Aggregate):
+    class PeerVolunteer(Aggregate):
         @event("Stopped")
         def __init__(self, reason: str) -> None:
             self.reason = reason
 
-    class Recruitment(Application):
+    class PeerRecruitment(Application):
         pass
 
+except ImportError:  # pragma: no cover - the peer is a dev dependency
+    PeerRecruitment = None  # type: ignore[assignment,misc]
+
+
+def peer_single(url: str, n: int) -> float | None:
+    if PeerRecruitment is None:
+        return None
     with _eventsourcing_env(url):
-        app = Recruitment()
+        app = PeerRecruitment()
         try:
-            return rate(n, lambda: [app.save(Volunteer(reason="no_time")) for _ in range(n)])
+            return rate(n, lambda: [app.save(PeerVolunteer(reason="no_time")) for _ in range(n)])
         finally:
             app.close()
 
 
-def run(quick: bool) -> list[Result]:
-    n = 300 if quick else 5000
-    bulk_n = 2000 if quick else 100_000
+def run(quick: bool, scale: float = 1.0) -> list[Result]:
+    n = max(10, int((300 if quick else 5000) * scale))
+    bulk_n = max(10, int((2000 if quick else 100_000) * scale))
     results: list[Result] = []
     targets: list[tuple[str, Callable[[], object]]] = [("SQLite", sqlite_url)]
     if postgres_admin_url():

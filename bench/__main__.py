@@ -1,0 +1,68 @@
+"""`python -m bench [--quick]`: run the benchmarks, print a table, write docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import importlib
+import os
+import platform
+import sys
+from pathlib import Path
+
+from bench.common import Result
+
+SUITES = ("bench.store", "bench.bus")
+
+
+def machine() -> str:
+    cores = os.cpu_count()
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    except (ValueError, OSError):
+        mem = float("nan")
+    return f"{platform.machine()}, {cores} cores, {mem:.0f} GiB, Python {platform.python_version()}, {platform.system()}"
+
+
+def table(results: list[Result]) -> str:
+    lines = ["| group | measurement | ours | peer | peer figure | ratio | notes |", "|---|---|---|---|---|---|---|"]
+    for r in results:
+        peer = f"{r.peer_value:,.0f} {r.unit}" if r.peer_value else "—"
+        ratio = f"{r.ratio:.2f}×" if r.ratio else "—"
+        lines.append(f"| {r.group} | {r.name} | {r.value:,.0f} {r.unit} | {r.peer or '—'} | {peer} | {ratio} | {r.note} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--quick", action="store_true", help="small sizes, for everyday use and the test suite")
+    parser.add_argument("--out", type=Path, default=None, help="write the report here (default: print only)")
+    parser.add_argument("--scale", type=float, default=1.0, help="multiply every size (the test suite uses a tiny one)")
+    args = parser.parse_args(argv)
+    results: list[Result] = []
+    for name in SUITES:
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        results.extend(importlib.import_module(name).run(args.quick, args.scale))
+    report = "\n".join([
+        "# Benchmarks",
+        "",
+        f"- measured: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, mode: {'quick' if args.quick else 'full'}",
+        f"- machine: {machine()}",
+        f"- PostgreSQL: {'yes' if os.environ.get('BUDDY_BENCH_DATABASE_URL') or os.environ.get('BUDDY_TEST_DATABASE_URL') else 'not given (SQLite only)'}",
+        "",
+        table(results),
+        "",
+        "Rerun: `make bench` (full) or `make bench-quick`. Set `BUDDY_BENCH_DATABASE_URL` (an admin URL of a",
+        "PostgreSQL server; the benchmark creates and drops its own database) and optionally",
+        "`BUDDY_BENCH_REDIS_URL` (otherwise a private Redis is started). Ratios compare figures",
+        "measured in the same run on the same machine.",
+        "",
+    ])
+    print(report)
+    if args.out:
+        args.out.write_text(report)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
