@@ -51,22 +51,62 @@ def run(
 @audit.command("verify")
 def verify(
     service: Annotated[list[Service] | None, typer.Option(help="Only these services (default: all that write).")] = None,
+    bus: Annotated[bool, typer.Option(help="Also check every event on the Redis streams against the stores.")] = False,
+    feeds: Annotated[bool, typer.Option(help="Also check the services' HTTP feeds against the stores.")] = False,
 ) -> None:
-    """Check every store's hash chain and gapless positions; exit 1 naming the first broken event."""
+    """Check each store's hash chain and gapless positions, and optionally the bus and feeds.
+
+    Exit 1 names the first broken event.
+    """
+    import asyncio
+
     from shared.eventstore import EventStore, make_engine
 
     settings, failed = Settings(), False
     for name in [s.value for s in service] if service else WRITING_SERVICES:
         engine = make_engine(settings.database_url_of(name))
-        result = EventStore(engine, name).verify()
-        engine.dispose()
+        store = EventStore(engine, name)
+        result = store.verify()
         if result.ok:
-            typer.echo(f"{name}: ok — {result.checked} events, head {result.head_position}")
+            typer.echo(f"{name}: store ok — {result.checked} events, head {result.head_position}")
         else:
             failed = True
-            typer.echo(f"{name}: BROKEN at position {result.first_broken_position} "
+            typer.echo(f"{name}: store BROKEN at position {result.first_broken_position} "
                        f"(event {result.first_broken_event_id}): {result.problems[0]}", err=True)
+        for check in asyncio.run(_copy_checks(settings, store, name, bus=bus, feeds=feeds)):
+            if check.ok:
+                typer.echo(f"{name}: {check.source} ok — {check.checked} events"
+                           + (f", {check.missing} not on it (filled from the feed)" if check.missing else ""))
+            else:
+                failed = True
+                typer.echo(f"{name}: {check.source} BROKEN: {check.problems[0]}"
+                           + (f" (+{len(check.problems) - 1} more)" if len(check.problems) > 1 else ""), err=True)
+        engine.dispose()
     raise typer.Exit(1 if failed else 0)
+
+
+async def _copy_checks(settings: Settings, store, name: str, *, bus: bool, feeds: bool) -> list:  # type: ignore[no-untyped-def]
+    from redis.asyncio import Redis
+
+    from shared.audit import verify_feed, verify_stream
+    from shared.bus import HttpFeed
+
+    checks = []
+    if bus:
+        if not settings.redis_url:
+            raise typer.BadParameter("--bus needs BUDDY_REDIS_URL")
+        redis = Redis.from_url(settings.redis_url)
+        try:
+            checks.append(await verify_stream(store, redis, settings.stream_of(name)))
+        finally:
+            await redis.aclose()
+    if feeds:
+        feed = HttpFeed({name: settings.url_of(name)}, settings.service_token.get_secret_value())
+        try:
+            checks.append(await verify_feed(store, feed, name))
+        finally:
+            await feed.aclose()
+    return checks
 
 
 @docs.command("export")
