@@ -14,8 +14,10 @@ from shared.settings import SERVICES, Settings
 app = typer.Typer(help="Buddywerking: case logging and anonymised reporting.", no_args_is_help=True)
 audit = typer.Typer(help="Audit the event history.", no_args_is_help=True)
 docs = typer.Typer(help="Generated documentation.", no_args_is_help=True)
+keys = typer.Typer(help="Key management.", no_args_is_help=True)
 app.add_typer(audit, name="audit")
 app.add_typer(docs, name="docs")
+app.add_typer(keys, name="keys")
 
 Service = StrEnum("Service", {name: name for name in SERVICES})  # type: ignore[misc]
 WRITING_SERVICES = tuple(s for s in SERVICES if s != "reporting")
@@ -107,6 +109,46 @@ async def _copy_checks(settings: Settings, store, name: str, *, bus: bool, feeds
         finally:
             await feed.aclose()
     return checks
+
+
+@keys.command("rotate")
+def rotate(
+    new_key: Annotated[str | None, typer.Option(envvar="BUDDY_NEW_MASTER_KEY", help="New base64 32-byte master key.")] = None,
+) -> None:
+    """Re-wrap every person's data key under a new master key, in all services at once.
+
+    Events are not re-encrypted. Stop the services first; restart them with the new key.
+    Every store commits only when every store has re-wrapped, so a failure changes nothing.
+    """
+    import base64
+    import secrets
+    from contextlib import ExitStack
+
+    from shared.eventstore import make_engine
+    from shared.vault import Vault
+
+    settings = Settings()
+    generated = new_key is None
+    raw = secrets.token_bytes(32) if generated else base64.b64decode(new_key)
+    if len(raw) != 32:
+        raise typer.BadParameter("the new master key must be 32 bytes, base64-encoded")
+    old, blind = settings.key_bytes("master_key"), settings.key_bytes("blind_index_key")
+    counts: dict[str, int] = {}
+    with ExitStack() as stack:
+        for name in WRITING_SERVICES:
+            engine = make_engine(settings.database_url_of(name))
+            stack.callback(engine.dispose)
+            conn = stack.enter_context(engine.begin())
+            counts[name] = Vault(engine, old, blind).rewrap(conn, raw)
+    encoded = base64.b64encode(raw).decode()
+    for name, count in counts.items():
+        typer.echo(f"{name}: {count} data keys re-wrapped")
+    if settings.master_key is None and settings.env == "dev":
+        (settings.data_dir / "master_key.dev").write_text(encoded)
+        typer.echo("The dev master key in the data folder was replaced. Restart the services.")
+    else:
+        typer.echo("Set BUDDY_MASTER_KEY to the new key and restart the services."
+                   + (f" New key (shown once): {encoded}" if generated else ""))
 
 
 @docs.command("export")
