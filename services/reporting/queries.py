@@ -19,8 +19,10 @@ def project_region(conn: Connection, project_id: str) -> str | None:
 
 
 def project_counts(conn: Connection, project_id: str) -> dict[str, int]:
+    in_a_duo = select(duos.c.volunteer_id).where(duos.c.status == "active")
     available = conn.execute(select(func.count()).select_from(volunteers).where(
-        volunteers.c.project_id == project_id, volunteers.c.status == "available", volunteers.c.active_duos == 0)).scalar_one()
+        volunteers.c.project_id == project_id, volunteers.c.status == "available",
+        volunteers.c.volunteer_id.not_in(in_a_duo))).scalar_one()
     active = conn.execute(select(func.count()).select_from(duos).where(
         duos.c.project_id == project_id, duos.c.status == "active")).scalar_one()
     logged = conn.execute(select(func.count()).select_from(contacts).where(contacts.c.project_id == project_id)).scalar_one()

@@ -21,6 +21,16 @@ def reader(engine: Engine) -> Engine:
     return engine.execution_options(**{READ_ONLY: True})
 
 
+def snapshot(engine: Engine) -> Engine:
+    """Reads that see one consistent state across several queries (a report and its watermark).
+
+    SQLite in WAL mode gives a read transaction one snapshot; PostgreSQL needs REPEATABLE READ.
+    """
+    if engine.dialect.name == "postgresql":
+        return engine.execution_options(isolation_level="REPEATABLE READ", **{READ_ONLY: True})
+    return reader(engine)
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine whose transactions take the write lock up front on SQLite.
 
