@@ -251,6 +251,12 @@ class EventStore:
         with self._reads.connect() as conn:
             return [self._with_service(_to_stored(r)) for r in conn.execute(query)]
 
+    def read_rows_after(self, position: int, limit: int = 1000) -> list[Any]:
+        """Raw rows after ``position`` in log order: for the relay, which needs no models."""
+        query = select(events).where(events.c.position > position).order_by(events.c.position).limit(limit)
+        with self._reads.connect() as conn:
+            return list(conn.execute(query).mappings())
+
     def head(self) -> tuple[int, str]:
         with self._reads.connect() as conn:
             row = conn.execute(select(store_head.c.position, store_head.c.hash).where(store_head.c.id == 1)).one()
