@@ -37,6 +37,7 @@ from shared.bus.feed import Feed
 from shared.bus.wire import MalformedMessage, decode_entry
 from shared.events.envelope import Envelope
 from shared.eventstore.db import reader
+from shared.eventstore.rows import BatchedConnection
 from shared.eventstore.store import format_time, utcnow
 from shared.eventstore.tables import consumer_checkpoints, consumer_failures, dead_letters
 from shared.logging import get_logger
@@ -262,15 +263,17 @@ class EventConsumer:
         applied = 0
         with self.engine.begin() as conn:
             checkpoint = self._locked_checkpoint(conn, upstream)
+            batched = BatchedConnection(conn)
             for env in envs:
                 if env.position <= checkpoint:
                     continue
                 if env.position != checkpoint + 1:
                     break  # a gap: the caller fills it first
                 with structlog.contextvars.bound_contextvars(correlation_id=str(env.correlation_id), event_type=env.type):
-                    self.handler(conn, env)
+                    self.handler(batched, env)  # type: ignore[arg-type]
                 checkpoint = env.position
                 applied += 1
+            batched.flush()
             conn.execute(
                 update(consumer_checkpoints)
                 .where(consumer_checkpoints.c.consumer == self.name, consumer_checkpoints.c.upstream == upstream)
