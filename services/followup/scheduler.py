@@ -1,0 +1,64 @@
+"""Follow-up calls scheduled by events, never by a timer.
+
+When the consumer applies matching's ``DuoEnded``, ``schedule_calls`` appends one
+``FollowUpCallScheduled`` per configured offset (3, 6 and 12 months by default) to
+follow-up's own store, in the consumer's transaction — the same one that moves its
+checkpoint. So:
+
+* a restart never loses a due call: either the checkpoint moved and the calls are
+  recorded, or neither happened and the ``DuoEnded`` is applied again;
+* two running instances never create a call twice: the call id is derived from the duo
+  and the offset (``call-<duo>-3m``), so the second append expects version 0 of a stream
+  that already has version 1 and the store refuses it (``ConcurrencyConflict``, backed by
+  the unique (stream_id, version) constraint); that refusal means "already scheduled".
+
+What is due or overdue is then a query over the recorded calls with the injectable clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from shared.contracts.matching import DuoEnded
+from shared.domain import DomainError, Repository
+from shared.events.envelope import Actor, Envelope, Role
+from shared.eventstore import ConcurrencyConflict, EventStore, NewEvent
+from shared.logging import get_logger
+from services.followup.domain import FollowUpCall, call_id_for
+from services.followup.projections import project_all
+
+log = get_logger(__name__)
+
+SYSTEM = Actor(id="followup", role=Role.system)
+
+
+def schedule_calls(conn: Connection, store: EventStore, env: Envelope, ended: DuoEnded,
+                   months: Iterable[int]) -> list[str]:
+    """Record the follow-up calls of an ended duo; returns the ids recorded now (not those already there)."""
+    repository = Repository(store, FollowUpCall)
+    recorded = []
+    for offset in months:
+        call_id = call_id_for(ended.duo_id, offset)
+        call = repository.get(call_id, conn)
+        try:
+            decided = call.schedule(duo_id=ended.duo_id, project_id=ended.project_id, ended_on=ended.ended_on,
+                                    months_after_end=offset)
+        except DomainError:
+            continue  # scheduled before: by this instance earlier, or by another one
+        try:
+            with conn.begin_nested():  # a refused append leaves the consumer's transaction usable
+                appended = store.append(call_id, call.version, [NewEvent(e, project_id=ended.project_id)
+                                                                 for e in decided],
+                                        actor=SYSTEM, correlation_id=env.correlation_id, causation_id=env.event_id,
+                                        conn=conn)
+                project_all(conn, appended, decided)
+        except (ConcurrencyConflict, IntegrityError):
+            log.info("followup.call_already_scheduled", call_id=call_id)
+            continue
+        recorded.append(call_id)
+    if recorded:
+        log.info("followup.calls_scheduled", duo_id=ended.duo_id, calls=len(recorded))
+    return recorded
