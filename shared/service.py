@@ -27,7 +27,7 @@ from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.auth import Authenticator, Principal, bearer_scheme, principal_dependency, require_role
-from shared.bus import EventConsumer, Handler, HttpFeed, OutboxRelay
+from shared.bus import EventConsumer, Feed, Handler, HttpFeed, OutboxRelay
 from shared.clock import Clock, SystemClock
 from shared.domain import DomainError, InvalidInput
 from shared.events.envelope import Actor, Envelope, Role
@@ -52,6 +52,7 @@ class ServiceRuntime:
         handler: Handler | None = None,
         writes_events: bool = True,
         clock: Clock | None = None,
+        feed: Feed | None = None,
     ) -> None:
         self.name, self.settings = name, settings
         self.clock = clock or SystemClock()
@@ -72,7 +73,7 @@ class ServiceRuntime:
         )
         self.upstreams, self.handler = tuple(upstreams), handler
         self.consumer: EventConsumer | None = None
-        self.feed: HttpFeed | None = None
+        self.feed: Feed | None = feed  # default: the producers' HTTP feeds
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = False
 
@@ -85,9 +86,10 @@ class ServiceRuntime:
         if self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
         if self.upstreams and self.handler is not None:
-            self.feed = HttpFeed(
-                {u: self.settings.url_of(u) for u in self.upstreams}, self.settings.service_token.get_secret_value()
-            )
+            if self.feed is None:
+                self.feed = HttpFeed(
+                    {u: self.settings.url_of(u) for u in self.upstreams}, self.settings.service_token.get_secret_value()
+                )
             self.consumer = EventConsumer(
                 name=self.name,
                 engine=self.engine,
@@ -112,7 +114,7 @@ class ServiceRuntime:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self.feed is not None:
+        if isinstance(self.feed, HttpFeed):
             await self.feed.aclose()
         await self.broker.stop()
         self.engine.dispose()

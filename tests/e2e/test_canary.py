@@ -212,7 +212,7 @@ def test_personal_data_never_leaves_its_service(system: ServiceSystem, api: Api,
     cli = subprocess.run([sys.executable, "-m", "shared.cli", "audit", "verify"], cwd=REPO_ROOT, env=env,
                          capture_output=True, text=True, timeout=60)
     assert cli.returncode == 0, cli.stdout + cli.stderr
-    assert "recruitment: ok" in cli.stdout, cli.stdout
+    assert "recruitment: store ok" in cli.stdout, cli.stdout
     assert "BROKEN" not in cli.stdout + cli.stderr
     assert not hits(cli.stdout + cli.stderr)
 
