@@ -73,7 +73,8 @@ class ServiceRuntime:
         )
         self.upstreams, self.handler = tuple(upstreams), handler
         self.consumer: EventConsumer | None = None
-        self.feed: Feed | None = feed  # default: the producers' HTTP feeds
+        self._given_feed = feed  # default: the producers' HTTP feeds, opened at start
+        self.feed: Feed | None = feed
         self._tasks: list[asyncio.Task[None]] = []
         self.ready = False
 
@@ -86,7 +87,7 @@ class ServiceRuntime:
         if self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
         if self.upstreams and self.handler is not None:
-            if self.feed is None:
+            if self._given_feed is None:
                 self.feed = HttpFeed(
                     {u: self.settings.url_of(u) for u in self.upstreams}, self.settings.service_token.get_secret_value()
                 )
@@ -114,7 +115,7 @@ class ServiceRuntime:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if isinstance(self.feed, HttpFeed):
+        if self._given_feed is None and isinstance(self.feed, HttpFeed):
             await self.feed.aclose()
         await self.broker.stop()
         self.engine.dispose()
