@@ -38,6 +38,7 @@ CATALOGUE_SERVICES: tuple[str, ...] = ("recruitment", "matching", "followup")
 #: Who reads whose stream (one consumer group per consuming service).
 CONSUMES: dict[str, tuple[str, ...]] = {
     "matching": ("recruitment",),
+    "recruitment": ("matching",),
     "followup": ("matching",),
     "reporting": ("recruitment", "matching", "followup"),
 }

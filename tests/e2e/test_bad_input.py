@@ -109,6 +109,7 @@ def new_project(api: Api) -> str:
 
 def available_volunteer(api: Api, project_id: str, **availability: Any) -> str:
     volunteer_id = flows.enquire(api, project_id, token=ADMIN)
+    flows.prepare(api, volunteer_id, token=ADMIN)  # intake, approved screening, one coaching session
     api.ok(api.post("recruitment", f"/volunteers/{volunteer_id}/availability", ADMIN,
                     {"target_groups": ["individual_adult"], **availability}))
     return volunteer_id

@@ -189,6 +189,7 @@ def test_personal_data_never_leaves_its_service(system: ServiceSystem, api: Api,
     assert not findings, f"personal data leaked: {findings}"
 
     # Erasure: the decrypted view is gone, the log and its chain stay.
+    flows.wait_consumed(api, "recruitment")  # the duo recruitment learns from matching is recorded first
     head_before = api.ok(api.get("recruitment", "/events/head", AUDITOR))["position"]
     erased = api.ok(api.post("recruitment", f"/volunteers/{canary_id}/erasure", PRO))
     assert erased["personal_data_erased"] is True

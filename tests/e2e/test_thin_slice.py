@@ -39,6 +39,7 @@ def test_thin_slice_reaches_the_report(system: ServiceSystem, api: Api) -> None:
     project_id = "demo-antwerpen"
     ids = run_slice(api, project_id, nis="11002", region="antwerpen-kempen")
     assert ids["duo_id"] and ids["contact_id"]
+    flows.wait_consumed(api, "recruitment")  # recruitment records the duo it learned from matching
 
     def figures_complete() -> dict[str, Any]:
         body = flows.wait_until_reporting_caught_up(api, project_id, timeout=5)
@@ -54,8 +55,8 @@ def test_thin_slice_reaches_the_report(system: ServiceSystem, api: Api) -> None:
     assert body["region"] == "antwerpen-kempen"
     assert body["disclosure"] == {"threshold": 1, "rounding_base": 1}
     heads = flows.heads(api)
-    # 1 project + 2 enquiries + 2 availabilities; 1 referral + 1 duo; 1 contact
-    assert heads == {"recruitment": 5, "matching": 2, "followup": 1}
+    # 1 project + 2 × (enquiry, intake, screening, coaching, availability) + 1 duo joined; 1 referral + 1 duo; 1 contact
+    assert heads == {"recruitment": 12, "matching": 2, "followup": 1}
     assert body["computed_from"] == heads
     for cell in body["figures"].values():
         assert cell["label"]

@@ -196,6 +196,7 @@ def test_asyncapi_has_a_publisher_per_writer_and_a_subscriber_per_consumer(async
     }
     assert groups == {
         ("matching", "buddy:events:recruitment"),
+        ("recruitment", "buddy:events:matching"),
         ("followup", "buddy:events:matching"),
         ("reporting", "buddy:events:recruitment"),
         ("reporting", "buddy:events:matching"),

@@ -7,16 +7,15 @@ from datetime import date, timedelta
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from shared.contracts.common import AgeBand, MatchingPreferences, TargetGroup, age_band
 from shared.contracts.followup import Activity, ContactMode
 from shared.contracts.matching import EndReason
-from shared.contracts.recruitment import RecruitmentChannel, StopReason
+from shared.contracts.recruitment import RecruitmentChannel, ScreeningOutcome, StopReason
 from shared.domain import DomainError, NotFound
 from services.followup.domain import DuoLog
 from services.matching.domain import Duo, DuoStatus
-from services.recruitment.domain import Project, Volunteer, VolunteerStatus
+from services.recruitment.domain import Project, Volunteer
 
 TODAY = date(2026, 11, 21)
 
@@ -47,6 +46,11 @@ def test_age_bands_turn_on_the_birthday(born: date, band: AgeBand) -> None:
 
 def test_invalid_transitions_are_refused_with_a_sentence() -> None:
     v = enquired()
+    for e in v.hold_intake(held_on=TODAY, has_note=False, today=TODAY):
+        v.apply(e)
+    for e in v.screen(screened_on=TODAY, outcome=ScreeningOutcome.approved, refusal_reason=None, has_note=False,
+                      today=TODAY):
+        v.apply(e)
     for e in v.make_available(preferences=MatchingPreferences(target_groups=[TargetGroup.family])):
         v.apply(e)
     with pytest.raises(DomainError, match="already available"):
@@ -71,49 +75,7 @@ def test_a_project_is_registered_once() -> None:
                    funded_from=None, funded_until=None)
 
 
-class VolunteerJourney(RuleBasedStateMachine):
-    """Any sequence of commands: the state follows the documented transitions, or the command is refused."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.v = enquired()
-        self.model = VolunteerStatus.enquired
-
-    def _try(self, decide, allowed: bool) -> None:  # type: ignore[no-untyped-def]
-        try:
-            events = decide()
-        except DomainError:
-            assert not allowed
-            return
-        assert allowed
-        for e in events:
-            self.v.apply(e)
-
-    @rule()
-    def make_available(self) -> None:
-        allowed = self.model is VolunteerStatus.enquired
-        self._try(lambda: self.v.make_available(preferences=MatchingPreferences(target_groups=[TargetGroup.youth], max_duos=2)), allowed)
-        if allowed:
-            self.model = VolunteerStatus.available
-
-    @rule(reason=st.sampled_from(list(StopReason)))
-    def stop(self, reason: StopReason) -> None:
-        allowed = self.model is not VolunteerStatus.stopped
-        self._try(lambda: self.v.stop(reason=reason), allowed)
-        if allowed:
-            self.model = VolunteerStatus.stopped
-
-    @rule()
-    def erase(self) -> None:
-        self._try(self.v.erase_personal_data, not self.v.erased)
-
-    @invariant()
-    def state_matches_model(self) -> None:
-        assert self.v.status is self.model
-
-
-TestVolunteerJourney = VolunteerJourney.TestCase
-TestVolunteerJourney.settings = settings(max_examples=60, stateful_step_count=12, derandomize=True)
+# The volunteer journey as a state machine: tests/unit/test_recruitment_domain.py.
 
 
 def started_duo(on: date = TODAY - timedelta(days=10)) -> Duo:
