@@ -115,8 +115,9 @@ class ServiceRuntime:
         for task in self._tasks:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._given_feed is None and isinstance(self.feed, HttpFeed):
-            await self.feed.aclose()
+        close = getattr(self.feed, "aclose", None)
+        if self._given_feed is None and close is not None:
+            await close()
         await self.broker.stop()
         self.engine.dispose()
 
