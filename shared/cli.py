@@ -90,20 +90,16 @@ def verify(
 
 
 async def _copy_checks(settings: Settings, store, name: str, *, bus: bool, feeds: bool) -> list:  # type: ignore[no-untyped-def]
-    from redis.asyncio import Redis
-
     from shared.audit import verify_feed, verify_stream
     from shared.bus import HttpFeed
+    from shared.bus.connect import open_client
 
     checks = []
     if bus:
         if not settings.redis_url:
             raise typer.BadParameter("--bus needs BUDDY_REDIS_URL")
-        redis = Redis.from_url(settings.redis_url)
-        try:
+        async with open_client(settings.redis_url) as redis:
             checks.append(await verify_stream(store, redis, settings.stream_of(name)))
-        finally:
-            await redis.aclose()
     if feeds:
         feed = HttpFeed({name: settings.url_of(name)}, settings.service_token.get_secret_value())
         try:

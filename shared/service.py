@@ -21,13 +21,13 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials
-from faststream.redis import RedisBroker
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import text
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.auth import Authenticator, Principal, bearer_scheme, principal_dependency, require_role
 from shared.bus import EventConsumer, Feed, Handler, HttpFeed, OutboxRelay
+from shared.bus.connect import bus_client, make_broker
 from shared.clock import Clock, SystemClock
 from shared.domain import DomainError, InvalidInput
 from shared.events.envelope import Actor, Envelope, Role
@@ -66,7 +66,7 @@ class ServiceRuntime:
         self.authenticator = Authenticator(settings)
         if not settings.redis_url:
             raise ValueError("BUDDY_REDIS_URL is not set: start the system with `make run` or point it at a Redis")
-        self.broker = RedisBroker(settings.redis_url)
+        self.broker = make_broker(settings.redis_url)
         self.relay = (
             OutboxRelay(self.store, self.broker, settings.stream_of(name), interval_s=settings.relay_interval_s)
             if writes_events else None
@@ -83,7 +83,7 @@ class ServiceRuntime:
 
     async def start(self) -> None:
         await anyio.to_thread.run_sync(self.migrate)
-        await self.broker.connect()
+        redis = await bus_client(self.broker)  # connects the broker; follows Sentinel failovers
         if self.relay is not None:
             self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-relay"))
         if self.upstreams and self.handler is not None:
@@ -94,7 +94,7 @@ class ServiceRuntime:
             self.consumer = EventConsumer(
                 name=self.name,
                 engine=self.engine,
-                redis=self.broker._connection,
+                redis=redis,
                 streams={u: self.settings.stream_of(u) for u in self.upstreams},
                 handler=self.handler,
                 feed=self.feed,
@@ -112,9 +112,7 @@ class ServiceRuntime:
         self.ready = False
         if self.consumer is not None:
             await self.consumer.stop()
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await _cancel(self._tasks)
         close = getattr(self.feed, "aclose", None)
         if self._given_feed is None and close is not None:
             await close()
@@ -129,6 +127,15 @@ class ServiceRuntime:
 
 INVALID_JSON = "Ongeldige JSON in het verzoek / The request body is not valid JSON"
 TOO_LARGE = "Verzoek te groot / Request body too large"
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    """Cancel until the tasks are really done: a cancel can be swallowed by a wait that ends at once."""
+    while pending := [t for t in tasks if not t.done()]:
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=1)
+    tasks.clear()
 
 
 def _readable(errors: Sequence[Any]) -> list[dict[str, Any]]:

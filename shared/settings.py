@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("recruitment", "matching", "followup", "reporting")
@@ -25,7 +25,20 @@ class Settings(BaseSettings):
         "dev", description="`dev` enables dev tokens and readable logs; `production` refuses both."
     )
     data_dir: Path = Field(Path("var"), description="Folder for SQLite files, keys and the embedded Redis.")
-    redis_url: str | None = Field(None, description="Redis to use; unset on the embedded default.")
+    redis_url: str | None = Field(
+        None,
+        description="Redis to use: redis://host:port/db, redis+sentinel://h1:p1,h2:p2/master or "
+        "redis+cluster://h1:p1,h2:p2 (docs/redis-topologies.md); unset on the embedded default.",
+    )
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_is_understood(cls, value: str | None) -> str | None:
+        if value:
+            from shared.bus.connect import parse_redis_url
+
+            parse_redis_url(value)  # a sentence saying what is wrong, at start-up
+        return value
     database_url: str | None = Field(
         None,
         description="SQLAlchemy URL; `{service}` is replaced by the service name. "

@@ -12,6 +12,7 @@ from pathlib import Path
 import httpx
 
 from shared.auth import dev_principals
+from shared.bus.connect import parse_redis_url
 from shared.embedded import die_with_parent, redis_url_or_embedded
 from shared.settings import DEFAULT_PORTS, SERVICES, Settings
 
@@ -77,7 +78,7 @@ def run_system(settings: Settings, *, demo: bool) -> int:
 
             print(load_demo({n: f"http://127.0.0.1:{p}" for n, p in DEFAULT_PORTS.items()}))
         print("\nBuddywerking draait / is running:")
-        print(f"  Redis        {redis_url}")
+        print(f"  Redis        {parse_redis_url(redis_url).redacted()}")
         for name in SERVICES:
             print(f"  {name:<12} http://127.0.0.1:{DEFAULT_PORTS[name]}/docs")
         print(f"  data         {data_dir}  (logs in {data_dir / 'logs'})")

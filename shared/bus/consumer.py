@@ -95,9 +95,10 @@ class EventConsumer:
         self._tasks.append(asyncio.create_task(self._catch_up_loop(), name=f"{self.name}-catch-up"))
 
     async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        while pending := [t for t in self._tasks if not t.done()]:  # until really done
+            for task in pending:
+                task.cancel()
+            await asyncio.wait(pending, timeout=1)
         self._tasks.clear()
 
     async def ensure_group(self, upstream: str) -> None:

@@ -78,7 +78,8 @@ class OutboxRelay:
                 log.warning("relay.redis_unavailable", stream=self.stream, error=str(exc))
                 backoff = min(backoff * 2 if backoff > self.interval_s else 0.5, 5.0)
             self._wake.clear()
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+            try:  # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel
+                async with asyncio.timeout(backoff):
+                    await self._wake.wait()
             except TimeoutError:
                 pass
