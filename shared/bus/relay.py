@@ -77,6 +77,8 @@ class OutboxRelay:
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 log.warning("relay.redis_unavailable", stream=self.stream, error=str(exc))
                 backoff = min(backoff * 2 if backoff > self.interval_s else 0.5, 5.0)
+                await asyncio.sleep(backoff)  # new appends must not turn the back-off into a busy loop
+                continue
             self._wake.clear()
             try:  # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a cancel
                 async with asyncio.timeout(backoff):
