@@ -7,7 +7,7 @@ and stops.
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -41,6 +41,39 @@ def _wait_for_candidate(client: httpx.Client, url: str, project_id: str, volunte
     raise TimeoutError(f"matching did not see volunteer {volunteer_id} within {timeout_s} s")
 
 
+def _received_on(i: int) -> str:
+    return (datetime.now(UTC).date() - timedelta(days=67 + 7 * i)).isoformat()
+
+
+def _prepare_volunteer(client: httpx.Client, url: str, volunteer_id: str, i: int) -> None:
+    """The recruitment journey before availability: intake, approved screening, coaching, legal items."""
+    start = datetime.now(UTC).date() - timedelta(days=60 + 7 * i)  # the services' "today" is the UTC date
+    steps: list[tuple[str, dict[str, Any]]] = [
+        ("intake", {"held_on": start.isoformat()}),
+        ("screening", {"screened_on": (start + timedelta(days=7)).isoformat(), "outcome": "approved"}),
+        ("training", {"session_on": (start + timedelta(days=14)).isoformat(), "kind": "individual_coaching", "hours": 2}),
+        ("legal-items", {"item": "information_notice", "dated": (start + timedelta(days=7)).isoformat()}),
+        ("legal-items", {"item": "insurance", "dated": (start + timedelta(days=7)).isoformat()}),
+    ]
+    for path, body in steps:
+        _call(client, "POST", f"{url}/volunteers/{volunteer_id}/{path}", "dev-professional", body).raise_for_status()
+
+
+def _match(client: httpx.Client, url: str, project_id: str, volunteer_id: str, participant_id: str) -> str:
+    """Matching's steps for one duo: propose, both accept, kick off (agreements stay private)."""
+    d = _call(client, "POST", f"{url}/projects/{project_id}/proposals", "dev-professional",
+              {"volunteer_id": volunteer_id, "participant_id": participant_id})
+    d.raise_for_status()
+    duo_id = d.json()["duo_id"]
+    for party in ("volunteer", "participant"):
+        _call(client, "POST", f"{url}/duos/{duo_id}/acceptance", "dev-professional", {"party": party}).raise_for_status()
+    _call(client, "POST", f"{url}/duos/{duo_id}/start", "dev-professional", {
+        "started_on": datetime.now(UTC).date().isoformat(), "agreed_contacts_per_month": 2,
+        "expected_duration_months": 12, "boundary_agreements": "Afspraken over grenzen (demo): geen geld lenen.",
+    }).raise_for_status()
+    return duo_id
+
+
 def load_demo(urls: dict[str, str], *, volunteers_per_project: int = 4, timeout_s: float = 30) -> str:
     with httpx.Client(timeout=10) as client:
         first = _call(client, "GET", f"{urls['recruitment']}/projects/{PROJECTS[0][0]}", "dev-admin")
@@ -56,25 +89,34 @@ def load_demo(urls: dict[str, str], *, volunteers_per_project: int = 4, timeout_
             for i in range(volunteers_per_project):
                 v = _call(client, "POST", f"{urls['recruitment']}/projects/{project_id}/volunteers", "dev-professional", {
                     "channel": ["word_of_mouth", "website", "volunteer_platform", "social_media"][i % 4],
-                    "municipality_nis": nis,
+                    "municipality_nis": nis, "received_on": _received_on(i),
                     "personal": {"first_name": f"Demo{i}", "last_name": "Vrijwilliger",
                                  "email": f"demo{i}@example.org", "birth_date": f"{1960 + 7 * i}-05-0{1 + i}"},
                 })
                 v.raise_for_status()
                 volunteer_id = v.json()["volunteer_id"]
+                _prepare_volunteer(client, urls["recruitment"], volunteer_id, i)
                 _call(client, "POST", f"{urls['recruitment']}/volunteers/{volunteer_id}/availability", "dev-professional",
                       {"target_groups": ["individual_adult"], "languages": ["nl", "fr"]}).raise_for_status()
                 p = _call(client, "POST", f"{urls['matching']}/projects/{project_id}/participants", "dev-professional", {
-                    "target_group": "individual_adult", "referrer_type": "social_services",
+                    "target_group": "individual_adult", "referrer_type": ["social_services", "mental_health_centre"][i % 2],
                     "life_domains": ["isolation"], "municipality_nis": nis, "consent_recorded": True,
+                    "languages": ["nl"], "wishes": ["company", "going_out"],
+                    "interests": [["walking", "cooking"], ["music", "culture"]][i % 2],
+                    "availability": [{"day": "sat", "part": "afternoon"}],
                     "personal": {"first_name": f"Demo{i}", "last_name": "Deelnemer"},
                 }, retry_404_s=timeout_s)
                 p.raise_for_status()
                 if i % 2:
                     continue  # half of them keep waiting, so the pool is not empty
                 _wait_for_candidate(client, urls["matching"], project_id, volunteer_id, timeout_s)
+                participant_id = p.json()["participant_id"]
+                if i % 4 == 2:  # the matching lifecycle: proposal, accepted by both, kick-off in the triangle
+                    _match(client, urls["matching"], project_id, volunteer_id, participant_id)
+                    duos += 1
+                    continue
                 d = _call(client, "POST", f"{urls['matching']}/projects/{project_id}/duos", "dev-professional", {
-                    "volunteer_id": volunteer_id, "participant_id": p.json()["participant_id"],
+                    "volunteer_id": volunteer_id, "participant_id": participant_id,  # a running duo, registered
                     "started_on": (date.today() - timedelta(days=40)).isoformat(),
                 }, retry_404_s=timeout_s)
                 d.raise_for_status()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -31,7 +31,21 @@ def enquire(api: Api, project_id: str, *, token: str = PRO, nis: str = "11002",
     return api.ok(api.post("recruitment", f"/projects/{project_id}/volunteers", token, body), 201)["volunteer_id"]
 
 
+def prepare(api: Api, volunteer_id: str, *, token: str = PRO, on: date | None = None) -> dict[str, Any]:
+    """The recruitment steps before availability: intake, approved screening, one coaching session."""
+    day = (on or datetime.now(UTC).date()).isoformat()  # the services' "today" is the UTC date
+    api.ok(api.post("recruitment", f"/volunteers/{volunteer_id}/intake", token, {"held_on": day}))
+    api.ok(api.post("recruitment", f"/volunteers/{volunteer_id}/screening", token,
+                    {"screened_on": day, "outcome": "approved"}))
+    return api.ok(api.post("recruitment", f"/volunteers/{volunteer_id}/training", token,
+                           {"session_on": day, "kind": "individual_coaching", "hours": 2}))
+
+
 def make_available(api: Api, volunteer_id: str, *, token: str = PRO) -> dict[str, Any]:
+    """Intake, screening and a coaching session (if not done yet), then available for matching."""
+    status = api.ok(api.get("recruitment", f"/volunteers/{volunteer_id}", token))["status"]
+    if status == "enquired":
+        prepare(api, volunteer_id, token=token)
     return api.ok(api.post("recruitment", f"/volunteers/{volunteer_id}/availability", token,
                            {"target_groups": ["individual_adult"], "languages": ["nl"]}))
 
@@ -67,6 +81,43 @@ def start_duo(api: Api, project_id: str, volunteer_id: str, participant_id: str,
         "volunteer_id": volunteer_id, "participant_id": participant_id,
         "started_on": (started_on or date.today() - timedelta(days=14)).isoformat(),
     }), 201)["duo_id"]
+
+
+def propose(api: Api, project_id: str, volunteer_id: str, participant_id: str, *, token: str = PRO) -> str:
+    """A professional proposes the volunteer to the participant (matching)."""
+    return api.ok(api.post("matching", f"/projects/{project_id}/proposals", token, {
+        "volunteer_id": volunteer_id, "participant_id": participant_id,
+    }), 201)["duo_id"]
+
+
+def accept(api: Api, duo_id: str, party: str, *, token: str = PRO) -> dict[str, Any]:
+    return api.ok(api.post("matching", f"/duos/{duo_id}/acceptance", token, {"party": party}))
+
+
+def kick_off(api: Api, duo_id: str, *, token: str = PRO, started_on: date | None = None,
+             boundary_agreements: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"started_on": (started_on or datetime.now(UTC).date()).isoformat(),
+                            "agreed_contacts_per_month": 2, "expected_duration_months": 12}
+    if boundary_agreements is not None:
+        body["boundary_agreements"] = boundary_agreements
+    return api.ok(api.post("matching", f"/duos/{duo_id}/start", token, body))
+
+
+def match_duo(api: Api, project_id: str, volunteer_id: str, participant_id: str, *, token: str = PRO,
+              boundary_agreements: str | None = None) -> str:
+    """The whole matching lifecycle: proposal, accepted by volunteer and participant, kick-off."""
+    duo_id = propose(api, project_id, volunteer_id, participant_id, token=token)
+    accept(api, duo_id, "volunteer", token=token)
+    accept(api, duo_id, "participant", token=token)
+    assert kick_off(api, duo_id, token=token, boundary_agreements=boundary_agreements)["status"] == "active"
+    return duo_id
+
+
+def end_duo(api: Api, duo_id: str, *, token: str = PRO, reason: str = "goals_reached", planned: bool = True,
+            ended_on: date | None = None) -> dict[str, Any]:
+    return api.ok(api.post("matching", f"/duos/{duo_id}/end", token, {
+        "ended_on": (ended_on or datetime.now(UTC).date()).isoformat(), "reason": reason, "planned": planned,
+    }))
 
 
 def contact_body(*, note: str | None = None, minutes: Any = 60, days_ago: int = 1) -> dict[str, Any]:
@@ -108,7 +159,8 @@ def wait_until_reporting_caught_up(api: Api, project_id: str, *, timeout: float 
     return eventually(caught_up, timeout=timeout)
 
 
-UPSTREAMS = {"matching": ("recruitment",), "followup": ("matching",), "reporting": PRODUCERS}
+UPSTREAMS = {"matching": ("recruitment",), "followup": ("matching",), "reporting": PRODUCERS,
+             "recruitment": ("matching",)}
 
 
 def checkpoints(api: Api, consumer: str) -> dict[str, int]:
