@@ -143,8 +143,13 @@ class EventStore:
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A write transaction; pass it to ``append`` to commit other rows with the events."""
+        """A write transaction; pass it to ``append`` to commit other rows with the events.
+
+        It takes the head lock first, so every command locks in the same order (head, then
+        read-model rows) and two commands cannot deadlock on PostgreSQL.
+        """
         with self.engine.begin() as conn:
+            conn.execute(_LOCK_HEAD)
             yield conn
 
     def append(
