@@ -24,6 +24,7 @@ from typing import Any, Literal, Union
 from pydantic import BaseModel, Field, create_model
 
 import shared.contracts  # noqa: F401  (registers every payload model)
+import shared.contracts.audit  # noqa: F401  (the access events every writing service records)
 from shared.events.envelope import Envelope
 from shared.events.registry import REGISTRY, DomainEvent
 from shared.settings import Settings

@@ -15,11 +15,13 @@ app = typer.Typer(help="Buddywerking: case logging and anonymised reporting.", n
 audit = typer.Typer(help="Audit the event history.", no_args_is_help=True)
 docs = typer.Typer(help="Generated documentation.", no_args_is_help=True)
 keys = typer.Typer(help="Key management.", no_args_is_help=True)
+privacy = typer.Typer(help="Personal data: access requests, erasure requests, retention.", no_args_is_help=True)
 reporting = typer.Typer(help="The reporting service's projections.", no_args_is_help=True)
 app.add_typer(reporting, name="reporting")
 app.add_typer(audit, name="audit")
 app.add_typer(docs, name="docs")
 app.add_typer(keys, name="keys")
+app.add_typer(privacy, name="privacy")
 
 Service = StrEnum("Service", {name: name for name in SERVICES})  # type: ignore[misc]
 WRITING_SERVICES = tuple(s for s in SERVICES if s != "reporting")
@@ -72,11 +74,15 @@ def verify(
         store = EventStore(engine, name)
         result = store.verify()
         if result.ok:
-            typer.echo(f"{name}: store ok — {result.checked} events, head {result.head_position}")
+            typer.echo(f"{name}: store ok — {result.checked} events, head {result.head_position} "
+                       f"(hash {store.head()[1]})")
         else:
+            from shared.audit import first_broken_event
+
             failed = True
-            typer.echo(f"{name}: store BROKEN at position {result.first_broken_position} "
-                       f"(event {result.first_broken_event_id}): {result.problems[0]}", err=True)
+            position, event_id = first_broken_event(store, result)
+            typer.echo(f"{name}: store BROKEN at position {position} "
+                       f"(event {event_id or 'missing'}): {result.problems[0]}", err=True)
         for check in asyncio.run(_copy_checks(settings, store, name, bus=bus, feeds=feeds)):
             if check.ok:
                 typer.echo(f"{name}: {check.source} ok — {check.checked} events"
@@ -155,7 +161,11 @@ def rebuild_reporting(
 
 
 @audit.command("reproduce")
-def reproduce(report_id: Annotated[str, typer.Argument(help="The id of a published report.")]) -> None:
+def reproduce(
+    report_id: Annotated[str, typer.Argument(help="The id of a published report.")],
+    from_stores: Annotated[bool, typer.Option(help="Read the producers' stores directly instead of their HTTP "
+                                                   "feeds.")] = False,
+) -> None:
     """Recompute a published report by replay to its watermark and compare the content hash."""
     import asyncio
     import tempfile
@@ -178,11 +188,11 @@ def reproduce(report_id: Annotated[str, typer.Argument(help="The id of a publish
         engine = make_engine(f"sqlite:///{folder}/replay.db")
 
         async def run() -> None:
-            feed = _feed(settings)
+            feed = _store_feed(settings) if from_stores else _feed(settings)
             try:
                 await rebuild(engine, feed, watermark=report["computed_from"])
             finally:
-                await feed.aclose()
+                await _close_feed(feed)
 
         asyncio.run(run())
         with reader(engine).connect() as conn:
@@ -193,6 +203,178 @@ def reproduce(report_id: Annotated[str, typer.Argument(help="The id of a publish
         return
     typer.echo(f"{report_id}: NOT reproduced — stored {report['content_hash']}, replay gives {digest}", err=True)
     raise typer.Exit(1)
+
+
+Token = Annotated[str | None, typer.Option(
+    envvar="BUDDY_TOKEN", help="Your access token (env BUDDY_TOKEN); the services check it and record who read what.")]
+
+
+def _moment(text: str) -> "datetime":
+    """An ISO time (UTC when no zone is given); a bare date means the end of that day."""
+    from datetime import UTC, datetime, time
+
+    try:
+        if len(text) == 10:
+            return datetime.combine(datetime.strptime(text, "%Y-%m-%d").date(), time.max, tzinfo=UTC)
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is no ISO date or time (e.g. 2026-03-02 or 2026-03-02T12:00:00+00:00)")
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _service_call(method: str, url: str, token: str | None, **kwargs):  # type: ignore[no-untyped-def]
+    import httpx
+
+    if not token:
+        raise typer.BadParameter("give --token (or BUDDY_TOKEN): reading personal data is done in your name")
+    try:
+        return httpx.request(method, url, headers={"Authorization": f"Bearer {token}"}, timeout=60, **kwargs)
+    except httpx.HTTPError as exc:
+        typer.echo(f"{url}: not reachable ({type(exc).__name__}); is the service running?", err=True)
+        raise typer.Exit(2) from None
+
+
+def _refused(name: str, resp) -> None:  # type: ignore[no-untyped-def]
+    typer.echo(f"{name}: {resp.status_code} {resp.json().get('detail', resp.text)}", err=True)
+    raise typer.Exit(2 if resp.status_code in (401, 403, 422) else 1)
+
+
+@audit.command("history")
+def history(
+    subject_id: Annotated[str, typer.Argument(help="A volunteer, participant or duo id.")],
+    reason: Annotated[str | None, typer.Option(
+        help="Also decrypt personal data, for this reason: audit, subject_access_request, legal_obligation, "
+             "care_continuity or other. Every service records the read.")] = None,
+    note: Annotated[str | None, typer.Option(help="A note on the reason; sealed under the person's key.")] = None,
+    token: Token = None,
+    duos: Annotated[bool, typer.Option(help="Include the events of the duos the person was in.")] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of lines.")] = False,
+) -> None:
+    """The full timeline of one volunteer, participant or duo across the services (public parts).
+
+    Personal data only with --reason and a token of an admin, an auditor or a professional
+    of the person's project; each service records that read as an event.
+    """
+    import asyncio
+
+    from shared.audit import timeline
+    from shared.contracts.audit import AccessReason
+
+    settings = Settings()
+    if reason is not None and reason not in AccessReason.__members__:
+        raise typer.BadParameter(f"reason must be one of {', '.join(AccessReason)}")
+
+    async def read() -> list:
+        feed = _feed(settings)
+        try:
+            return await timeline(feed, subject_id, WRITING_SERVICES, follow_duos=duos)
+        finally:
+            await feed.aclose()
+
+    items = asyncio.run(read())
+    personal: dict[tuple[str, int], object] = {}
+    recorded: dict[str, int] = {}
+    if reason is not None:
+        body = {"reason": reason, **({"note": note} if note else {})}
+        for name in WRITING_SERVICES:
+            resp = _service_call("POST", f"{settings.url_of(name)}/personal-data/{subject_id}/access", token, json=body)
+            if resp.status_code == 404:
+                continue
+            if resp.status_code != 200:
+                _refused(name, resp)
+            answer = resp.json()
+            recorded[name] = answer["access_recorded_at"]
+            for item in answer["personal_data"]:
+                personal[(name, item["position"])] = item["data"]
+    if not items and not recorded:
+        typer.echo(f"{subject_id}: no events in {', '.join(WRITING_SERVICES)}", err=True)
+        raise typer.Exit(2)
+    if as_json:
+        out = []
+        for i in items:
+            entry = {"service": i.service, "via": i.via, **i.envelope.model_dump(mode="json")}
+            if (i.service, i.envelope.position) in personal:
+                entry["personal_data"] = personal[(i.service, i.envelope.position)]
+            out.append(entry)
+        typer.echo(json.dumps({"subject_id": subject_id, "events": out, "access_recorded_at": recorded}, indent=2))
+        return
+    for i in items:
+        env = i.envelope
+        duo = f"  [{i.via.replace(':', ' ')}]" if i.via != "subject" else ""
+        typer.echo(f"{env.recorded_at:%Y-%m-%d %H:%M:%S}  {i.service:<11} #{env.position:<6} {env.type:<34} "
+                   f"{env.stream_type}:{env.stream_id}  by {env.actor.role} {env.actor.id}{duo}")
+        if (i.service, env.position) in personal:
+            typer.echo(f"{'':>22}personal data: {json.dumps(personal[(i.service, env.position)], ensure_ascii=False)}")
+    services = sorted({i.service for i in items})
+    typer.echo(f"{len(items)} events in {', '.join(services) or 'no service'}"
+               + (f"; read recorded in {', '.join(f'{k} #{v}' for k, v in recorded.items())}" if recorded else ""))
+
+
+def _store_feed(settings: Settings):  # type: ignore[no-untyped-def]
+    """The producers' stores read directly (the same envelopes as their HTTP feeds)."""
+    from shared.bus import StoreFeed
+    from shared.eventstore import EventStore, make_engine
+
+    return StoreFeed({name: EventStore(make_engine(settings.database_url_of(name)), name) for name in WRITING_SERVICES})
+
+
+async def _close_feed(feed) -> None:  # type: ignore[no-untyped-def]
+    close = getattr(feed, "aclose", None)
+    if close is not None:
+        await close()
+    for store in getattr(feed, "stores", {}).values():
+        store.engine.dispose()
+
+
+@audit.command("replay")
+def replay(
+    as_of: Annotated[str, typer.Option("--as-of", help="The moment: ISO time (UTC if no zone) or a date "
+                                                         "(its end).")],
+    service: Annotated[Service, typer.Option(help="Which service, or reporting for the reports.")],
+    into: Annotated[str, typer.Option(help="SQLAlchemy URL of an EMPTY database to build into (never the live one).")],
+    from_stores: Annotated[bool, typer.Option(help="Read the producers' stores directly instead of their HTTP "
+                                                   "feeds (reporting, and follow-up's roster).")] = False,
+) -> None:
+    """Rebuild a service's state, or the reports, as known at a moment, into a separate database.
+
+    A writing service: its events recorded by then, copied byte for byte (the chain
+    verifies), and its read models rebuilt from them. Reporting: the projections rebuilt
+    from every producer up to its last event recorded by then. The live databases are only read.
+    """
+    import asyncio
+
+    from shared.audit import replay_service
+
+    settings, moment = Settings(), _moment(as_of)
+    if service.value != "reporting" and into.replace("sqlite:///", "") == settings.database_url_of(
+            service.value).replace("sqlite:///", ""):
+        raise typer.BadParameter("--into is the live database; give a separate, empty one")
+
+    async def run():  # type: ignore[no-untyped-def]
+        feed = _store_feed(settings) if from_stores else _feed(settings)
+        try:
+            return await replay_service(settings, service.value, moment, into, feed=feed)
+        finally:
+            await _close_feed(feed)
+
+    try:
+        result = asyncio.run(run())
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from None
+    if service.value == "reporting":
+        typer.echo(f"reporting as of {result.as_of}: projections rebuilt into {into} from "
+                   + ", ".join(f"{k} up to {v}" for k, v in result.watermark.items()))
+        return
+    verification = result.verification
+    typer.echo(f"{service.value} as of {result.as_of}: {result.events} events copied into {into} "
+               f"(head {result.head_position}, hash {result.head_hash}); read models rebuilt from "
+               f"{result.read_models} events"
+               + (f"; roster from matching up to {result.watermark['matching']}" if result.watermark else ""))
+    if verification is None or not verification.ok:
+        typer.echo(f"{service.value}: the replayed chain does NOT verify: "
+                   f"{verification.problems[0] if verification else 'not checked'}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{service.value}: replayed chain ok — {verification.checked} events")
 
 
 @keys.command("rotate")
@@ -233,6 +415,140 @@ def rotate(
     else:
         typer.echo("Set BUDDY_MASTER_KEY to the new key and restart the services."
                    + (f" New key (shown once): {encoded}" if generated else ""))
+
+
+@privacy.command("export")
+def export_personal_data(
+    subject_id: Annotated[str, typer.Argument(help="A volunteer's or participant's id.")],
+    reason: Annotated[str, typer.Option(help="Why: subject_access_request, legal_obligation, audit, "
+                                            "care_continuity or other. Every service records the export.")],
+    token: Token = None,
+    out: Annotated[Path | None, typer.Option(help="Write the JSON here (default: standard output).")] = None,
+) -> None:
+    """Access request: everything every service holds about a person, as one JSON document."""
+    from datetime import UTC, datetime
+
+    from shared.contracts.audit import AccessReason
+
+    if reason not in AccessReason.__members__:
+        raise typer.BadParameter(f"reason must be one of {', '.join(AccessReason)}")
+    settings = Settings()
+    services: dict[str, object] = {}
+    duos: list[str] = []
+    for name in WRITING_SERVICES:  # in journey order: duos named in matching lead to follow-up's duo logs
+        resp = _service_call("GET", f"{settings.url_of(name)}/personal-data/{subject_id}/export", token,
+                             params=[("reason", reason), *[("duo", d) for d in duos]])
+        if resp.status_code == 404:
+            services[name] = None
+            continue
+        if resp.status_code != 200:
+            _refused(name, resp)
+        body = resp.json()
+        services[name] = body
+        for event in body["events"]:
+            duo = event["payload"].get("duo_id")
+            if isinstance(duo, str) and duo != subject_id and duo not in duos:
+                duos.append(duo)
+    if not any(services.values()):
+        typer.echo(f"{subject_id}: no service holds anything about this person", err=True)
+        raise typer.Exit(2)
+    document = json.dumps({"subject_id": subject_id, "reason": reason,
+                           "exported_at": datetime.now(UTC).isoformat(), "services": services},
+                          indent=2, ensure_ascii=False)
+    if out is None:
+        typer.echo(document)
+    else:
+        out.write_text(document + "\n")
+        typer.echo(f"wrote {out}: " + ", ".join(f"{k}: {len(v['events'])} events" if v else f"{k}: nothing"
+                                                for k, v in services.items()))
+
+
+@privacy.command("erase")
+def erase_person(
+    subject_id: Annotated[str, typer.Argument(help="A volunteer's or participant's id.")],
+    token: Token = None,
+    wait: Annotated[float, typer.Option(help="Seconds to wait until every service has shredded the keys.")] = 60.0,
+) -> None:
+    """Erasure request: erase a person in every service that holds them.
+
+    The owning service erases (recruitment for a volunteer, matching for a participant):
+    the person's key is destroyed and an erasure event is recorded; services that learn
+    of it (follow-up) shred their keys too. Waits until no service holds a key any more.
+    """
+    import time
+
+    settings = Settings()
+    owners = {"recruitment": f"/volunteers/{subject_id}/erasure", "matching": f"/participants/{subject_id}/erasure"}
+    erased_by = None
+    for name, path in owners.items():
+        resp = _service_call("POST", f"{settings.url_of(name)}{path}", token)
+        if resp.status_code == 404:
+            continue
+        if resp.status_code == 409:
+            typer.echo(f"{name}: {resp.json().get('detail')}")
+            erased_by = name
+            break
+        if resp.status_code != 200:
+            _refused(name, resp)
+        typer.echo(f"{name}: personal data erased (the key is destroyed, the erasure is recorded)")
+        erased_by = name
+        break
+    if erased_by is None:
+        typer.echo(f"{subject_id}: neither a volunteer nor a participant here", err=True)
+        raise typer.Exit(2)
+    deadline, pending = time.monotonic() + wait, list(WRITING_SERVICES)
+    while pending:
+        for name in list(pending):
+            resp = _service_call("GET", f"{settings.url_of(name)}/personal-data/{subject_id}", token)
+            if resp.status_code == 404 or (resp.status_code == 200 and not resp.json()["holds_key"]):
+                typer.echo(f"{name}: holds no key of {subject_id}")
+                pending.remove(name)
+            elif resp.status_code != 200:
+                _refused(name, resp)
+        if pending and time.monotonic() > deadline:
+            typer.echo(f"still holding a key after {wait:.0f} s: {', '.join(pending)}", err=True)
+            raise typer.Exit(1)
+        if pending:
+            time.sleep(0.2)
+
+
+@privacy.command("retention")
+def retention(
+    apply: Annotated[bool, typer.Option(help="Erase (default: only list who is due).")] = False,
+    today: Annotated[str | None, typer.Option(help="Take this day as today (YYYY-MM-DD), e.g. to preview.")] = None,
+    schedule: Annotated[bool, typer.Option(help="Keep running: look again every BUDDY_RETENTION_INTERVAL_S.")] = False,
+) -> None:
+    """Erase personal data BUDDY_RETENTION_YEARS (default 5) after the end of a trajectory.
+
+    Volunteers: from the day they stopped and their last duo ended (recruitment).
+    Participants: from a withdrawal or the end of their last duo (matching). Each erasure
+    goes through the owning service's own erasure, as the actor `retention`.
+    """
+    import time
+    from datetime import UTC, datetime
+
+    from shared.clock import FixedClock, SystemClock
+    from shared.privacy import RetentionSettings, apply_retention
+
+    settings, policy = Settings(), RetentionSettings()
+    if today is not None:
+        try:
+            clock = FixedClock(datetime.strptime(today, "%Y-%m-%d").replace(hour=12, tzinfo=UTC))
+        except ValueError:
+            raise typer.BadParameter("--today must be YYYY-MM-DD") from None
+    else:
+        clock = SystemClock()  # type: ignore[assignment]
+    while True:
+        outcomes = apply_retention(settings, clock=clock, retention=policy, apply=apply)
+        for o in outcomes:
+            typer.echo(f"{o.service} {o.subject_id} (project {o.project_id}): trajectory ended {o.ended_on}, "
+                       f"due {o.due_on}: {o.action}")
+        failed = [o for o in outcomes if o.action.startswith("failed")]
+        typer.echo(f"{clock.today()}: {len(outcomes)} due after {policy.years} years, "
+                   f"{sum(o.action == 'erased' for o in outcomes)} erased, {len(failed)} failed")
+        if not schedule:
+            raise typer.Exit(1 if failed else 0)
+        time.sleep(policy.interval_s)
 
 
 @docs.command("export")

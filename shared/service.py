@@ -34,6 +34,7 @@ from shared.events.envelope import Actor, Envelope, Role
 from shared.eventstore import ConcurrencyConflict, EventStore, make_engine, migrate
 from shared.eventstore.db import reader
 from shared.logging import configure_logging, get_logger
+from shared.privacy import holds_personal_data, personal_data_router
 from shared.settings import Settings
 from shared.vault import Vault
 
@@ -300,6 +301,8 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     app.include_router(ops)
     if runtime.relay is not None:
         app.include_router(feed_router(runtime))
+    if holds_personal_data(runtime):  # reads of personal data are reasoned and recorded
+        app.include_router(personal_data_router(runtime))
     for router in routers:
         app.include_router(router)
     return app

@@ -123,9 +123,18 @@ class Settings(BaseSettings):
         path = self.data_dir / f"{name}.dev"
         self.data_dir.mkdir(parents=True, exist_ok=True)
         if not path.exists():
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            # Write aside, then link into place: processes starting together never see a
+            # half-written key, and the first link wins for all of them.
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "w") as fh:
                 fh.write(base64.b64encode(secrets.token_bytes(32)).decode())
+            try:
+                os.link(tmp, path)
+            except FileExistsError:
+                pass
+            finally:
+                tmp.unlink()
         return base64.b64decode(path.read_text().strip())
 
 
