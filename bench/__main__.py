@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.common import Result
 
-SUITES = ("bench.store", "bench.bus")
+SUITES = ("bench.store", "bench.bus", "bench.matching_bench", "bench.reporting_bench")
 
 
 def machine() -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from shared.auth import principal_dependency
+from shared.bus import Feed
+from shared.clock import Clock
 from shared.service import ServiceRuntime, create_app
 from shared.settings import Settings
 from services.reporting.api import router
@@ -14,11 +16,20 @@ NAME = "reporting"
 UPSTREAMS = ("recruitment", "matching", "followup")
 
 
-def build(settings: Settings) -> FastAPI:
-    runtime = ServiceRuntime(NAME, settings, upstreams=UPSTREAMS, handler=on_event, writes_events=False)
+def build(settings: Settings, *, feed: Feed | None = None, clock: Clock | None = None) -> FastAPI:
+    """The reporting app; ``feed`` replaces the producers' HTTP feeds (tests and tools)."""
+    runtime = ServiceRuntime(NAME, settings, upstreams=UPSTREAMS, handler=on_event, writes_events=False,
+                             feed=feed, clock=clock)
+    routers = [router(runtime, principal_dependency(runtime.authenticator))]
+    try:  # the outputs (CSV, XLSX, PDF, dashboard), when installed alongside
+        from services.reporting.outputs.api import router as outputs_router
+    except ImportError:  # pragma: no cover - the outputs are being built
+        pass
+    else:
+        routers.append(outputs_router(runtime, principal_dependency(runtime.authenticator)))
     return create_app(
         runtime,
-        [router(runtime, principal_dependency(runtime.authenticator))],
+        routers,
         title="Rapportering / Reporting",
         description="Geanonimiseerde rapporten voor coördinatoren en de overheid / "
         "Anonymised reports for coordinators and the government.",
