@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.auth import Authenticator, Principal, bearer_scheme, principal_dependency, require_role
@@ -255,6 +256,15 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
                 "detail": INVALID_JSON, "code": "invalid_input",
                 "errors": [{"field": "body", "message": "not UTF-8 encoded JSON", "type": "json_invalid"}]})
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
+
+    @app.exception_handler(OperationalError)
+    async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
+        # The database is away (a restart, a cut connection): not the caller's fault, try again
+        log.warning("http.database_unavailable", path=request.url.path, error=type(exc.orig).__name__)
+        return JSONResponse(status_code=503, headers={"Retry-After": "2"}, content={
+            "detail": "De databank is tijdelijk niet bereikbaar; probeer opnieuw / "
+                      "The database is temporarily unavailable; please try again",
+            "code": "database_unavailable"})
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

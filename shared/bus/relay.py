@@ -15,6 +15,7 @@ from faststream.redis import RedisBroker
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import DBAPIError
 
 from shared.bus.wire import DATA_KEY, encode_row
 from shared.eventstore.db import reader
@@ -74,8 +75,9 @@ class OutboxRelay:
                 while await self.publish_pending() == self.batch:
                     pass
                 backoff = self.interval_s
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                log.warning("relay.redis_unavailable", stream=self.stream, error=str(exc))
+            except (RedisConnectionError, RedisTimeoutError, OSError, DBAPIError) as exc:
+                # Redis or the database is away: back off and retry, never let the relay die
+                log.warning("relay.unavailable", stream=self.stream, error=type(exc).__name__)
                 backoff = min(backoff * 2 if backoff > self.interval_s else 0.5, 5.0)
                 await asyncio.sleep(backoff)  # new appends must not turn the back-off into a busy loop
                 continue
