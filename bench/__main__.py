@@ -24,6 +24,50 @@ def machine() -> str:
     return f"{platform.machine()}, {cores} cores, {mem:.0f} GiB, Python {platform.python_version()}, {platform.system()}"
 
 
+def versions() -> str:
+    """Library and server versions the figures were measured with."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for package in ("sqlalchemy", "psycopg", "pydantic", "fastapi", "uvicorn", "faststream", "redis", "eventsourcing"):
+        try:
+            found.append(f"{package} {version(package)}")
+        except PackageNotFoundError:
+            pass
+    return ", ".join(found)
+
+
+def servers() -> str:
+    """The Redis and PostgreSQL servers' own versions, where they answer."""
+    parts = []
+    try:
+        import redis
+
+        url = os.environ.get("BUDDY_BENCH_REDIS_URL") or os.environ.get("BUDDY_TEST_REDIS_URL")
+        if url:
+            parts.append(f"Redis {redis.Redis.from_url(url).info('server')['redis_version']}")
+        else:
+            parts.append("Redis: a private server started from the redis-server binary")
+    except Exception as exc:  # noqa: BLE001 - a version line must not stop the report
+        parts.append(f"Redis: unknown ({type(exc).__name__})")
+    admin = os.environ.get("BUDDY_BENCH_DATABASE_URL") or os.environ.get("BUDDY_TEST_DATABASE_URL")
+    if admin:
+        try:
+            from sqlalchemy import create_engine, text
+            from sqlalchemy.engine import make_url
+
+            engine = create_engine(make_url(admin).set(drivername="postgresql+psycopg"))
+            with engine.connect() as conn:
+                parts.append(f"PostgreSQL {conn.execute(text('SHOW server_version')).scalar()}")
+            engine.dispose()
+        except Exception as exc:  # noqa: BLE001
+            parts.append(f"PostgreSQL: unknown ({type(exc).__name__})")
+    import sqlite3
+
+    parts.append(f"SQLite {sqlite3.sqlite_version}")
+    return ", ".join(parts)
+
+
 def table(results: list[Result]) -> str:
     lines = ["| group | measurement | ours | peer | peer figure | ratio | notes |", "|---|---|---|---|---|---|---|"]
     for r in results:
@@ -38,9 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes, for everyday use and the test suite")
     parser.add_argument("--out", type=Path, default=None, help="write the report here (default: print only)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every size (the test suite uses a tiny one)")
+    parser.add_argument("--only", action="append", choices=[name.split(".")[-1] for name in SUITES], default=None,
+                        help="run only this suite (repeatable)")
     args = parser.parse_args(argv)
     results: list[Result] = []
     for name in SUITES:
+        if args.only and name.split(".")[-1] not in args.only:
+            continue
         print(f"running {name} ...", file=sys.stderr, flush=True)
         results.extend(importlib.import_module(name).run(args.quick, args.scale))
     report = "\n".join([
@@ -48,6 +96,8 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"- measured: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, mode: {'quick' if args.quick else 'full'}",
         f"- machine: {machine()}",
+        f"- libraries: {versions()}",
+        f"- servers: {servers()}",
         f"- PostgreSQL: {'yes' if os.environ.get('BUDDY_BENCH_DATABASE_URL') or os.environ.get('BUDDY_TEST_DATABASE_URL') else 'not given (SQLite only)'}",
         "",
         table(results),
