@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bench.common import Result
 
-SUITES = ("bench.store", "bench.bus", "bench.matching_bench", "bench.reporting_bench")
+SUITES = ("bench.store", "bench.bus", "bench.http_load", "bench.lag", "bench.matching_bench", "bench.reporting_bench")
 
 
 def machine() -> str:

@@ -7,9 +7,12 @@ identity provider; those are refused in production whatever the settings say.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Annotated, Any
 
+import anyio
 import jwt
 from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -22,6 +25,7 @@ from shared.settings import Settings
 __all__ = [
     "DEV_TOKENS",
     "AuthenticationError",
+    "authenticate_credentials",
     "AuthUnavailable",
     "Authenticator",
     "JWTVerifier",
@@ -160,6 +164,10 @@ class JWTVerifier:
 
     def verify(self, token: str) -> Principal:
         """The principal of a valid token; raises ``AuthenticationError`` otherwise."""
+        return self.verify_until(token)[0]
+
+    def verify_until(self, token: str) -> tuple[Principal, float]:
+        """The principal of a valid token and the time (epoch seconds) until which it is valid."""
         try:
             signing_key = self._jwks.get_signing_key_from_jwt(token)
         except jwt.PyJWKClientConnectionError as exc:
@@ -183,19 +191,27 @@ class JWTVerifier:
             raise AuthenticationError("token has no usable 'sub'")
         try:
             # Only `sub`: names and e-mail addresses must never become actor ids.
-            return Principal(
+            principal = Principal(
                 actor=Actor(id=subject, role=_role(claims)),
                 projects=_string_set(claims, "buddy_projects"),
                 regions=_string_set(claims, "buddy_regions"),
             )
         except ValidationError as exc:
             raise AuthenticationError(f"token claims rejected: {exc.error_count()} error(s)") from exc
+        return principal, float(claims["exp"]) + self.leeway_s
 
 
 class Authenticator:
-    """Turns a bearer token into a ``Principal`` according to the settings."""
+    """Turns a bearer token into a ``Principal`` according to the settings.
 
-    def __init__(self, settings: Settings) -> None:
+    A verified JWT is remembered for at most ``cache_ttl_s`` (and never past its expiry):
+    the same token comes with every request of a session, and a remembered one needs
+    no RS256 check and no trip to a worker thread (see ``principal_dependency``). The
+    short lifetime bounds how long a token signed with a key the provider has just
+    retired is still accepted.
+    """
+
+    def __init__(self, settings: Settings, *, cache_ttl_s: float = 60, cache_size: int = 4096) -> None:
         # Checked here as well as in Settings: a hand-built or mutated Settings object
         # must still never let dev tokens into production.
         self.dev_tokens = settings.env == "dev" and settings.dev_tokens
@@ -205,13 +221,36 @@ class Authenticator:
             if not settings.oidc_issuer or not settings.oidc_audience:
                 raise ValueError("BUDDY_OIDC_JWKS_URL needs BUDDY_OIDC_ISSUER and BUDDY_OIDC_AUDIENCE")
             self.jwt = JWTVerifier(settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url)
+        self.cache_ttl_s, self.cache_size = cache_ttl_s, cache_size
+        self._verified: dict[str, tuple[Principal, float]] = {}  # token -> (principal, valid until)
+        self._lock = threading.Lock()
 
-    def authenticate(self, token: str) -> Principal:
+    def known(self, token: str) -> Principal | None:
+        """Without I/O or signature checks: a dev token, or a JWT verified a moment ago."""
         principal = self._dev.get(token)
         if principal is not None:
             return principal
+        entry = self._verified.get(token)
+        if entry is None:
+            return None
+        if time.time() < entry[1]:
+            return entry[0]
+        with self._lock:
+            self._verified.pop(token, None)
+        return None
+
+    def authenticate(self, token: str) -> Principal:
+        principal = self.known(token)
+        if principal is not None:
+            return principal
         if self.jwt is not None and token.count(".") == 2:
-            return self.jwt.verify(token)
+            principal, valid_until = self.jwt.verify_until(token)
+            if self.cache_ttl_s > 0:
+                with self._lock:
+                    while len(self._verified) >= self.cache_size:
+                        self._verified.pop(next(iter(self._verified)))
+                    self._verified[token] = (principal, min(valid_until, time.time() + self.cache_ttl_s))
+            return principal
         raise AuthenticationError("unknown token")
 
 
@@ -227,25 +266,39 @@ def _unauthorized(invalid: bool) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=UNAUTHENTICATED, headers={"WWW-Authenticate": challenge})
 
 
-def principal_dependency(auth: Authenticator) -> Callable[..., Principal]:
+def authenticate_credentials(auth: Authenticator, credentials: HTTPAuthorizationCredentials | None) -> Principal:
+    """The caller's ``Principal``, or the HTTP error to answer (401, or 503 without the provider's keys).
+
+    May block on a JWKS fetch: call it from a worker thread (as a sync dependency is).
+    """
+    if credentials is None or not credentials.credentials:
+        raise _unauthorized(invalid=False)
+    try:
+        return auth.authenticate(credentials.credentials)
+    except AuthenticationError as exc:
+        log.info("authentication_failed", reason=str(exc))
+        raise _unauthorized(invalid=True) from None
+    except AuthUnavailable as exc:
+        log.warning("authentication_unavailable", reason=str(exc))
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=UNAVAILABLE) from None
+
+
+def principal_dependency(auth: Authenticator) -> Callable[..., Awaitable[Principal]]:
     """A FastAPI dependency giving the caller's ``Principal`` or answering 401.
 
-    Synchronous on purpose: a JWKS refetch blocks, so FastAPI runs it in its threadpool.
+    Asynchronous so that a dev token or a recently verified JWT costs no trip through
+    the threadpool; only a token still to be verified (which may fetch the JWKS, a
+    blocking call) goes to a worker thread.
     """
 
-    def current_principal(
+    async def current_principal(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
     ) -> Principal:
-        if credentials is None or not credentials.credentials:
-            raise _unauthorized(invalid=False)
-        try:
-            return auth.authenticate(credentials.credentials)
-        except AuthenticationError as exc:
-            log.info("authentication_failed", reason=str(exc))
-            raise _unauthorized(invalid=True) from None
-        except AuthUnavailable as exc:
-            log.warning("authentication_unavailable", reason=str(exc))
-            raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=UNAVAILABLE) from None
+        if credentials is not None and credentials.credentials:
+            principal = auth.known(credentials.credentials)
+            if principal is not None:
+                return principal
+        return await anyio.to_thread.run_sync(authenticate_credentials, auth, credentials)
 
     return current_principal
 

@@ -6,15 +6,20 @@ that loads them from the event store and records what they decided.
 
 from __future__ import annotations
 
+import json
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import ClassVar, Generic, Self, TypeVar
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine, event, select
 
 from shared.events.envelope import Actor
 from shared.events.registry import REGISTRY, DomainEvent
+from shared.eventstore.db import reader
 from shared.eventstore.store import EventStore, NewEvent
+from shared.eventstore.tables import events as event_log
 
 
 class DomainError(Exception):
@@ -77,16 +82,80 @@ class Aggregate:
 A = TypeVar("A", bound=Aggregate)
 
 
+_PENDING = "buddy_domain_pending"  # key in a connection's info: aggregates loaded in its transaction
+_watched: set[int] = set()
+_watch_lock = threading.Lock()
+
+
+def _watch(engine: Engine) -> None:
+    """Once per engine: hand aggregates to their repositories on commit, forget them on rollback."""
+    with _watch_lock:
+        if id(engine) in _watched:
+            return
+        _watched.add(id(engine))
+
+    def committed(conn: Connection) -> None:
+        for repository, aggregate in conn.info.pop(_PENDING, {}).values():
+            repository._keep(aggregate)
+
+    def rolled_back(conn: Connection) -> None:
+        conn.info.pop(_PENDING, None)
+
+    event.listen(engine, "commit", committed)
+    event.listen(engine, "rollback", rolled_back)
+
+
 class Repository(Generic[A]):
-    def __init__(self, store: EventStore, cls: type[A]) -> None:
-        self.store, self.cls = store, cls
+    """Loads aggregates from their stream and records what they decided.
+
+    Aggregates loaded inside a transaction are kept after it commits (at most
+    ``keep`` of them), so the next command on the same aggregate replays only the
+    events recorded since, instead of its whole history: a duo's log grows with every
+    contact. A kept aggregate is handed to one transaction at a time, never to a read
+    without a connection, and is dropped if that transaction rolls back; what others
+    wrote meanwhile (another process) is read from the log before it is used.
+    """
+
+    def __init__(self, store: EventStore, cls: type[A], *, keep: int = 1024) -> None:
+        self.store, self.cls, self.keep = store, cls, keep
+        self._kept: OrderedDict[str, A] = OrderedDict()
+        self._lock = threading.Lock()
 
     def get(self, aggregate_id: str, conn: Connection | None = None) -> A:
-        stored = self.store.load(aggregate_id, conn)
-        return self.cls.replay(
-            aggregate_id,
-            [REGISTRY.decode(s.envelope.type, s.envelope.schema_version, s.envelope.payload) for s in stored],
-        )
+        if conn is None:
+            with reader(self.store.engine).connect() as own:
+                return self._replay(own, self.cls(aggregate_id))
+        with self._lock:
+            kept = self._kept.pop(aggregate_id, None)
+        aggregate = self._replay(conn, kept) if kept is not None else None
+        if aggregate is None:
+            aggregate = self._replay(conn, self.cls(aggregate_id))
+            assert aggregate is not None
+        if self.keep > 0:
+            _watch(self.store.engine)
+            conn.info.setdefault(_PENDING, {})[(id(self), aggregate_id)] = (self, aggregate)
+        return aggregate
+
+    def _replay(self, conn: Connection, aggregate: A) -> A | None:
+        """Apply the events after the aggregate's version; None when the log lacks that version."""
+        query = (select(event_log.c.version, event_log.c.type, event_log.c.schema_version, event_log.c.payload)
+                 .where(event_log.c.stream_id == aggregate.id, event_log.c.version >= aggregate.version)
+                 .order_by(event_log.c.version))
+        rows = conn.execute(query).all()
+        if aggregate.version:
+            if not rows or rows[0].version != aggregate.version:
+                return None  # kept state the log does not have (a failed commit): replay from the start
+            rows = rows[1:]
+        for row in rows:
+            aggregate.apply(REGISTRY.decode(row.type, row.schema_version, json.loads(row.payload)))
+        return aggregate
+
+    def _keep(self, aggregate: A) -> None:
+        with self._lock:
+            self._kept[aggregate.id] = aggregate
+            self._kept.move_to_end(aggregate.id)
+            while len(self._kept) > self.keep:
+                self._kept.popitem(last=False)
 
     def save(
         self,

@@ -56,6 +56,8 @@ def configure_logging(fmt: str = "console", level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    for name in ("httpx", "httpcore"):  # one INFO line per feed request (every catch-up) is noise
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -8,25 +8,30 @@ for all four.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hmac
+import json
 import time
 import uuid
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import anyio
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials
+from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from sqlalchemy import text
+from pydantic import BaseModel
+from sqlalchemy import event, text
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.auth import Authenticator, Principal, bearer_scheme, principal_dependency, require_role
+from shared.auth import Authenticator, Principal, authenticate_credentials, bearer_scheme, require_role
 from shared.bus import EventConsumer, Feed, Handler, HttpFeed, OutboxRelay
 from shared.bus.connect import bus_client, make_broker
 from shared.clock import Clock, SystemClock
@@ -59,6 +64,7 @@ class ServiceRuntime:
         self.name, self.settings = name, settings
         self.clock = clock or SystemClock()
         self.engine = make_engine(settings.database_url_of(name))
+        event.listen(self.engine, "commit", _committing)
         self.store = EventStore(self.engine, name, self.clock)
         # Only services that own people hold a vault; reporting holds no personal data at all.
         self.vault = (
@@ -107,8 +113,26 @@ class ServiceRuntime:
                 consumer_id=self.settings.consumer_name,
             )
             await self.consumer.start()
+        for task in self.background_tasks():
+            task.add_done_callback(self._task_ended)
         self.ready = True
         log.info("service.started", service=self.name)
+
+    def background_tasks(self) -> list[asyncio.Task[None]]:
+        """The relay and the consumer's loops: each must run for as long as the service does."""
+        consumer_tasks = self.consumer.tasks if self.consumer is not None else []
+        return [*self._tasks, *consumer_tasks]
+
+    def stopped_tasks(self) -> list[str]:
+        """Background tasks that ended although the service still runs, each with why."""
+        if not self.ready:  # starting or stopping: tasks end on purpose
+            return []
+        return [f"{task.get_name()}: {_why_ended(task)}" for task in self.background_tasks() if task.done()]
+
+    def _task_ended(self, task: asyncio.Task[None]) -> None:
+        if self.ready:  # not a stop: say so at once, not at shutdown
+            log.error("service.background_task_stopped", service=self.name, task=task.get_name(),
+                      reason=_why_ended(task))
 
     async def stop(self) -> None:
         self.ready = False
@@ -127,8 +151,18 @@ class ServiceRuntime:
             self.relay.notify()
 
 
+def _why_ended(task: asyncio.Task[None]) -> str:
+    if task.cancelled():
+        return "geannuleerd / cancelled"
+    exc = task.exception()  # also marks it retrieved: no "never retrieved" warning at shutdown
+    if exc is not None:
+        return f"gecrasht / crashed: {type(exc).__name__}: {exc}"[:300]
+    return "beëindigd / returned"
+
+
 INVALID_JSON = "Ongeldige JSON in het verzoek / The request body is not valid JSON"
 TOO_LARGE = "Verzoek te groot / Request body too large"
+TOO_SLOW = "Verzoek te traag ontvangen / Request body not received in time"
 
 
 async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
@@ -151,11 +185,188 @@ def _readable(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return out
 
 
-class BodyLimit:
-    """Refuses bodies over the limit with 413 while reading them, chunked or not."""
+class FieldError(BaseModel):
+    """One field at fault in invalid input."""
 
-    def __init__(self, app: Any, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+    field: str
+    message: str
+    type: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every refusal: a sentence in Dutch and English, and for programs a code and the fields at fault."""
+
+    detail: str
+    code: str | None = None
+    errors: list[FieldError] | None = None
+    correlation_id: str | None = None
+
+
+_ERRORS: dict[int, str] = {
+    401: "Niet aangemeld of ongeldig token / Not authenticated or the token is invalid",
+    403: "Geen toegang met deze rol, tot dit project of deze regio / Not allowed for this role, project or region",
+    404: "Niet gevonden / Not found",
+    409: "Strijdig met de huidige toestand of met een gelijktijdige wijziging / "
+         "Conflicts with the current state or with a concurrent change",
+    408: TOO_SLOW,
+    413: TOO_LARGE,
+    422: "Ongeldige invoer / Invalid input",
+    503: "Databank of aanmelding tijdelijk niet bereikbaar; probeer opnieuw (Retry-After) / "
+         "Database or sign-in temporarily unavailable; try again (Retry-After)",
+}
+
+
+def _walk(dependant: Dependant) -> tuple[bool, bool, bool]:
+    """(authenticated, parameters, body) over a route's whole dependency tree."""
+    auth = dependant.call is bearer_scheme
+    params = bool(dependant.path_params or dependant.query_params or dependant.header_params or dependant.cookie_params)
+    body = bool(dependant.body_params)
+    for sub in dependant.dependencies:
+        a, p, b = _walk(sub)
+        auth, params, body = auth or a, params or p, body or b
+    return auth, params, body
+
+
+def _error_codes(route: RouteContext) -> list[int]:
+    """The refusals a route can answer, from what it depends on: the shared handlers produce them."""
+    auth, params, body = _walk(route.dependant)
+    command = bool(route.methods - {"GET", "HEAD"})
+    codes = [503]  # database (every route below reads it) or sign-in unavailable
+    if auth:
+        codes += [401, 403]
+    if params or command:  # an id in the path, the query or the body names nothing known
+        codes.append(404)
+    if command:
+        codes.append(409)
+    if body:
+        codes += [408, 413]
+    if params or body or command:
+        codes.append(422)
+    return sorted(codes)
+
+
+def document_errors(app: FastAPI, *, skip: Sequence[str] = ("/healthz", "/readyz")) -> None:
+    """Declare in the OpenAPI the refusals the shared handlers give, once for every route.
+
+    FastAPI only knows its own 422 (a list of errors); ours is ``ErrorBody`` like every
+    other refusal, so the schema tells clients what they really get.
+    """
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        body = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(body.pop("$defs", {}))
+        components["ErrorBody"] = body
+        ref = {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        for route in iter_route_contexts(app.routes):
+            if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+                continue
+            if route.path_format in skip:
+                continue
+            for method in route.methods:
+                operation = schema["paths"][route.path_format][method.lower()]
+                responses = operation.setdefault("responses", {})
+                for code in _error_codes(route):
+                    documented = responses.get(str(code))
+                    if documented is None or "HTTPValidationError" in str(documented):
+                        responses[str(code)] = {"description": _ERRORS[code], "content": ref}
+                if "503" in responses:
+                    responses["503"].setdefault("headers", {"Retry-After": {
+                        "description": "Seconden tot een nieuwe poging / Seconds until a retry",
+                        "schema": {"type": "integer"}}})
+        if "#/components/schemas/HTTPValidationError" not in json.dumps(schema["paths"]):
+            components.pop("HTTPValidationError", None)  # and what only it used
+            components.pop("ValidationError", None)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+class _Attempt:
+    """One try at a request: whether it began to commit, whether it may be tried again."""
+
+    __slots__ = ("committing", "retry")
+
+    def __init__(self) -> None:
+        self.committing, self.retry = False, False
+
+
+_attempt: contextvars.ContextVar[_Attempt | None] = contextvars.ContextVar("buddy_request_attempt", default=None)
+
+
+def _committing(_conn: Any) -> None:
+    # Runs in the request's worker thread, whose context is a copy holding the same attempt
+    attempt = _attempt.get()
+    if attempt is not None:
+        attempt.committing = True
+
+
+def _reconnectable(exc: OperationalError) -> bool:
+    """The connection was lost or could not be opened: trying again on a new one may work."""
+    return bool(exc.connection_invalidated) or exc.statement is None
+
+
+class DatabaseRetry:
+    """Runs a request again, a few times within seconds, when its database connection dropped.
+
+    Only when nothing was committed yet: the failed transaction was rolled back, so trying
+    again cannot record anything twice. A failure during or after a commit has an unknown
+    outcome and is answered 503 at once, as is an outage that outlasts the retries.
+    """
+
+    def __init__(self, app: Any, delays: Sequence[float] = (0.1, 0.5, 1.0, 2.0)) -> None:
+        self.app, self.delays = app, tuple(delays)
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        received: list[dict[str, Any]] = []  # the body as read so far, replayed to a retry
+
+        async def recording() -> dict[str, Any]:
+            message = await receive()
+            if message["type"] == "http.request":
+                received.append(message)
+            return message
+
+        for tries, delay in enumerate((*self.delays, None), start=1):
+            attempt, replay = _Attempt(), list(received)
+            dropped = False
+
+            async def attempt_receive() -> dict[str, Any]:
+                return replay.pop(0) if replay else await recording()
+
+            async def attempt_send(message: dict[str, Any]) -> None:
+                nonlocal dropped
+                if message["type"] == "http.response.start" and message["status"] == 503 and attempt.retry:
+                    dropped = delay is not None
+                if not dropped:
+                    await send(message)
+
+            token = _attempt.set(attempt)
+            try:
+                await self.app(scope, attempt_receive, attempt_send)
+            finally:
+                _attempt.reset(token)
+            if not dropped:
+                return
+            log.info("http.database_retry", path=scope.get("path"), attempt=tries, after_s=delay)
+            await asyncio.sleep(delay)  # type: ignore[arg-type]
+
+
+class BodyLimit:
+    """Refuses bodies over the limit with 413 and bodies that trickle in too slowly with 408.
+
+    Both bound what one client can hold: memory by the size, a worker's time by the deadline
+    (a slow-body client would otherwise keep a request open for as long as it likes).
+    """
+
+    def __init__(self, app: Any, max_bytes: int, timeout_s: float = 15.0) -> None:
+        self.app, self.max_bytes, self.timeout_s = app, max_bytes, timeout_s
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -166,17 +377,32 @@ class BodyLimit:
             await JSONResponse(status_code=413, content={"detail": TOO_LARGE})(scope, receive, send)
             return
         seen = 0
+        complete = False
+        deadline = time.monotonic() + self.timeout_s
 
         async def limited_receive() -> dict[str, Any]:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, complete
+            if complete:  # after the body only a disconnect can come: no deadline for that wait
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(deadline - time.monotonic(), 0.001))
+            except TimeoutError:
+                raise StarletteHTTPException(408, TOO_SLOW) from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
                     raise StarletteHTTPException(413, TOO_LARGE)  # answered by the app's HTTP error handler
+                complete = not message.get("more_body", False)
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+class Readiness(BaseModel):
+    """Whether the service can take requests, and if not what is wrong."""
+
+    status: Literal["ready", "unready"]
+    problems: list[str]
 
 
 class _Metrics:
@@ -188,6 +414,9 @@ class _Metrics:
         self.published = Gauge("buddy_relay_published_position", "Last position published to Redis", registry=self.registry)
         self.checkpoint = Gauge("buddy_consumer_checkpoint", "Last applied position per upstream", ["upstream"], registry=self.registry)
         self.applied = Gauge("buddy_consumer_applied", "Effects applied since start", registry=self.registry)
+        self.diverged = Gauge("buddy_consumer_upstream_diverged",
+                              "1 while an upstream no longer holds the events this consumer applied",
+                              ["upstream"], registry=self.registry)
 
 
 def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: str, description: str) -> FastAPI:
@@ -206,7 +435,8 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
+    app.add_middleware(DatabaseRetry)  # outside the body limit, inside the correlation id and metrics
 
     @app.middleware("http")
     async def context(request: Request, call_next):  # type: ignore[no-untyped-def]
@@ -260,7 +490,11 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     @app.exception_handler(OperationalError)
     async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:
         # The database is away (a restart, a cut connection): not the caller's fault, try again
-        log.warning("http.database_unavailable", path=request.url.path, error=type(exc.orig).__name__)
+        attempt = _attempt.get()
+        if attempt is not None and not attempt.committing and _reconnectable(exc):
+            attempt.retry = True  # DatabaseRetry runs it again on a new connection
+        log.warning("http.database_unavailable", path=request.url.path, error=type(exc.orig).__name__,
+                    retry=bool(attempt and attempt.retry))
         return JSONResponse(status_code=503, headers={"Retry-After": "2"}, content={
             "detail": "De databank is tijdelijk niet bereikbaar; probeer opnieuw / "
                       "The database is temporarily unavailable; please try again",
@@ -278,7 +512,8 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     def healthz() -> dict[str, str]:
         return {"status": "ok", "service": runtime.name}
 
-    @ops.get("/readyz", summary="Database and Redis answer, background workers run")
+    @ops.get("/readyz", summary="Database and Redis answer, background workers run",
+             response_model=Readiness, responses={503: {"model": Readiness, "description": "Niet klaar / Not ready"}})
     async def readyz() -> JSONResponse:
         problems = []
         try:
@@ -291,6 +526,11 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
             problems.append(f"redis: {type(exc).__name__}")
         if not runtime.ready:
             problems.append("starting")
+        for stopped in runtime.stopped_tasks():  # logged once when it stopped (ServiceRuntime._task_ended)
+            problems.append(f"achtergrondtaak gestopt / background task stopped: {stopped}")
+        if runtime.consumer is not None:  # a producer that lost events we applied (restored from a backup)
+            for diverged in runtime.consumer.problems:
+                problems.append(f"producent verloor toegepaste events / producer lost applied events: {diverged}")
         return JSONResponse(status_code=503 if problems else 200,
                             content={"status": "unready" if problems else "ready", "problems": problems})
 
@@ -304,6 +544,8 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
                 for upstream in runtime.upstreams:
                     metrics.checkpoint.labels(upstream).set(runtime.consumer.checkpoint(upstream))
                 metrics.applied.set(runtime.consumer.applied)
+                for upstream in runtime.upstreams:
+                    metrics.diverged.labels(upstream).set(1 if upstream in runtime.consumer.diverged else 0)
 
         await anyio.to_thread.run_sync(read)
         return PlainTextResponse(generate_latest(metrics.registry).decode(), media_type="text/plain; version=0.0.4")
@@ -315,6 +557,7 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
         app.include_router(personal_data_router(runtime))
     for router in routers:
         app.include_router(router)
+    document_errors(app)
     return app
 
 
@@ -326,7 +569,6 @@ def _ping_db(runtime: ServiceRuntime) -> None:
 def feed_router(runtime: ServiceRuntime) -> APIRouter:
     """The service's log as a paginated feed: public parts only, for catch-up and audit."""
     router = APIRouter(tags=["event feed"])
-    principal_of = principal_dependency(runtime.authenticator)
     service_token = runtime.settings.service_token.get_secret_value()
 
     def feed_reader(
@@ -334,7 +576,7 @@ def feed_router(runtime: ServiceRuntime) -> APIRouter:
     ) -> None:
         if credentials is not None and hmac.compare_digest(credentials.credentials.encode(), service_token.encode()):
             return
-        principal = principal_of(credentials)  # 401 when absent or wrong
+        principal = authenticate_credentials(runtime.authenticator, credentials)  # 401 when absent or wrong
         require_role(principal, Role.auditor, Role.admin)
 
     @router.get("/events", dependencies=[Depends(feed_reader)], summary="Events after a position, in log order")

@@ -70,6 +70,9 @@ class Settings(BaseSettings):
         description="Shared secret the services present to each other's event feeds (set it in production).",
     )
     max_body_bytes: int = Field(1_000_000, ge=1_000, description="Larger request bodies are refused with 413.")
+    body_timeout_s: float = Field(
+        15.0, gt=0, description="A request body not fully received within this time is refused with 408 (slow clients)."
+    )
     disclosure_threshold: int = Field(10, ge=1, description="Counts below this are never shown in reports.")
     rounding_base: int = Field(5, ge=1, description="Shown counts are rounded to a multiple of this.")
     dev_tokens: bool = Field(True, description="Accept the static dev tokens (only ever on the dev default).")

@@ -5,7 +5,7 @@ only — for buddies logging their own duo's contacts."""
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
 
 from shared.auth import Principal
 from shared.contracts.followup import (
@@ -40,7 +40,9 @@ from services.followup.queries import FollowupQueries
 from services.followup.vocabularies import vocabularies
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Items to skip.")]
+# A project id as recorded in events: anything else is refused as input, not found to be invalid later
+ProjectId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
 Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 
 
@@ -54,7 +56,7 @@ def router(handlers: FollowupHandlers, queries: FollowupQueries, principal_of: A
         return vocabularies()
 
     @api.get("/projects/{project_id}/duos", tags=["roster"], summary="The project's duos as learned from matching")
-    def duos(project_id: str, principal: Caller, limit: Limit = 50, offset: Offset = 0,
+    def duos(project_id: ProjectId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
              status_: Annotated[Literal["active", "paused", "ended"] | None, Query(alias="status")] = None,
              ) -> dict[str, Any]:
         return queries.duos(project_id, principal, status_filter=status_, limit=limit, offset=offset)
@@ -118,34 +120,34 @@ def router(handlers: FollowupHandlers, queries: FollowupQueries, principal_of: A
         return queries.duo_figures(duo_id, principal)
 
     @api.get("/projects/{project_id}/figures", tags=["contacts"], summary="Counted contacts per duo per month")
-    def project_figures(project_id: str, principal: Caller, limit: Limit = 50, offset: Offset = 0,
+    def project_figures(project_id: ProjectId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
                         month_from: Month = None, month_to: Month = None, duo_id: str | None = None) -> dict[str, Any]:
         return queries.project_figures(project_id, principal, month_from=month_from, month_to=month_to, duo_id=duo_id,
                                        limit=limit, offset=offset)
 
     # ------------------------------------------------------------------ check-in cadence
     @api.get("/projects/{project_id}/cadence", tags=["check-ins"], summary="The project's check-in rule")
-    def get_cadence(project_id: str, principal: Caller) -> dict[str, Any]:
+    def get_cadence(project_id: ProjectId, principal: Caller) -> dict[str, Any]:
         return queries.cadence(project_id, principal)
 
     @api.put("/projects/{project_id}/cadence", tags=["check-ins"], summary="Set the project's check-in rule")
-    def set_cadence(project_id: str, body: SetCadence, principal: Caller, request: Request) -> dict[str, Any]:
+    def set_cadence(project_id: ProjectId, body: SetCadence, principal: Caller, request: Request) -> dict[str, Any]:
         return handlers.set_cadence(project_id, body, principal, correlation_of(request))
 
     @api.get("/projects/{project_id}/check-ins", tags=["check-ins"],
              summary="Running duos with their next check-in; overdue first")
-    def check_ins(project_id: str, principal: Caller, limit: Limit = 50, offset: Offset = 0,
+    def check_ins(project_id: ProjectId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
                   overdue: bool = False) -> dict[str, Any]:
         return queries.check_ins(project_id, principal, overdue_only=overdue, limit=limit, offset=offset)
 
     # ------------------------------------------------------------------ coaching
     @api.post("/projects/{project_id}/coaching-sessions", status_code=status.HTTP_201_CREATED, tags=["coaching"],
               summary="Log coaching of volunteers: individual, group or intervision")
-    def log_coaching(project_id: str, body: LogCoaching, principal: Caller, request: Request) -> dict[str, Any]:
+    def log_coaching(project_id: ProjectId, body: LogCoaching, principal: Caller, request: Request) -> dict[str, Any]:
         return {"session_id": handlers.log_coaching(project_id, body, principal, correlation_of(request))}
 
     @api.get("/projects/{project_id}/coaching-sessions", tags=["coaching"], summary="Coaching sessions, newest first")
-    def coaching(project_id: str, principal: Caller, limit: Limit = 50, offset: Offset = 0,
+    def coaching(project_id: ProjectId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
                  kind: CoachingKind | None = None, volunteer_id: str | None = None, from_date: date | None = None,
                  to_date: date | None = None) -> dict[str, Any]:
         return queries.coaching_sessions(project_id, principal, kind=kind, volunteer_id=volunteer_id,
@@ -160,7 +162,7 @@ def router(handlers: FollowupHandlers, queries: FollowupQueries, principal_of: A
 
     @api.get("/projects/{project_id}/boundary-signals", tags=["boundary signals"],
              summary="Boundary signals, most severe and oldest first (status=open for the work list)")
-    def list_signals(project_id: str, principal: Caller, limit: Limit = 50, offset: Offset = 0,
+    def list_signals(project_id: ProjectId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
                      status_: Annotated[Literal["open", "resolved"] | None, Query(alias="status")] = None,
                      signal_type: BoundarySignalType | None = None, severity: BoundarySeverity | None = None,
                      duo_id: str | None = None) -> dict[str, Any]:
@@ -217,7 +219,7 @@ def router(handlers: FollowupHandlers, queries: FollowupQueries, principal_of: A
     # ------------------------------------------------------------------ follow-up calls
     @api.get("/projects/{project_id}/follow-up-calls", tags=["follow-up calls"],
              summary="Follow-up calls after duos ended, by due date")
-    def list_calls(project_id: str, principal: Caller, limit: Limit = 50, offset: Offset = 0,
+    def list_calls(project_id: ProjectId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
                    status_: Annotated[Literal["scheduled", "completed"] | None, Query(alias="status")] = None,
                    overdue: bool = False, due_before: date | None = None,
                    duo_id: str | None = None) -> dict[str, Any]:
@@ -226,7 +228,8 @@ def router(handlers: FollowupHandlers, queries: FollowupQueries, principal_of: A
 
     @api.get("/projects/{project_id}/follow-up-calls/overdue", tags=["follow-up calls"],
              summary="Calls whose due date has passed and that are not completed")
-    def overdue_calls(project_id: str, principal: Caller, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+    def overdue_calls(project_id: ProjectId, principal: Caller, limit: Limit = 50,
+                      offset: Offset = 0) -> dict[str, Any]:
         return queries.calls(project_id, principal, status_filter=None, overdue=True, due_before=None, duo_id=None,
                              limit=limit, offset=offset)
 
@@ -247,13 +250,13 @@ def router(handlers: FollowupHandlers, queries: FollowupQueries, principal_of: A
     # ------------------------------------------------------------------ policy signals
     @api.post("/projects/{project_id}/policy-signals", status_code=status.HTTP_201_CREATED, tags=["policy signals"],
               summary="Record a policy signal (the description stays encrypted)")
-    def record_policy_signal(project_id: str, body: RecordPolicySignal, principal: Caller,
+    def record_policy_signal(project_id: ProjectId, body: RecordPolicySignal, principal: Caller,
                              request: Request) -> dict[str, Any]:
         return {"signal_id": handlers.record_policy_signal(project_id, body, principal, correlation_of(request)),
                 "status": "recorded"}
 
     @api.get("/projects/{project_id}/policy-signals", tags=["policy signals"], summary="Policy signals, newest first")
-    def list_policy_signals(project_id: str, principal: Caller, limit: Limit = 50, offset: Offset = 0,
+    def list_policy_signals(project_id: ProjectId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
                             theme: PolicyTheme | None = None,
                             status_: Annotated[Literal["recorded", "confirmed"] | None, Query(alias="status")] = None,
                             ) -> dict[str, Any]:

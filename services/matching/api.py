@@ -32,7 +32,7 @@ from services.matching.read_models import participants
 from services.matching.vocabularies import all_vocabularies
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Items to skip.")]
 
 
 def router(handlers: MatchingHandlers, principal_of: Any) -> APIRouter:

@@ -40,7 +40,6 @@ from shared.events.registry import DomainEvent
 from shared.eventstore import NewEvent
 from shared.eventstore.db import reader
 from shared.eventstore.store import format_time, parse_time
-from shared.eventstore.tables import store_head
 from shared.municipalities import lookup
 from shared.service import ServiceRuntime
 from services.matching import assignment as solver
@@ -214,10 +213,9 @@ class MatchingHandlers:
         Every command appends, and appends serialise on the head row anyway; taking it
         first gives every transaction the same lock order (head, then read-model rows),
         so a command that locks a participant cannot deadlock with one whose projection
-        updates that participant after appending.
+        updates that participant after appending. ``EventStore.transaction`` takes it.
         """
         with self.runtime.store.transaction() as conn:
-            conn.execute(select(store_head.c.position).where(store_head.c.id == 1).with_for_update())
             yield conn
 
     @property

@@ -33,7 +33,7 @@ from services.recruitment.handlers import (
 from services.recruitment.vocabularies import all_vocabularies
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
-Offset = Annotated[int, Query(ge=0, description="Items to skip.")]
+Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Items to skip.")]
 
 
 def _project(project: Project) -> dict[str, Any]:

@@ -209,9 +209,8 @@ class RecruitmentHandlers:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction holding the store's head lock from the start."""
+        """A write transaction holding the store's head lock from the start (the store takes it)."""
         with self.runtime.store.transaction() as conn:
-            conn.execute(select(store_head.c.position).where(store_head.c.id == 1).with_for_update())
             yield conn
         self.runtime.recorded()
 

@@ -7,9 +7,17 @@ reads the streams itself with the same Redis client and adds what is missing:
 - the last applied position per upstream is stored in the same transaction as the
   effect, so a redelivered or duplicated event has no second effect;
 - a gap in positions is filled from the producer's feed before the next event applies;
-- a periodic look at each producer's feed head catches up whatever the bus lost
-  (a deleted stream, a Redis that lost its data);
+- an entry naming a position beyond the producer's head (as last read from its feed) is
+  compared with the feed first: unlike the producer's event there it is dead-lettered as
+  garbage; beyond the feed's head it stays pending (garbage after N sightings); neither
+  moves the checkpoint. Entries at or below that head are taken as they are (the hot path),
+  and an event that keeps failing is compared with the feed before its position is given up;
+- a periodic look at each producer's feed catches up whatever the bus lost
+  (a deleted or trimmed stream, a Redis that lost its data);
+- a producer whose feed no longer holds the event we applied last (restored from an old
+  backup) stops that upstream and is reported in ``problems``: nothing is skipped silently;
 - pending entries idle longer than ``reclaim_idle_ms`` are claimed from dead consumers;
+  consumers of the group that are long idle and hold nothing pending are removed;
 - an event that keeps failing is dead-lettered after N attempts and the consumer goes on;
   an entry that is no event at all is dead-lettered at once.
 """
@@ -52,6 +60,20 @@ class _Failed(Exception):
     """An event's effect failed and it is not yet dead-lettered: leave it pending."""
 
 
+class _Diverged(Exception):
+    """The producer's feed no longer holds what we applied: apply nothing more from it."""
+
+
+def _same_event(bus: Envelope, feed: Envelope) -> bool:
+    """Does a bus entry carry the producer's event at its position (what decides the effect)?"""
+    return (bus.event_id == feed.event_id and bus.type == feed.type and bus.schema_version == feed.schema_version
+            and bus.stream_id == feed.stream_id and bus.version == feed.version and bus.payload == feed.payload)
+
+
+def _key(entry_id: Any) -> str:
+    return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
+
+
 class EventConsumer:
     def __init__(
         self,
@@ -69,6 +91,8 @@ class EventConsumer:
         consumer_id: str | None = None,
         read_count: int = 200,
         block_ms: int = 1000,
+        feed_page: int = 500,
+        forget_idle_ms: int = 600_000,
     ) -> None:
         self.name = name  # the consumer group, one per consuming service
         self.engine, self.redis, self.streams = engine, redis, streams
@@ -78,9 +102,26 @@ class EventConsumer:
         self.reclaim_idle_ms, self.catch_up_interval_s = reclaim_idle_ms, catch_up_interval_s
         self.consumer_id = consumer_id or f"{socket.gethostname()}-{os.getpid()}"
         self.read_count, self.block_ms = read_count, block_ms
+        self.feed_page, self.forget_idle_ms = feed_page, forget_idle_ms
         self._locks = {upstream: asyncio.Lock() for upstream in streams}
         self._tasks: list[asyncio.Task[None]] = []
         self.applied = 0  # effects committed by this instance, for metrics
+        # upstream -> what is wrong with its producer (lost events we applied); for /readyz and metrics
+        self.diverged: dict[str, str] = {}
+        self._last_applied: dict[str, tuple[int, Any]] = {}  # upstream -> (position, event_id) we applied last
+        self._ahead: dict[str, int] = {}  # entry id -> times seen beyond the producer's head
+        self._heads: dict[str, int] = {}  # upstream -> the producer's head as last read from its feed
+        self._doubt: dict[str, set[int]] = {}  # upstream -> positions whose bus copy must match the feed's
+
+    @property
+    def tasks(self) -> list[asyncio.Task[None]]:
+        """The loops this consumer runs, for the runtime's readiness check."""
+        return list(self._tasks)
+
+    @property
+    def problems(self) -> list[str]:
+        """What an operator must look at (empty when all is well)."""
+        return [f"{upstream}: {reason}" for upstream, reason in sorted(self.diverged.items())]
 
     # ---------------------------------------------------------------- lifecycle
     async def start(self) -> None:
@@ -88,6 +129,7 @@ class EventConsumer:
         for upstream in self.streams:
             try:
                 await self.ensure_group(upstream)
+                await self._safe(self.forget_idle_consumers(upstream))
             except REDIS_DOWN as exc:
                 log.warning("consumer.redis_unavailable", consumer=self.name, error=str(exc))
             self._tasks.append(asyncio.create_task(self._read_loop(upstream), name=f"{self.name}-read-{upstream}"))
@@ -123,6 +165,8 @@ class EventConsumer:
                 if read_id == "0" and not entries:
                     read_id = ">"
                     continue
+                if gone := [eid for eid, f in entries if not f]:  # ours, trimmed or deleted while pending
+                    await self.redis.xack(stream, self.name, *gone)
                 await self.handle_entries(upstream, [(eid, f) for eid, f in entries if f])
                 if read_id == "0":
                     # pending entries stay listed until acked; those that failed stay behind
@@ -150,6 +194,7 @@ class EventConsumer:
             await asyncio.sleep(self.reclaim_idle_ms / 2000)
             for upstream in self.streams:
                 await self._safe(self.reclaim(upstream))
+                await self._safe(self.forget_idle_consumers(upstream))
 
     async def _catch_up_loop(self) -> None:
         while True:
@@ -182,12 +227,35 @@ class EventConsumer:
             if start in (b"0-0", "0-0"):
                 return claimed
 
+    async def forget_idle_consumers(self, upstream: str) -> list[str]:
+        """Remove the group's consumers idle for ``forget_idle_ms`` that hold no pending entry.
+
+        Every process start reads under a new consumer name; without this the group lists
+        every name it ever had. One with pending entries stays until they are reclaimed. A
+        live consumer is never that idle (each blocking read resets it); one deleted anyway
+        is recreated by its next read.
+        """
+        stream, forgotten = self.streams[upstream], []
+        for info in await self.redis.xinfo_consumers(stream, self.name):
+            name = info["name"].decode() if isinstance(info["name"], bytes) else str(info["name"])
+            if name == self.consumer_id or int(info["pending"]) or int(info["idle"]) < self.forget_idle_ms:
+                continue
+            # XGROUP DELCONSUMER answers how many entries it dropped: 0 unless one arrived meanwhile,
+            # and such an entry is still applied by the feed catch-up
+            await self.redis.xgroup_delconsumer(stream, self.name, name)
+            forgotten.append(name)
+        if forgotten:
+            log.info("consumer.forgot_idle_consumers", consumer=self.name, upstream=upstream, names=forgotten)
+        return forgotten
+
     # ---------------------------------------------------------------- applying
     async def handle_entries(self, upstream: str, entries: Sequence[tuple[Any, dict[Any, Any]]]) -> None:
         """Apply a batch of stream entries in position order; ack what has had its effect.
 
-        Consecutive events are applied in one transaction; a gap is filled from the feed
-        first; what fails stays pending for a later attempt.
+        Entries at or below the producer's head as last read from its feed are taken as they
+        are; the others are first compared with the feed (``_screen``). Consecutive events are
+        applied in one transaction; a gap is filled from the feed first; what fails stays
+        pending for a later attempt.
         """
         if not entries:
             return
@@ -201,8 +269,13 @@ class EventConsumer:
                 await self._dead_letter_malformed(upstream, entry_id, fields, str(exc))
                 done.append(entry_id)
         async with self._locks[upstream]:
-            pending = sorted({env.position: env for _, env in decoded}.values(), key=lambda e: e.position)
             checkpoint = await anyio.to_thread.run_sync(self.checkpoint, upstream)
+            done.extend(eid for eid, env in decoded if env.position <= checkpoint)
+            fresh = [(eid, env) for eid, env in decoded if env.position > checkpoint]
+            if fresh:
+                fresh, settled = await self._screen(upstream, checkpoint, fresh, dict(entries))
+                done.extend(settled)
+            pending = sorted({env.position: env for _, env in fresh}.values(), key=lambda e: e.position)
             while pending:
                 pending = [e for e in pending if e.position > checkpoint]
                 if not pending:
@@ -217,30 +290,170 @@ class EventConsumer:
                         await self._apply_batch(upstream, run)
                 except _Failed:
                     break  # stays pending; retried on reclaim or catch-up
+                except Exception as exc:  # the feed is away: the entries wait, catch-up fills later
+                    log.warning("consumer.feed_unavailable", consumer=self.name, upstream=upstream,
+                                error=f"{type(exc).__name__}: {exc}")
+                    break
                 moved = await anyio.to_thread.run_sync(self.checkpoint, upstream)
                 if moved == checkpoint:
                     break  # the feed has nothing yet for the gap: try again later
                 checkpoint = moved
-        done.extend(entry_id for entry_id, env in decoded if env.position <= checkpoint)
+            done.extend(eid for eid, env in fresh if env.position <= checkpoint)
         if done:
             await self.redis.xack(stream, self.name, *done)
+
+    async def _screen(self, upstream: str, checkpoint: int, fresh: list[tuple[Any, Envelope]],
+                      fields_of: dict[Any, dict[Any, Any]]) -> tuple[list[tuple[Any, Envelope]], list[Any]]:
+        """Keep the entries that may be applied; return them and the ids settled as garbage.
+
+        An entry is taken as it is when its position is at or below the producer's head as
+        last read (the hot path: the head is read once at start and again only when an entry
+        goes beyond it), or while the feed has never answered (the bus alone). Any other
+        entry (beyond that head, seen beyond the head before, or at a position whose bus
+        copy kept failing and did not match the feed) is compared with the feed's event at
+        its position: unlike it, it is garbage at once; beyond the feed's head it waits
+        pending and is garbage after ``dead_letter_after`` sightings. Neither moves the
+        checkpoint. Nothing is kept while the producer has lost what we applied.
+        """
+        if upstream in self.diverged:  # nothing is applied until the producer holds what we applied
+            try:
+                await self._read_feed(upstream, checkpoint, 1, checkpoint=checkpoint, probe_head=True)
+            except Exception:
+                return [], []
+            if upstream in self.diverged:
+                return [], []
+        head = self._heads.get(upstream)
+        if head is None:  # once per process: where the producer is
+            try:
+                head = self._heads[upstream] = await self.feed.head(upstream)
+            except (asyncio.CancelledError, KeyboardInterrupt):
+                raise
+            except Exception as exc:
+                log.warning("consumer.feed_unavailable", consumer=self.name, upstream=upstream,
+                            error=f"{type(exc).__name__}: {exc}")
+        doubt = self._doubt.setdefault(upstream, set())
+        doubt.difference_update([p for p in doubt if p <= checkpoint])
+        # head None: the feed has never answered; the bus alone carries events, as it is
+        doubtful = [(eid, env) for eid, env in fresh
+                    if (head is not None and env.position > head) or env.position in doubt or _key(eid) in self._ahead]
+        if not doubtful:
+            return fresh, []
+        doubtful_ids = {eid for eid, _ in doubtful}
+        trusted = [(eid, env) for eid, env in fresh if eid not in doubtful_ids]
+        base = max(checkpoint, min(env.position for _, env in doubtful) - 1)
+        limit = min(self.feed_page, max(env.position for _, env in doubtful) - base)
+        try:
+            envs = await self._read_feed(upstream, base, limit, checkpoint=checkpoint)
+            if envs and len(envs) < limit:
+                head = envs[-1].position
+            else:  # nothing there, or a full page: ask how far the producer is
+                head = await self.feed.head(upstream)
+        except _Diverged:
+            return [], []
+        except (asyncio.CancelledError, KeyboardInterrupt):
+            raise
+        except Exception as exc:  # the producer is away: the doubtful entries wait
+            log.warning("consumer.feed_unavailable", consumer=self.name, upstream=upstream,
+                        error=f"{type(exc).__name__}: {exc}")
+            return trusted, []
+        self._heads[upstream] = head
+        theirs = {env.position: env for env in envs}
+        kept, settled = trusted, []
+        for eid, env in doubtful:
+            own = theirs.get(env.position)
+            if own is not None and _same_event(env, own):
+                self._ahead.pop(_key(eid), None)
+                kept.append((eid, own))
+            elif own is not None:
+                await self._dead_letter_malformed(
+                    upstream, eid, fields_of[eid],
+                    f"an envelope-shaped entry that is not the producer's event at position {env.position} "
+                    f"(event {env.event_id} on the bus, {own.event_id} in the feed)")
+                settled.append(eid)
+                kept.append((eid, own))  # the real event it stood for applies now
+            elif env.position > head and await self._seen_beyond_head(upstream, eid, env, head, fields_of[eid]):
+                settled.append(eid)
+            # else: beyond the page just read; it waits for the next round
+        if len(self._ahead) > 10 * self.read_count:  # a bound; a forgotten one just counts again
+            self._ahead.clear()
+        return kept, settled
+
+    async def _seen_beyond_head(self, upstream: str, eid: Any, env: Envelope, head: int,
+                                fields: dict[Any, Any]) -> bool:
+        """Count an entry naming a position the producer has not recorded; garbage after N sightings."""
+        seen = self._ahead[_key(eid)] = self._ahead.get(_key(eid), 0) + 1
+        log.warning("consumer.entry_beyond_producer_head", consumer=self.name, upstream=upstream, entry_id=_key(eid),
+                    position=env.position, head=head, seen=seen)
+        if seen < self.dead_letter_after:
+            return False
+        await self._dead_letter_malformed(
+            upstream, eid, fields, f"names position {env.position}, beyond the producer's head ({head}), {seen} times")
+        self._ahead.pop(_key(eid), None)
+        return True
+
+    async def _read_feed(self, upstream: str, after: int, limit: int, *, checkpoint: int,
+                         probe_head: bool = False) -> list[Envelope]:
+        """The producer's events after ``after``, having checked that it still holds ours.
+
+        When the read starts at our checkpoint and we know which event we applied there,
+        it starts one earlier and that event must be there with the same id; otherwise the
+        producer lost or rewrote what we applied (a restore from an old backup) and this
+        upstream stops (``_Diverged``). Without that knowledge (just started) an empty read
+        is checked against the producer's head when ``probe_head`` (the periodic catch-up).
+        """
+        last = self._last_applied.get(upstream)
+        check = last is not None and last[0] == checkpoint == after and checkpoint > 0
+        envs = await self.feed.read(upstream, after - 1 if check else after, limit + 1 if check else limit)
+        if check:
+            assert last is not None
+            if not envs or envs[0].position != checkpoint:
+                self._diverge(upstream, f"the producer's log ends at position {await self.feed.head(upstream)}, before "
+                                        f"the event we applied at position {checkpoint}: it lost recorded events "
+                                        f"(restored from an old backup?); nothing more is applied from it until resolved")
+            if envs[0].event_id != last[1]:
+                self._diverge(upstream, f"the producer's event at position {checkpoint} is {envs[0].event_id}, we "
+                                        f"applied {last[1]}: its history was rewritten (restored from an old "
+                                        f"backup?); nothing more is applied from it until resolved")
+            envs = envs[1:]
+        elif checkpoint > 0 and not envs and (probe_head or upstream in self.diverged):
+            head = await self.feed.head(upstream)
+            if head < checkpoint:
+                self._diverge(upstream, f"the producer's log ends at position {head}, before position {checkpoint} "
+                                        f"that we applied: it lost recorded events (restored from an old backup?); "
+                                        f"nothing more is applied from it until resolved")
+        if after == checkpoint and self.diverged.pop(upstream, None) is not None:
+            log.warning("consumer.producer_recovered", consumer=self.name, upstream=upstream)
+        return envs
+
+    def _diverge(self, upstream: str, reason: str) -> None:
+        if self.diverged.get(upstream) != reason:
+            log.error("consumer.producer_lost_events", consumer=self.name, upstream=upstream, reason=reason)
+        self.diverged[upstream] = reason
+        self._heads.pop(upstream, None)
+        raise _Diverged(upstream)
 
     async def catch_up(self, upstream: str) -> int:
         """Apply whatever the producer's feed has beyond our checkpoint."""
         async with self._locks[upstream]:
             return await self._fill(upstream, until=None)
 
-    async def _fill(self, upstream: str, until: int | None, page: int = 500) -> int:
+    async def _fill(self, upstream: str, until: int | None) -> int:
+        """Apply the feed's events after our checkpoint (up to ``until``), a page at a time."""
         applied = 0
         while True:
             checkpoint = await anyio.to_thread.run_sync(self.checkpoint, upstream)
             if until is not None and checkpoint >= until:
                 return applied
-            envs = await self.feed.read(upstream, checkpoint, page)
+            try:
+                envs = await self._read_feed(upstream, checkpoint, self.feed_page, checkpoint=checkpoint,
+                                             probe_head=until is None)
+            except _Diverged:
+                return applied
             if until is not None:
                 envs = [e for e in envs if e.position <= until]
             if not envs:
                 return applied
+            self._heads[upstream] = max(self._heads.get(upstream, 0), envs[-1].position)
             applied += await self._apply_batch(upstream, envs)
 
     async def _apply_batch(self, upstream: str, envs: list[Envelope]) -> int:
@@ -261,7 +474,7 @@ class EventConsumer:
         return applied
 
     def _commit(self, upstream: str, envs: list[Envelope]) -> int:
-        applied = 0
+        applied, last = 0, None
         with self.engine.begin() as conn:
             checkpoint = self._locked_checkpoint(conn, upstream)
             batched = BatchedConnection(conn)
@@ -272,7 +485,7 @@ class EventConsumer:
                     break  # a gap: the caller fills it first
                 with structlog.contextvars.bound_contextvars(correlation_id=str(env.correlation_id), event_type=env.type):
                     self.handler(batched, env)  # type: ignore[arg-type]
-                checkpoint = env.position
+                checkpoint, last = env.position, env
                 applied += 1
             batched.flush()
             conn.execute(
@@ -280,6 +493,8 @@ class EventConsumer:
                 .where(consumer_checkpoints.c.consumer == self.name, consumer_checkpoints.c.upstream == upstream)
                 .values(position=checkpoint)
             )
+        if last is not None:
+            self._last_applied[upstream] = (last.position, last.event_id)
         self.applied += applied
         return applied
 
@@ -290,6 +505,10 @@ class EventConsumer:
         log.warning("consumer.effect_failed", consumer=self.name, upstream=upstream, position=env.position, attempts=attempts)
         if attempts < self.dead_letter_after:
             raise _Failed(error)
+        if not await self._matches_feed(upstream, env):  # not the producer's event: never dead-letter its position
+            self._doubt.setdefault(upstream, set()).add(env.position)
+            log.warning("consumer.failing_entry_unlike_feed", consumer=self.name, upstream=upstream, position=env.position)
+            raise _Failed(error)
         moved = await anyio.to_thread.run_sync(self._skip_dead, upstream, env, error)
         if moved:
             await self._safe(self.redis.xadd(self.dead_letter_stream, {
@@ -298,6 +517,15 @@ class EventConsumer:
             }))
             log.error("consumer.dead_lettered", consumer=self.name, upstream=upstream, position=env.position)
         return 0
+
+    async def _matches_feed(self, upstream: str, env: Envelope) -> bool:
+        try:
+            envs = await self.feed.read(upstream, env.position - 1, 1)
+        except Exception as exc:
+            if upstream not in self._heads:  # the feed has never answered: the bus alone decides, as it is
+                return True
+            raise _Failed(f"the feed cannot confirm position {env.position}: {exc}") from exc
+        return bool(envs) and envs[0].position == env.position and _same_event(env, envs[0])
 
     def _record_failure(self, upstream: str, position: int, error: str) -> int:
         key = (consumer_failures.c.consumer == self.name, consumer_failures.c.upstream == upstream,
@@ -328,7 +556,8 @@ class EventConsumer:
             conn.execute(update(consumer_checkpoints).where(
                 consumer_checkpoints.c.consumer == self.name, consumer_checkpoints.c.upstream == upstream,
             ).values(position=env.position))
-            return True
+        self._last_applied[upstream] = (env.position, env.event_id)
+        return True
 
     async def _dead_letter_malformed(self, upstream: str, entry_id: Any, fields: dict[Any, Any], reason: str) -> None:
         entry = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)

@@ -27,9 +27,11 @@ log = get_logger(__name__)
 
 
 class OutboxRelay:
-    def __init__(self, store: EventStore, broker: RedisBroker, stream: str, *, batch: int = 500, interval_s: float = 0.05) -> None:
+    def __init__(self, store: EventStore, broker: RedisBroker, stream: str, *, batch: int = 500, interval_s: float = 0.05,
+                 max_len: int | None = 100_000) -> None:
         self.store, self.broker, self.stream = store, broker, stream
         self.batch, self.interval_s = batch, interval_s
+        self.max_len = max_len  # the stream is capped (XADD MAXLEN ~): a consumer further behind reads the feed
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
 
@@ -60,9 +62,10 @@ class OutboxRelay:
         # FastStream's message format and client, one pipelined XADD per event: the
         # publisher's per-message call costs more than Redis does (see bench/bus.py).
         redis = self.broker._connection
+        service = self.store.service
         async with redis.pipeline(transaction=False) as pipe:
             for row in rows:
-                pipe.xadd(self.stream, {DATA_KEY: await encode_row(row, self.store.service)})
+                pipe.xadd(self.stream, {DATA_KEY: encode_row(row, service)}, maxlen=self.max_len, approximate=True)
             await pipe.execute()
         await anyio.to_thread.run_sync(self._save_position, rows[-1]["position"])
         return len(rows)

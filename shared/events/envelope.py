@@ -63,6 +63,9 @@ class Envelope(BaseModel):
         return cls.model_validate_json(raw)
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
 def canonical_json(data: Any) -> str:
     """Stable text for hashing: sorted keys, no white space, ISO dates."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _CANONICAL.encode(data)

@@ -6,13 +6,15 @@ import base64
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from json.encoder import encode_basestring as _quote
 from typing import Any
 
-from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import DBAPIError
 
 from shared.clock import Clock, SystemClock
 from shared.events.envelope import Actor, Envelope, canonical_json
@@ -21,18 +23,9 @@ from shared.eventstore.db import reader
 from shared.eventstore.tables import GENESIS_HASH, events, store_head
 
 ANY_VERSION = -1
+# Built once: constructing SQLAlchemy statements per call costs more than running them.
+_LOCK_HEAD = select(store_head.c.position).where(store_head.c.id == 1).with_for_update()
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
-
-
-# Built once: constructing SQLAlchemy statements per append costs more than running them.
-_LOCK_HEAD = select(store_head.c.position, store_head.c.hash).where(store_head.c.id == 1).with_for_update()
-_CURRENT_VERSIONS = (
-    select(events.c.stream_id, func.max(events.c.version))
-    .where(events.c.stream_id.in_(bindparam("ids", expanding=True)))
-    .group_by(events.c.stream_id)
-)
-_INSERT_EVENTS = insert(events)
-_SET_HEAD = update(store_head).where(store_head.c.id == 1).values(position=bindparam("p"), hash=bindparam("h"))
 
 
 def utcnow() -> datetime:
@@ -46,6 +39,8 @@ def format_time(moment: datetime) -> str:
 
 
 def parse_time(text: str) -> datetime:
+    if len(text) == 32 and text[10] == "T" and text.endswith("+00:00"):  # format_time's shape: the fast parser
+        return datetime.fromisoformat(text)
     return datetime.strptime(text, _TIME_FORMAT).replace(tzinfo=UTC)
 
 
@@ -110,26 +105,171 @@ _HASHED_COLUMNS = (
 )
 
 
-def _to_stored(row: Any) -> StoredEvent:
+def _text_or_null(value: str | None) -> str:
+    return "null" if value is None else _quote(value)
+
+
+def envelope_json(row: Any, service: str) -> bytes:
+    """The envelope JSON of a stored event, built from its row without model round trips.
+
+    The same bytes as compact ``json.dumps`` of the envelope fields (a test holds them
+    equal), written directly because this runs for every event the relay and feeds send.
+    The payload is stored as canonical JSON text and is spliced in as it is.
+    """
+    q, q_opt = _quote, _text_or_null
+    return (
+        f'{{"event_id":{q(row["event_id"])},"type":{q(row["type"])},"schema_version":{int(row["schema_version"])},'
+        f'"service":{q(service)},"stream_type":{q(row["stream_type"])},"stream_id":{q(row["stream_id"])},'
+        f'"version":{int(row["version"])},"position":{int(row["position"])},"occurred_at":{q(row["occurred_at"])},'
+        f'"recorded_at":{q(row["recorded_at"])},"project_id":{q_opt(row["project_id"])},'
+        f'"actor":{{"id":{q(row["actor_id"])},"role":{q(row["actor_role"])}}},'
+        f'"correlation_id":{q(row["correlation_id"])},"causation_id":{q_opt(row["causation_id"])},'
+        f'"payload":{row["payload"]}}}'
+    ).encode()
+
+
+def _to_stored(row: Any, service: str) -> StoredEvent:
+    # pydantic validates JSON text faster than it builds a model from Python values, even
+    # unvalidated (model_construct): the row goes to the model as text.
     m = row._mapping
-    envelope = Envelope(
-        event_id=m["event_id"],
-        type=m["type"],
-        schema_version=m["schema_version"],
-        service="",
-        stream_type=m["stream_type"],
-        stream_id=m["stream_id"],
-        version=m["version"],
-        position=m["position"],
-        occurred_at=parse_time(m["occurred_at"]),
-        recorded_at=parse_time(m["recorded_at"]),
-        project_id=m["project_id"],
-        actor=Actor(id=m["actor_id"], role=m["actor_role"]),
-        correlation_id=m["correlation_id"],
-        causation_id=m["causation_id"],
-        payload=json.loads(m["payload"]),
-    )
+    envelope = Envelope.model_validate_json(envelope_json(m, service))
     return StoredEvent(envelope, m["subject_id"], m["sealed"], m["prev_hash"], m["hash"])
+
+
+_COLUMNS = _HASHED_COLUMNS + ("prev_hash", "hash")
+
+
+class _RowBuilder:
+    """Turns decided events into event rows once the head and the current versions are known."""
+
+    def __init__(self, store: "EventStore", batches: Sequence[tuple[str, int, Sequence[NewEvent]]], actor: Actor,
+                 correlation_id: uuid.UUID | None, causation_id: uuid.UUID | None) -> None:
+        self.batches = batches
+        self.stream_ids = list(dict.fromkeys(b[0] for b in batches))
+        self.clock = store.clock
+        self.correlation = str(correlation_id or uuid.uuid4())
+        self.causation = str(causation_id) if causation_id else None
+        self.actor_id, self.actor_role = actor.id, actor.role.value
+        # The payload text does not depend on the head: made before the lock, not while holding it.
+        self.payloads = [[canonical_json(new.payload.model_dump(mode="json")) for new in b[2]] for b in batches]
+        self.positions: list[int] = []
+        self.head: tuple[int, str] = (0, GENESIS_HASH)
+
+    def rows(self, position: int, prev: str, current: dict[str, int]) -> list[tuple[Any, ...]]:
+        """Rows in column order; raises ConcurrencyConflict when an aggregate moved on."""
+        recorded = format_time(self.clock.now())  # under the lock: recorded_at follows position order
+        out: list[tuple[Any, ...]] = []
+        for (stream_id, expected_version, new_events), payloads in zip(self.batches, self.payloads):
+            version = current.get(stream_id, 0)
+            if expected_version != ANY_VERSION and version != expected_version:
+                raise ConcurrencyConflict(stream_id, expected_version, version)
+            for new, payload_text in zip(new_events, payloads):
+                position += 1
+                version += 1
+                payload = new.payload
+                row = {
+                    "position": position,
+                    "event_id": str(uuid.uuid4()),
+                    "type": payload.event_type,
+                    "schema_version": payload.schema_version,
+                    "stream_type": payload.stream_type,
+                    "stream_id": stream_id,
+                    "version": version,
+                    "occurred_at": format_time(new.occurred_at) if new.occurred_at else recorded,
+                    "recorded_at": recorded,
+                    "project_id": new.project_id,
+                    "actor_id": self.actor_id,
+                    "actor_role": self.actor_role,
+                    "correlation_id": self.correlation,
+                    "causation_id": self.causation,
+                    "payload": payload_text,
+                    "subject_id": new.subject_id,
+                    "sealed": new.sealed,
+                    "prev_hash": prev,
+                }
+                row["hash"] = prev = chain_hash(prev, row)
+                out.append(tuple(row[c] for c in _COLUMNS))
+                self.positions.append(position)
+            current[stream_id] = version
+        self.head = (position, prev)
+        return out
+
+
+class _Writer:
+    """The append statements as driver SQL, for one parameter style."""
+
+    def __init__(self, mark: str, lock: str, versions: str) -> None:
+        self.lock_sql, self.versions_sql = lock, versions
+        self.insert = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))})"
+        self.set_head = f"UPDATE store_head SET position = {mark}, hash = {mark} WHERE id = 1"
+
+    def write(self, dbc: Any, build: _RowBuilder, *, committing: Callable[[], None] | None) -> list[int]:
+        raise NotImplementedError
+
+    def reusable(self, dbc: Any) -> bool:
+        return True
+
+
+class _SQLiteWriter(_Writer):
+    def write(self, dbc: Any, build: _RowBuilder, *, committing: Callable[[], None] | None) -> list[int]:
+        if committing is not None:  # else a caller's transaction, begun IMMEDIATE (see db.make_engine)
+            dbc.execute("BEGIN IMMEDIATE")
+        position, prev = dbc.execute(self.lock_sql).fetchone()
+        current = dict(dbc.execute(self.versions_sql, (json.dumps(build.stream_ids),)).fetchall())
+        dbc.executemany(self.insert, build.rows(position, prev, current))
+        dbc.execute(self.set_head, build.head)
+        if committing is not None:
+            committing()
+            dbc.commit()
+        return build.positions
+
+
+class _PostgresWriter(_Writer):
+    def write(self, pg: Any, build: _RowBuilder, *, committing: Callable[[], None] | None) -> list[int]:
+        # Round trip one: BEGIN, lock, versions. The versions query starts after the lock
+        # is granted, so under READ COMMITTED it sees every append committed before ours.
+        # Round trip two: insert, head, COMMIT. BEGIN and COMMIT are sent as statements in
+        # autocommit mode: psycopg's own BEGIN would cost a round trip of its own.
+        commit = committing is not None  # else the caller's transaction
+        if commit:
+            pg.autocommit = True
+        try:
+            with pg.pipeline(), pg.cursor() as head, pg.cursor() as versions:
+                if commit:
+                    head.execute("BEGIN")
+                head.execute(self.lock_sql)
+                versions.execute(self.versions_sql, (build.stream_ids,))
+                position, prev = head.fetchone()
+                rows = build.rows(position, prev, dict(versions.fetchall()))
+                head.executemany(self.insert, rows)
+                head.execute(self.set_head, build.head)
+                if committing is not None:
+                    committing()
+                    head.execute("COMMIT")
+        except BaseException:
+            if commit:
+                with suppress(Exception):  # a broken connection is not reused (see reusable)
+                    pg.rollback()  # the server's transaction, whatever psycopg's mode
+            raise
+        finally:
+            if commit:
+                with suppress(Exception):  # refused while a transaction is still open
+                    pg.autocommit = False
+        return build.positions
+
+    def reusable(self, pg: Any) -> bool:
+        """Back in the mode the pool hands out, outside a transaction."""
+        return not pg.closed and not pg.autocommit
+
+
+_SQLITE_WRITER = _SQLiteWriter(
+    "?", "SELECT position, hash FROM store_head WHERE id = 1",
+    "SELECT stream_id, max(version) FROM events WHERE stream_id IN (SELECT value FROM json_each(?)) GROUP BY stream_id",
+)
+_PG_WRITER = _PostgresWriter(
+    "%s", "SELECT position, hash FROM store_head WHERE id = 1 FOR UPDATE",
+    "SELECT stream_id, max(version) FROM events WHERE stream_id = ANY(%s) GROUP BY stream_id",
+)
 
 
 class EventStore:
@@ -149,7 +289,8 @@ class EventStore:
         read-model rows) and two commands cannot deadlock on PostgreSQL.
         """
         with self.engine.begin() as conn:
-            conn.execute(_LOCK_HEAD)
+            if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already holds the write lock
+                conn.execute(_LOCK_HEAD)
             yield conn
 
     def append(
@@ -183,69 +324,63 @@ class EventStore:
     ) -> list[int]:
         """Record events of several aggregates in one transaction (commands and bulk import).
 
-        One lock on the head row, one query for the current versions, one multi-row insert.
+        One lock on the head row, one query for the current versions, one multi-row insert,
+        sent on the driver connection: SQLAlchemy's per-statement work cost more than the
+        database's. On PostgreSQL the statements are pipelined, two round trips in all.
         """
-        if conn is None:
-            with self.transaction() as own:
-                return self.append_many(batches, actor=actor, correlation_id=correlation_id,
-                                        causation_id=causation_id, conn=own)
         batches = [b for b in batches if b[2]]
         if not batches:
             return []
-        head = conn.execute(_LOCK_HEAD).one()
-        current = dict(conn.execute(_CURRENT_VERSIONS, {"ids": list({b[0] for b in batches})}).all())
-        recorded = format_time(self.clock.now())
-        correlation = str(correlation_id or uuid.uuid4())
-        causation = str(causation_id) if causation_id else None
-        actor_id, actor_role = actor.id, actor.role.value
-        position, prev = head.position, head.hash
-        rows: list[dict[str, Any]] = []
-        for stream_id, expected_version, new_events in batches:
-            version = current.get(stream_id, 0)
-            if expected_version != ANY_VERSION and version != expected_version:
-                raise ConcurrencyConflict(stream_id, expected_version, version)
-            for new in new_events:
-                position += 1
-                version += 1
-                payload = new.payload
-                row = {
-                    "position": position,
-                    "event_id": str(uuid.uuid4()),
-                    "type": payload.event_type,
-                    "schema_version": payload.schema_version,
-                    "stream_type": payload.stream_type,
-                    "stream_id": stream_id,
-                    "version": version,
-                    "occurred_at": format_time(new.occurred_at) if new.occurred_at else recorded,
-                    "recorded_at": recorded,
-                    "project_id": new.project_id,
-                    "actor_id": actor_id,
-                    "actor_role": actor_role,
-                    "correlation_id": correlation,
-                    "causation_id": causation,
-                    "payload": canonical_json(payload.model_dump(mode="json")),
-                    "subject_id": new.subject_id,
-                    "sealed": new.sealed,
-                    "prev_hash": prev,
-                }
-                row["hash"] = prev = chain_hash(prev, row)
-                rows.append(row)
-            current[stream_id] = version
-        conn.execute(_INSERT_EVENTS, rows)
-        conn.execute(_SET_HEAD, {"p": position, "h": prev})
-        return [r["position"] for r in rows]
+        build = _RowBuilder(self, batches, actor, correlation_id, causation_id)
+        if conn is not None:
+            writer = self._writer(conn.dialect.name)
+            if not conn.in_transaction():
+                conn.begin()  # what SQLAlchemy's autobegin does on a first statement (BEGIN IMMEDIATE on SQLite)
+            try:
+                return writer.write(conn.connection.driver_connection, build, committing=None)
+            except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it: callers catch those
+                raise DBAPIError.instance(writer.insert, None, exc, conn.dialect.loaded_dbapi.Error,
+                                          dialect=conn.dialect) from exc
+        writer = self._writer(self.engine.dialect.name)
+        with self.engine.connect() as own:
+            raw = own.connection
+            dbc = raw.driver_connection
+            try:
+                # the commit is sent on the driver connection: commit listeners hear of it as
+                # they would from SQLAlchemy (a request whose commit began is not retried)
+                return writer.write(dbc, build, committing=lambda: own.dispatch.commit(own))
+            except ConcurrencyConflict:
+                raw.rollback()
+                raise
+            except own.dialect.loaded_dbapi.Error as exc:
+                disconnected = own.dialect.is_disconnect(exc, raw.dbapi_connection, None)
+                if disconnected:
+                    own.invalidate(exc)
+                else:
+                    with suppress(Exception):
+                        raw.rollback()
+                raise DBAPIError.instance(
+                    writer.insert, None, exc, own.dialect.loaded_dbapi.Error,
+                    connection_invalidated=disconnected, dialect=own.dialect,
+                ) from exc
+            except BaseException:
+                with suppress(Exception):
+                    raw.rollback()
+                raise
+            finally:
+                if not own.invalidated and not writer.reusable(dbc):
+                    own.invalidate()
 
-    def _with_service(self, stored: StoredEvent) -> StoredEvent:
-        env = stored.envelope.model_copy(update={"service": self.service})
-        return StoredEvent(env, stored.subject_id, stored.sealed, stored.prev_hash, stored.hash)
+    def _writer(self, dialect: str) -> Any:
+        return _PG_WRITER if dialect == "postgresql" else _SQLITE_WRITER
 
     def load(self, stream_id: str, conn: Connection | None = None) -> list[StoredEvent]:
         """All events of one aggregate, oldest first."""
         query = select(events).where(events.c.stream_id == stream_id).order_by(events.c.version)
         if conn is not None:
-            return [self._with_service(_to_stored(r)) for r in conn.execute(query)]
+            return [_to_stored(r, self.service) for r in conn.execute(query)]
         with self._reads.connect() as own:
-            return [self._with_service(_to_stored(r)) for r in own.execute(query)]
+            return [_to_stored(r, self.service) for r in own.execute(query)]
 
     def read_after(self, position: int, limit: int = 1000, *, until: int | None = None) -> list[StoredEvent]:
         """Events after ``position`` in log order, at most ``limit`` (up to ``until`` if given)."""
@@ -254,7 +389,7 @@ class EventStore:
             query = query.where(events.c.position <= until)
         query = query.order_by(events.c.position).limit(limit)
         with self._reads.connect() as conn:
-            return [self._with_service(_to_stored(r)) for r in conn.execute(query)]
+            return [_to_stored(r, self.service) for r in conn.execute(query)]
 
     def read_rows_after(self, position: int, limit: int = 1000) -> list[Any]:
         """Raw rows after ``position`` in log order: for the relay, which needs no models."""

@@ -115,6 +115,7 @@ class ServiceSystem:
             "BUDDY_LOG_FORMAT": "json",
             "BUDDY_CATCH_UP_INTERVAL_S": "0.5",
             "BUDDY_RELAY_INTERVAL_S": "0.05",
+            "BUDDY_BODY_TIMEOUT_S": "2",
             "PYTHONUNBUFFERED": "1",
         })
         env.update(self.overrides)

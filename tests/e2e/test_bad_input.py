@@ -9,6 +9,8 @@ unknown ids and refused transitions say so in Dutch and English.
 from __future__ import annotations
 
 import itertools
+import json
+import socket
 import re
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -456,6 +458,23 @@ def test_an_oversized_chunked_body_is_413(raw: httpx.Client, system: ServiceSyst
         yield b'"}'
 
     check_error(post_raw(raw, system, "recruitment", "/projects", chunks()), 413)
+
+
+def test_a_body_that_trickles_in_too_slowly_is_408(system: ServiceSystem) -> None:
+    """A slow client cannot hold a request open: the body deadline (2 s here) answers 408."""
+    host, port = httpx.URL(system.url("recruitment")).host, httpx.URL(system.url("recruitment")).port
+    with socket.create_connection((host, port), timeout=20) as sock:
+        sock.sendall(b"POST /projects HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                     b"Authorization: Bearer " + ADMIN.encode() + b"\r\nContent-Length: 200\r\n\r\n{\"note\": ")
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b" ")[1] == b"408", answer
+    assert "not received in time" in json.loads(body)["detail"]
 
 
 # ---------------------------------------------------------------------------- afterwards

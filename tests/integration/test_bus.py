@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import json
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -13,12 +14,16 @@ from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
+from sqlalchemy import select
+from structlog.testing import capture_logs
 
 from shared.bus.wire import decode_entry
+from shared.eventstore.db import reader
 from tests.integration.bus_harness import (
     append,
     consumer_engine,
     effect_counts,
+    effects,
     make_consumer,
     producer,
     publish_all,
@@ -234,3 +239,126 @@ async def test_a_new_group_reads_the_whole_history(redis, redis_url, key_prefix,
         await eventually(lambda: len(effect_counts(late)) == 8)
     finally:
         await consumer.stop()
+
+
+def _backup_sqlite(source: Path, target: Path) -> None:
+    with sqlite3.connect(source) as src, sqlite3.connect(target) as dst:
+        src.backup(dst)
+
+
+async def test_a_producer_that_lost_applied_events_stops_its_upstream_and_is_reported(
+        redis, redis_url, key_prefix, stores, tmp_path) -> None:
+    """The producer is restored from a backup older than what the consumer applied."""
+    store, engine = stores
+    append(store, 3)
+    _backup_sqlite(tmp_path / "producer.db", tmp_path / "backup.db")
+    append(store, 3, start=3)
+    await publish_all(store, redis_url, key_prefix)
+    consumer = make_consumer(engine, redis, key_prefix, store, catch_up_interval_s=0.1)
+    await consumer.start()
+    try:
+        await eventually(lambda: consumer.checkpoint("recruitment") == 6)
+        applied = _effect_ids(engine)
+        restored = producer(f"sqlite:///{tmp_path}/backup.db")
+        consumer.feed.stores["recruitment"] = restored  # type: ignore[attr-defined]
+        append(restored, 2, start=100)  # new events at positions 4 and 5: head 5, below our 6
+        with capture_logs() as logs:
+            await eventually(lambda: consumer.problems != [])
+        assert "ends at position 5" in consumer.problems[0] and "position 6" in consumer.problems[0]
+        assert [e["event"] for e in logs if e["log_level"] == "error"] == ["consumer.producer_lost_events"]
+        # a consumer started afresh (it knows only its checkpoint) sees it too
+        fresh = make_consumer(engine, redis, key_prefix, restored, consumer_id="c2", catch_up_interval_s=0.1)
+        await fresh.start()
+        try:
+            await eventually(lambda: fresh.problems != [])
+            assert "ends at position 5" in fresh.problems[0]
+        finally:
+            await fresh.stop()
+        # the restored producer goes past our checkpoint with other events: the running consumer, which
+        # knows what it applied at 6, applies nothing after it (that would skip the new 4, 5 and 6)
+        append(restored, 4, start=200)  # positions 6..9
+        await publish_all(restored, redis_url, key_prefix)
+        await eventually(lambda: "rewritten" in "".join(consumer.problems))
+        assert "position 6 is" in consumer.problems[0]
+        await asyncio.sleep(0.5)  # several catch-up rounds and the bus entries of 6..9
+        assert consumer.checkpoint("recruitment") == 6
+        assert _effect_ids(engine) == applied
+        restored.engine.dispose()
+    finally:
+        await consumer.stop()
+
+
+def _effect_ids(engine) -> dict[int, str]:  # type: ignore[no-untyped-def]
+    with reader(engine).connect() as conn:
+        return {p: e for p, e in conn.execute(select(effects.c.position, effects.c.event_id))}
+
+
+async def test_idle_consumers_without_pending_entries_are_removed_from_the_group(
+        redis, redis_url, key_prefix, stores) -> None:
+    """Every restart reads under a new consumer name; the old names must not pile up."""
+    store, engine = stores
+    stream = f"{key_prefix}:events:recruitment"
+    append(store, 4)
+    await publish_all(store, redis_url, key_prefix)
+    await redis.xgroup_create(stream, "reporting", id="0")
+    [(_, done)] = await redis.xreadgroup("reporting", "gone-clean", {stream: ">"}, count=2)
+    await redis.xack(stream, "reporting", *[eid for eid, _ in done])
+    await redis.xreadgroup("reporting", "gone-holding", {stream: ">"}, count=1)  # left pending
+    await asyncio.sleep(0.3)
+    consumer = make_consumer(engine, redis, key_prefix, store, catch_up_interval_s=3600, reclaim_idle_ms=3_600_000,
+                             forget_idle_ms=200)
+    await consumer.start()
+    try:
+        await eventually(lambda: len(effect_counts(engine)) == 4)
+        names = {c["name"].decode() for c in await redis.xinfo_consumers(stream, "reporting")}
+        assert names == {"c1", "gone-holding"}, names
+        # and the one that holds an entry stays, however long idle, until that is reclaimed
+        await asyncio.sleep(0.3)
+        assert await consumer.forget_idle_consumers("recruitment") == []
+    finally:
+        await consumer.stop()
+
+
+async def test_entries_wait_while_the_producers_feed_is_away_and_apply_once_it_answers(
+        redis, redis_url, key_prefix, stores) -> None:
+    """Entries beyond the producer's head as last read cannot be checked while its feed is away: they wait."""
+    store, engine = stores
+    stream = f"{key_prefix}:events:recruitment"
+    append(store, 3)
+    await publish_all(store, redis_url, key_prefix)
+    consumer = make_consumer(engine, redis, key_prefix, store, catch_up_interval_s=0.2, reclaim_idle_ms=300)
+    feed = consumer.feed
+    away = False
+
+    class AwayFeed:
+        async def read(self, service: str, after: int, limit: int):  # type: ignore[no-untyped-def]
+            if away:
+                raise ConnectionError("the producer does not answer")
+            return await feed.read(service, after, limit)
+
+        async def head(self, service: str) -> int:
+            if away:
+                raise ConnectionError("the producer does not answer")
+            return await feed.head(service)
+
+    consumer.feed = AwayFeed()  # type: ignore[assignment]
+    await consumer.start()
+    try:
+        await eventually(lambda: consumer.checkpoint("recruitment") == 3)
+        away = True
+        append(store, 2, start=3)
+        await publish_all(store, redis_url, key_prefix)
+        await eventually(lambda: _has_pending(redis, stream))
+        await asyncio.sleep(0.8)  # reads, reclaims and catch-ups while the feed is away
+        assert consumer.checkpoint("recruitment") == 3 and len(effect_counts(engine)) == 3
+        away = False
+        await eventually(lambda: consumer.checkpoint("recruitment") == 5)
+        await eventually(lambda: _pending_is_empty(redis, stream))
+    finally:
+        await consumer.stop()
+    assert effect_counts(engine) == {p: 1 for p in range(1, 6)}
+    assert await redis.xlen(f"{key_prefix}:deadletter:reporting") == 0
+
+
+async def _has_pending(redis, stream: str) -> bool:  # type: ignore[no-untyped-def]
+    return (await redis.xpending(stream, "reporting"))["pending"] > 0

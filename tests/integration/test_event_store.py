@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
 import threading
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError
 
 from shared.contracts.recruitment import StopReason, VolunteerStopped
-from shared.events.envelope import Actor, Role
+from shared.events.envelope import Actor, Envelope, Role
 from shared.eventstore import ANY_VERSION, ConcurrencyConflict, EventStore, NewEvent, make_engine, migrate
+from shared.eventstore.store import envelope_json, format_time, parse_time
 
 ACTOR = Actor(id="prof-1", role=Role.professional)
 
@@ -178,3 +183,97 @@ def test_migrations_are_idempotent(database_url: str) -> None:
     store = EventStore(engine, "matching")
     assert store.head() == (0, "0" * 64)
     engine.dispose()
+
+
+def test_a_refused_append_inside_a_savepoint_leaves_the_transaction_usable(store: EventStore) -> None:
+    store.append("v-1", 0, [stopped(1)], actor=ACTOR)
+    with store.transaction() as conn:
+        with pytest.raises(ConcurrencyConflict), conn.begin_nested():
+            store.append("v-1", 0, [stopped(2)], actor=ACTOR, conn=conn)
+        assert store.append("v-2", 0, [stopped(3)], actor=ACTOR, conn=conn) == [2]
+        assert store.append("v-2", 1, [stopped(4)], actor=ACTOR, conn=conn) == [3]
+    assert [e.envelope.stream_id for e in store.read_after(0)] == ["v-1", "v-2", "v-2"]
+    assert store.verify().ok
+
+
+def test_a_rolled_back_transaction_leaves_no_events_and_the_next_append_continues(store: EventStore) -> None:
+    store.append("v-1", 0, [stopped(1)], actor=ACTOR)
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        store.append("v-2", 0, [stopped(2)], actor=ACTOR, conn=conn)
+        raise RuntimeError("the command fails after appending")
+    assert store.head()[0] == 1 and store.load("v-2") == []
+    # a conflict in the store's own transaction rolls back too, and the connection goes back clean
+    with pytest.raises(ConcurrencyConflict):
+        store.append("v-1", 0, [stopped(3)], actor=ACTOR)
+    with pytest.raises(RuntimeError), store.transaction() as conn:
+        store.append("v-3", 0, [stopped(4)], actor=ACTOR, conn=conn)
+        raise RuntimeError("rolled back, not committed statement by statement")
+    assert store.append("v-2", 0, [stopped(5)], actor=ACTOR) == [2]
+    assert store.head()[0] == 2 and store.verify().ok
+
+
+def test_a_database_error_while_appending_is_raised_as_sqlalchemy_raises_it(store: EventStore) -> None:
+    """Callers catch SQLAlchemy's exceptions (IntegrityError, DBAPIError for outages)."""
+    store.append("v-1", 0, [stopped(1)], actor=ACTOR)
+    with store.engine.begin() as conn:  # a row behind the store's back takes the next position
+        conn.execute(text(
+            "INSERT INTO events SELECT 2, 'forged-0000-0000-0000-000000000000', type, schema_version, stream_type, "
+            "'v-9', 1, occurred_at, recorded_at, project_id, actor_id, actor_role, correlation_id, causation_id, "
+            "payload, subject_id, sealed, hash, hash FROM events WHERE position = 1"
+        ))
+    with pytest.raises(IntegrityError):
+        store.append("v-2", 0, [stopped(2)], actor=ACTOR)
+    with pytest.raises(IntegrityError), store.transaction() as conn:
+        store.append("v-2", 0, [stopped(2)], actor=ACTOR, conn=conn)
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM events WHERE position = 2"))
+    assert store.append("v-2", 0, [stopped(2)], actor=ACTOR) == [2]
+    assert store.verify().ok
+
+
+def test_read_events_equal_the_validated_envelope_of_their_row(store: EventStore) -> None:
+    odd = 'v-"1"\\é'  # text that JSON must escape, and text it must not
+    store.append(odd, 0, [NewEvent(stopped(1).payload, project_id=odd)], actor=ACTOR, causation_id=uuid.uuid4())
+    store.append("v-2", 0, [stopped(2)], actor=ACTOR)
+    with store.engine.connect() as conn:
+        rows = conn.execute(text("SELECT * FROM events ORDER BY position")).mappings().all()
+    for row, stored in zip(rows, store.read_after(0), strict=True):
+        fields = {"event_id": row["event_id"], "type": row["type"], "schema_version": row["schema_version"],
+                  "service": "recruitment", **{k: row[k] for k in ("stream_type", "stream_id", "version", "position",
+                                                                    "occurred_at", "recorded_at", "project_id")},
+                  "actor": {"id": row["actor_id"], "role": row["actor_role"]},
+                  "correlation_id": row["correlation_id"], "causation_id": row["causation_id"]}
+        expected = json.dumps(fields, separators=(",", ":"), ensure_ascii=False)[:-1] + ',"payload":' + row["payload"] + "}"
+        assert envelope_json(row, "recruitment") == expected.encode()
+        assert stored.envelope == Envelope.model_validate_json(expected)
+    first = store.read_after(0)[0].envelope
+    assert (first.stream_id, first.project_id, first.causation_id is not None) == (odd, odd, True)
+
+
+def test_stored_times_parse_back_to_the_same_moment() -> None:
+    moment = datetime(2026, 3, 29, 1, 30, 5, 120, tzinfo=UTC)
+    assert parse_time(format_time(moment)) == moment and parse_time(format_time(moment)).tzinfo == UTC
+    with pytest.raises(ValueError):
+        parse_time("2026-03-29")
+
+
+def test_commit_listeners_hear_of_the_stores_own_commits(store: EventStore) -> None:
+    """The service retries a request whose connection dropped only if no commit began."""
+    heard: list[object] = []
+    event.listen(store.engine, "commit", heard.append)
+    store.append("v-1", 0, [stopped(1)], actor=ACTOR)
+    assert len(heard) == 1
+    with pytest.raises(ConcurrencyConflict):
+        store.append("v-1", 0, [stopped(2)], actor=ACTOR)
+    assert len(heard) == 1
+
+
+def test_an_append_on_a_connection_without_a_transaction_begins_one(store: EventStore) -> None:
+    with store.engine.connect() as conn:
+        assert store.append("v-1", 0, [stopped(1)], actor=ACTOR, conn=conn) == [1]
+        conn.rollback()
+    assert store.head()[0] == 0 and store.load("v-1") == []
+    with store.engine.connect() as conn:
+        store.append("v-1", 0, [stopped(1)], actor=ACTOR, conn=conn)
+        conn.commit()
+    assert store.head()[0] == 1 and store.verify().ok

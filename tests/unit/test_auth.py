@@ -297,6 +297,71 @@ def test_key_rotation(verifier, jwks, keys):
         JWTVerifier(ISSUER, AUDIENCE, jwks.url).verify(_token(keys["k1"]))
 
 
+def _jwt_authenticator(tmp_path, jwks, **options: Any) -> Authenticator:
+    settings = Settings(env="dev", data_dir=tmp_path, oidc_issuer=ISSUER, oidc_audience=AUDIENCE,
+                        oidc_jwks_url=jwks.url)
+    return Authenticator(settings, **options)
+
+
+def _counting_verifications(auth: Authenticator, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    calls: list[str] = []
+    verify_until = auth.jwt.verify_until
+
+    def counted(token: str) -> tuple[Principal, float]:
+        calls.append(token)
+        return verify_until(token)
+
+    monkeypatch.setattr(auth.jwt, "verify_until", counted)
+    return calls
+
+
+def test_verified_jwt_is_remembered_for_a_short_while(tmp_path, jwks, keys, monkeypatch):
+    auth = _jwt_authenticator(tmp_path, jwks, cache_ttl_s=60)
+    calls = _counting_verifications(auth, monkeypatch)
+    token = _token(keys["k1"])
+    assert auth.authenticate(token).role is Role.professional
+    assert auth.authenticate(token).role is Role.professional
+    assert auth.known(token) is not None
+    assert len(calls) == 1
+    later = time.time() + 61
+    monkeypatch.setattr("shared.auth.time.time", lambda: later)
+    assert auth.known(token) is None
+    auth.authenticate(token)
+    assert len(calls) == 2
+
+
+def test_remembered_jwt_never_outlives_its_expiry(tmp_path, jwks, keys, monkeypatch):
+    auth = _jwt_authenticator(tmp_path, jwks, cache_ttl_s=3600)
+    exp = int(time.time()) + 5
+    token = _token(keys["k1"], exp=exp)
+    auth.authenticate(token)
+    monkeypatch.setattr("shared.auth.time.time", lambda: exp + auth.jwt.leeway_s + 1)
+    assert auth.known(token) is None
+
+
+def test_refused_tokens_are_not_remembered_and_the_memory_is_bounded(tmp_path, jwks, keys):
+    auth = _jwt_authenticator(tmp_path, jwks, cache_size=2)
+    forged = _token(keys["rogue"], kid="k1")
+    with pytest.raises(AuthenticationError):
+        auth.authenticate(forged)
+    assert auth.known(forged) is None
+    tokens = [_token(keys["k1"], sub=f"subject-{i}") for i in range(3)]
+    for token in tokens:
+        auth.authenticate(token)
+    assert auth.known(tokens[0]) is None
+    assert auth.known(tokens[1]).actor.id == "subject-1"
+    assert auth.known(tokens[2]).actor.id == "subject-2"
+
+
+def test_without_memory_every_jwt_is_verified(tmp_path, jwks, keys, monkeypatch):
+    auth = _jwt_authenticator(tmp_path, jwks, cache_ttl_s=0)
+    calls = _counting_verifications(auth, monkeypatch)
+    token = _token(keys["k1"])
+    auth.authenticate(token)
+    auth.authenticate(token)
+    assert len(calls) == 2
+
+
 # -- FastAPI dependency ---------------------------------------------------------------
 
 
