@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, case, func, literal, literal_column, or_, select, true
+from sqlalchemy import Connection, and_, func, literal_column, select, true
 from sqlalchemy.sql import ColumnElement
 
 from shared.eventstore.tables import consumer_checkpoints
+from services.reporting.projections import ACCOMPANIMENT
 from services.reporting.read_models import (
-    boundary_signals, coaching_attendance, coaching_sessions, contacts, duo_pauses, duos, evaluations,
+    boundary_signals, coaching_attendance, coaching_sessions, contact_activity_months, contact_months, contacts, duo_pauses, duos, evaluations,
     followup_calls, goals, keep_warm, participant_events, participants, policy_signals, projects, proposals,
     volunteer_duos, volunteers)
 
@@ -270,36 +271,43 @@ def duo_pauses_started(conn: Connection, window: Window) -> list[Fact]:
 
 
 # ----------------------------------------------------------------- contacts
+# Read from the monthly counts (``rp_contact_months``, ``rp_contact_activity_months``), not
+# the contacts: a report's period is whole months, so the months of the period hold exactly
+# the contacts whose day is in it.
+def _months(table: Any, window: Window) -> ColumnElement[bool]:
+    return and_(table.c.basis == window.basis, table.c.month >= window.first[:7], table.c.month <= window.last[:7],
+                window.in_scope(table.c.project_id))
+
+
 def contact_facts(conn: Connection, window: Window) -> list[Fact]:
     """Contacts grouped by project, month, mode and target group; their minutes summed (value)."""
-    c, d, p = contacts, duos, participants
-    day = c.c.contact_on if window.basis == "occurred" else c.c.logged_rec
-    month = _month(day)
-    query = (select(c.c.project_id, month, c.c.mode, p.c.target_group, func.count(), func.sum(c.c.minutes))
+    c, d, p = contact_months, duos, participants
+    query = (select(c.c.project_id, c.c.month, c.c.mode, p.c.target_group, func.sum(c.c.n), func.sum(c.c.minutes))
              .select_from(c.outerjoin(d, d.c.duo_id == c.c.duo_id).outerjoin(p, p.c.participant_id == d.c.participant_id))
-             .where(window.within(day, c.c.project_id))
-             .group_by(c.c.project_id, month, c.c.mode, p.c.target_group))
+             .where(_months(c, window))
+             .group_by(c.c.project_id, c.c.month, c.c.mode, p.c.target_group)
+             .having(func.sum(c.c.n) > 0))
     return [Fact(project, m, (str(mode), _code(group)), int(n), [float(minutes)])
             for project, m, mode, group, n, minutes in conn.execute(query)]
 
 
 def contact_activities(conn: Connection, window: Window, activities: Sequence[str],
                        accompany: Sequence[str]) -> list[tuple[str, str, list[int], int]]:
-    """Per project and month: contacts with each activity, and contacts with any accompaniment."""
-    c = contacts
-    day = c.c.contact_on if window.basis == "occurred" else c.c.logged_rec
-    month = _month(day)
-    listed = literal(",") + c.c.activities + literal(",")
+    """Per project and month: contacts with each activity, and contacts with any accompaniment.
 
-    def has(code: str) -> Any:
-        return listed.contains(f",{code},", autoescape=True)
-
-    counts = [func.sum(case((has(a), 1), else_=0)) for a in activities]
-    any_accompany = func.sum(case((or_(*[has(a) for a in accompany]), 1), else_=0))
-    query = (select(c.c.project_id, month, *counts, any_accompany)
-             .where(window.within(day, c.c.project_id))
-             .group_by(c.c.project_id, month))
-    return [(row[0], row[1], [int(v or 0) for v in row[2:-1]], int(row[-1] or 0)) for row in conn.execute(query)]
+    ``accompany`` must be the activities starting with ``accompany_``: the counts of
+    contacts with any of them are kept under ``ACCOMPANIMENT`` (see ``projections``).
+    """
+    if any(not a.startswith("accompany_") for a in accompany):
+        raise ValueError("accompaniment is the activities starting with accompany_")
+    a = contact_activity_months
+    per: dict[tuple[str, str], dict[str, int]] = {}
+    for project, month, activity, n in conn.execute(
+            select(a.c.project_id, a.c.month, a.c.activity, func.sum(a.c.n)).where(_months(a, window))
+            .group_by(a.c.project_id, a.c.month, a.c.activity)):
+        per.setdefault((project, month), {})[activity] = int(n)
+    return [(project, month, [counts.get(code, 0) for code in activities], counts.get(ACCOMPANIMENT, 0))
+            for (project, month), counts in sorted(per.items())]
 
 
 # ----------------------------------------------------------------- coaching

@@ -12,7 +12,7 @@ period P" bucket by the first, reports on the ``recorded`` basis by the second.
 
 Upstreams: recruitment → rp_projects, rp_volunteers, rp_volunteer_duos, rp_keep_warm;
 matching → rp_participants, rp_participant_events, rp_proposals, rp_duos, rp_duo_pauses;
-followup → rp_contacts, rp_coaching_sessions, rp_coaching_attendance, rp_boundary_signals,
+followup → rp_contacts, rp_contact_months, rp_contact_activity_months, rp_coaching_sessions, rp_coaching_attendance, rp_boundary_signals,
 rp_goals, rp_evaluations, rp_followup_calls, rp_policy_signals.
 """
 
@@ -171,6 +171,33 @@ contacts = Table(
     Column("logged_by", String(20), nullable=False),
 )
 
+# Contacts counted per month, for reports (a period is whole months): what ``rp_contacts``
+# holds, summed, on both date bases (``occurred``: the contact's month; ``recorded``: the
+# month it was first logged). Kept by the contact handlers with every change of a contact
+# (``projections._count_contact``); a key once counted keeps its row, at 0 if its contacts
+# went. Per duo, so a report joins the duo's target group at query time.
+contact_months = Table(
+    "rp_contact_months", metadata,
+    Column("basis", String(10), primary_key=True),  # occurred | recorded
+    Column("month", String(7), primary_key=True),
+    Column("project_id", String(100), primary_key=True),
+    Column("duo_id", String(100), primary_key=True),
+    Column("mode", String(20), primary_key=True),
+    Column("n", Integer, nullable=False),
+    Column("minutes", Integer, nullable=False),
+)
+
+# Per project and month: contacts with each activity; ``activity`` ``+accompany`` counts the
+# contacts with any accompaniment (an activity code starting with ``accompany_``).
+contact_activity_months = Table(
+    "rp_contact_activity_months", metadata,
+    Column("basis", String(10), primary_key=True),
+    Column("month", String(7), primary_key=True),
+    Column("project_id", String(100), primary_key=True),
+    Column("activity", Code, primary_key=True),
+    Column("n", Integer, nullable=False),
+)
+
 coaching_sessions = Table(
     "rp_coaching_sessions", metadata,
     Column("session_id", String(100), primary_key=True),
@@ -273,15 +300,16 @@ policy_signals = Table(
 PROJECTION_TABLES = (
     projects, volunteers, volunteer_duos, keep_warm,
     participants, participant_events, proposals, duos, duo_pauses,
-    contacts, coaching_sessions, coaching_attendance, boundary_signals, goals, evaluations, followup_calls,
-    policy_signals,
+    contacts, contact_months, contact_activity_months, coaching_sessions, coaching_attendance, boundary_signals,
+    goals, evaluations, followup_calls, policy_signals,
 )
 
 UPSTREAM_OF = {
     **{t.name: "recruitment" for t in (projects, volunteers, volunteer_duos, keep_warm)},
     **{t.name: "matching" for t in (participants, participant_events, proposals, duos, duo_pauses)},
-    **{t.name: "followup" for t in (contacts, coaching_sessions, coaching_attendance, boundary_signals, goals,
-                                     evaluations, followup_calls, policy_signals)},
+    **{t.name: "followup" for t in (contacts, contact_months, contact_activity_months, coaching_sessions,
+                                     coaching_attendance, boundary_signals, goals, evaluations, followup_calls,
+                                     policy_signals)},
 }
 
 Index("ix_rp_contacts_contact_on", contacts.c.contact_on)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import operator
 import json
 import tempfile
 import uuid
@@ -16,30 +17,52 @@ from datetime import date, datetime
 from typing import Any
 
 import anyio
-from sqlalchemy import Connection, Delete, Engine, Table, Update, insert, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Delete, Engine, Table, Update, insert, select, update
 
 from shared.bus.feed import Feed
 from shared.events.envelope import Actor, Envelope
 from shared.eventstore.db import make_engine, migrate, reader
 from shared.eventstore.store import EventStore
 from shared.eventstore.rows import BatchedConnection
-from shared.eventstore.tables import consumer_checkpoints
-from services.reporting.projections import on_event
+from shared.eventstore.tables import consumer_checkpoints, events
+from services.reporting.projections import (
+    _PARTICIPANT_WAITING, _WAITING_SINCE, HANDLERS, Counted, Meta, contact_now, on_event, on_row)
+from services.reporting.read_models import contact_activity_months, contact_months, contacts, participants
 
 UPSTREAMS = ("recruitment", "matching", "followup")
 Progress = Callable[[str, int, int], None]
+
+
+# A stored event as the rebuild reads it: (position, event_id, type, schema_version,
+# occurred_at, recorded_at, payload JSON), times in the store's fixed UTC format.
+_ROWS_SQL = (f"SELECT position, event_id, type, schema_version, occurred_at, recorded_at, payload FROM {events.name} "
+             "WHERE position > ? ORDER BY position LIMIT ?")
 
 
 class StoreRowsFeed:
     """A feed over producers' stores held locally (tools, tests, benchmarks), read as raw rows.
 
     Gives the same envelopes as ``StoreFeed`` without validating them again (they were
-    validated when recorded): parsing an envelope costs more than projecting it.
+    validated when recorded): parsing an envelope costs more than projecting it. A
+    rebuild reads it with ``read_rows``: the stored columns it needs, no envelope at all.
     """
 
     def __init__(self, stores: dict[str, EventStore]) -> None:
         self.stores = stores
+
+    async def read_rows(self, service: str, after: int, limit: int) -> list[Any]:
+        return await anyio.to_thread.run_sync(self._rows, service, after, limit)
+
+    def _rows(self, service: str, after: int, limit: int) -> list[Any]:
+        engine = self.stores[service].engine
+        sql = _ROWS_SQL if engine.dialect.paramstyle == "qmark" else _ROWS_SQL.replace("?", "%s")
+        with reader(engine).connect() as conn:
+            cursor = conn.connection.cursor()  # plain tuples: the toolkit's rows cost more than the reading
+            try:
+                cursor.execute(sql, (after, limit))
+                return cursor.fetchall()
+            finally:
+                cursor.close()
 
     async def read(self, service: str, after: int, limit: int) -> list[Envelope]:
         rows = await anyio.to_thread.run_sync(self.stores[service].read_rows_after, after, limit)
@@ -88,38 +111,54 @@ async def rebuild(
     watermark: Mapping[str, int] | None = None,
     consumer: str = "reporting",
     page: int = 2000,
+    row_page: int = 20_000,
     progress: Progress | None = None,
 ) -> dict[str, int]:
     """Apply every upstream's events (up to the watermark) to a fresh reporting database.
 
-    Leaves the consumer checkpoints at the watermark, so the database can go live as is.
+    A feed with ``read_rows`` (``StoreRowsFeed``) is read as stored rows, ``row_page`` at
+    a time, each page projected without building envelopes (``projections.on_row``);
+    any other feed as envelopes, ``page`` at a time. Either way a page is one transaction
+    whose writes go out grouped per table (``ProjectionWriter``), and the next page is
+    read while one is written. Leaves the consumer checkpoints at the watermark, so the
+    database can go live as is.
     """
     migrate(engine, "reporting")
     reached: dict[str, int] = {}
+    with engine.connect() as conn:
+        fresh = conn.execute(select(contacts.c.contact_id).limit(1)).first() is None
+    memory = Memory(fresh=fresh)
+    read_rows = getattr(feed, "read_rows", None)
     for upstream in UPSTREAMS:
         until = watermark[upstream] if watermark is not None else await feed.head(upstream)
         position = 0
 
-        async def page_after(after: int) -> list[Envelope]:
+        async def page_after(after: int) -> list[Any]:
             if after >= until:
                 return []
+            if read_rows is not None:
+                return [r for r in await read_rows(upstream, after, min(row_page, until - after)) if r[0] <= until]
             return [e for e in await feed.read(upstream, after, min(page, until - after)) if e.position <= until]
 
-        envs = await page_after(position)
-        while envs:
+        apply = _apply_rows if read_rows is not None else _apply
+        items = await page_after(position)
+        while items:
+            last = items[-1][0] if read_rows is not None else items[-1].position
             # read the next page while this one is applied (the reads and writes overlap)
-            following = asyncio.ensure_future(page_after(envs[-1].position))
+            following = asyncio.ensure_future(page_after(last))
             try:
-                await anyio.to_thread.run_sync(_apply, engine, envs)
+                await anyio.to_thread.run_sync(apply, engine, items, memory)
             except BaseException:
                 following.cancel()
                 raise
-            position = envs[-1].position
+            position = last
             if progress:
                 progress(upstream, position, until)
-            envs = await following
+            items = await following
         reached[upstream] = position
         with engine.begin() as conn:
+            if upstream == "followup":
+                memory.write_counts(conn)
             done = conn.execute(update(consumer_checkpoints).where(
                 consumer_checkpoints.c.consumer == consumer, consumer_checkpoints.c.upstream == upstream,
             ).values(position=position)).rowcount
@@ -128,12 +167,74 @@ async def rebuild(
     return reached
 
 
-def _apply(engine: Engine, envs: list[Envelope]) -> None:
+class Memory:
+    """What a rebuild keeps between pages, so that handlers need not read what it wrote.
+
+    * participants' ``waiting_since`` (a duo's start reads it);
+    * every contact as counted (a correction or retraction moves its counts), and a tally
+      per contact shape, spread over the monthly counts and written once at the end of
+      the followup log (``write_counts``): additions commute, so the sums equal the live
+      consumer's one-by-one additions, and every key it touched gets its row.
+
+    ``fresh``: the database held no contact when the rebuild began, so a contact not
+    remembered does not exist; otherwise it is read.
+    """
+
+    def __init__(self, *, fresh: bool) -> None:
+        self.fresh = fresh
+        self.waiting: dict[str, Any] = {}
+        self.contacts: dict[str, Counted | None] = {}
+        self.tally: dict[Counted, int] = {}  # how many times each contact shape was added, less removed
+
+    def count(self, contact_id: str, was: Counted | None, now: Counted | None) -> None:
+        self.contacts[contact_id] = now
+        tally = self.tally
+        if was is not None:
+            tally[was] = tally.get(was, 0) - 1
+        if now is not None:
+            tally[now] = tally.get(now, 0) + 1
+
+    def write_counts(self, conn: Connection) -> None:
+        """The tallies spread over their keys (once per shape, not per contact) and added to the tables."""
+        months: dict[tuple[str, ...], list[int]] = {}
+        activities: dict[tuple[str, ...], int] = {}
+        for c, n in self.tally.items():
+            for key in c.month_keys():
+                total = months.setdefault(key, [0, 0])
+                total[0] += n
+                total[1] += n * c.minutes
+            for key in c.activity_keys():
+                activities[key] = activities.get(key, 0) + n
+        for table, rows in ((contact_months, [(*k, n, m) for k, (n, m) in months.items()]),
+                            (contact_activity_months, [(*k, n) for k, n in activities.items()])):
+            if rows:
+                cursor = conn.connection.cursor()
+                try:
+                    cursor.executemany(_add_sql(table, conn.dialect.paramstyle), rows)
+                finally:
+                    cursor.close()
+        self.tally = {}
+
+
+def _apply(engine: Engine, envs: list[Envelope], memory: Memory) -> None:
     """One transaction per page, the writes grouped per table (see ``ProjectionWriter``)."""
     with engine.begin() as conn:
-        writer = ProjectionWriter(conn)
+        writer = ProjectionWriter(conn, memory)
         for env in envs:
             on_event(writer, env)  # type: ignore[arg-type]
+        writer.flush()
+
+
+def _apply_rows(engine: Engine, rows: list[Any], memory: Memory) -> None:
+    """A page of stored rows: the event's days are the first ten characters of its UTC times."""
+    with engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("PRAGMA cache_size = -262144")  # 256 MiB: the indexes of millions of rows
+        writer = ProjectionWriter(conn, memory)
+        for _, event_id, kind, schema_version, occurred_at, recorded_at, payload in rows:
+            if kind in HANDLERS:
+                on_row(writer, kind, schema_version, payload,  # type: ignore[arg-type]
+                       Meta(event_id, occurred_at[:10], recorded_at[:10]))
         writer.flush()
 
 
@@ -149,10 +250,28 @@ class ProjectionWriter(BatchedConnection):
     the same as applying every event's writes one by one, in order, as the live consumer does.
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, memory: Memory) -> None:
         super().__init__(conn)
         self._layers: dict[tuple[str, tuple[Any, ...]], int] = {}
         self._batches: dict[str, dict[int, dict[Any, Any]]] = {}
+        self._memory = memory
+        self._waiting = memory.waiting
+
+    # What handlers read, answered from the rebuild's memory without flushing; unknown ones are read.
+    def waiting_since(self, participant_id: str) -> Any:
+        if participant_id in self._waiting:
+            return self._waiting[participant_id]
+        return self.execute(_WAITING_SINCE, {"k": participant_id}).scalar()
+
+    def contact_now(self, contact_id: str) -> Counted | None:
+        known = self._memory.contacts
+        if contact_id in known or self._memory.fresh:
+            return known.get(contact_id)
+        self.flush()
+        return contact_now(self._conn, contact_id)
+
+    def count_contact(self, contact_id: str, was: Counted | None, now: Counted | None) -> None:
+        self._memory.count(contact_id, was, now)
 
     def _add(self, table: str, entity: tuple[Any, ...]) -> dict[Any, Any]:
         layer = self._layers.get((table, entity), -1) + 1
@@ -160,16 +279,20 @@ class ProjectionWriter(BatchedConnection):
         return self._batches.setdefault(table, {}).setdefault(layer, {})
 
     def put(self, table: Table, values: dict[str, Any]) -> None:
-        entity = tuple(values[c] for c in ENTITY.get(table.name, ())) or tuple(
-            values[c.name] for c in table.primary_key.columns)
-        shape = (table, frozenset(values))
-        rows = self._add(table.name, entity).setdefault(shape, {})
-        rows[tuple(values[c.name] for c in table.primary_key.columns)] = values
+        key_of, entity_of = _keys(table)
+        key = key_of(values)
+        entity = entity_of(values) if entity_of is not None else key
+        if table is participants:
+            self._waiting[values["participant_id"]] = values["waiting_since"]
+        # the shape: the table and its columns in the handler's order (one call site, one order)
+        self._add(table.name, entity).setdefault((table, tuple(values)), {})[key] = values
 
     def execute(self, statement: Any, parameters: Any = None, **kwargs: Any) -> Any:
         table = getattr(statement, "table", None)
         if isinstance(statement, (Update, Delete)) and table is not None and not kwargs and isinstance(parameters, dict):
-            entity = (parameters["k"], parameters["k_duo"]) if "k_duo" in parameters else (parameters["k"],)
+            if statement is _PARTICIPANT_WAITING and parameters["k"] in self._waiting:
+                self._waiting[parameters["k"]] = parameters["v_waiting_since"]
+            entity = (parameters["k"], parameters["k_duo"]) if "k_duo" in parameters else parameters["k"]
             self._add(table.name, entity).setdefault(statement, []).append(parameters)
             return None
         self.flush()
@@ -182,7 +305,12 @@ class ProjectionWriter(BatchedConnection):
                 for what, rows in layers[layer].items():
                     if isinstance(what, tuple):
                         table, columns = what
-                        self._conn.execute(_upsert(table, self._conn.dialect.name, columns), list(rows.values()))
+                        cursor = self._conn.connection.cursor()
+                        try:
+                            cursor.executemany(_upsert_sql(table, columns, self._conn.dialect.paramstyle),
+                                               [tuple(row.values()) for row in rows.values()])
+                        finally:
+                            cursor.close()
                     else:
                         self._conn.execute(what, rows)
 
@@ -193,15 +321,47 @@ ENTITY = {"rp_duo_pauses": ("duo_id",), "rp_volunteer_duos": ("volunteer_id", "d
 
 
 @functools.cache
-def _upsert(table: Table, dialect: str, columns: frozenset[str]) -> Any:
-    """INSERT ... ON CONFLICT (primary key) DO UPDATE, built once per table and column set."""
-    module = postgresql if dialect == "postgresql" else sqlite
-    statement = module.insert(table)
-    keys = [c.name for c in table.primary_key.columns]
-    rest = {name: statement.excluded[name] for name in columns if name not in keys}
-    if not rest:
-        return statement.on_conflict_do_nothing(index_elements=keys)
-    return statement.on_conflict_do_update(index_elements=keys, set_=rest)
+def _keys(table: Table) -> tuple[Callable[[dict[str, Any]], Any], Callable[[dict[str, Any]], Any] | None]:
+    """Getters of a row's primary key and, where it differs (``ENTITY``), of its entity.
+
+    One column gives the bare value, several a tuple: as the updates name them (``k``, ``k_duo``).
+    """
+    entity = ENTITY.get(table.name)
+    return (operator.itemgetter(*_key_columns(table)),
+            None if entity is None else operator.itemgetter(*entity))
+
+
+@functools.cache
+def _add_sql(table: Table, paramstyle: str) -> str:
+    """Driver SQL adding counts to a count table's rows (``projections.add_counts``), columns in table order."""
+    keys = _key_columns(table)
+    columns = [c.name for c in table.columns]
+    mark = "?" if paramstyle == "qmark" else "%s"
+    added = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in columns if c not in keys)
+    return (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))}) "
+            f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {added}")
+
+
+@functools.cache
+def _key_columns(table: Table) -> tuple[str, ...]:
+    return tuple(c.name for c in table.primary_key.columns)
+
+
+@functools.cache
+def _upsert_sql(table: Table, columns: tuple[str, ...], paramstyle: str) -> str:
+    """INSERT ... ON CONFLICT (primary key) DO UPDATE as driver SQL, built once per table and columns.
+
+    Sent with the driver's ``executemany`` (SQLite and PostgreSQL spell it alike): a page
+    writes hundreds of thousands of rows, and binding them one by one through the SQL
+    toolkit costs more than the database's work. The columns are plain text, integers
+    and booleans, which both drivers adapt as the toolkit would.
+    """
+    keys = _key_columns(table)
+    mark = "?" if paramstyle == "qmark" else "%s"
+    rest = [f"{c} = excluded.{c}" for c in columns if c not in keys]
+    action = f"DO UPDATE SET {', '.join(rest)}" if rest else "DO NOTHING"
+    return (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))}) "
+            f"ON CONFLICT ({', '.join(keys)}) {action}")
 
 def known_on_mark(day: date) -> str:
     """The last moment of a (UTC) day, as compared with recorded times."""

@@ -197,3 +197,69 @@ def test_postgresql_projections_equal_sqlite_and_give_the_same_report(  # type: 
     assert len(hashes) == 1
     for engine in (rebuilt_pg, live_pg):
         engine.dispose()
+
+
+def test_monthly_contact_counts_follow_every_change_of_a_contact(tmp_path: Path) -> None:
+    """Logged again with other values, corrected into another month, corrected before it was
+    logged, retracted (its month's count goes to 0) and logged anew: the counts are the
+    contacts summed, live and rebuilt alike (from rows and from envelopes, any page size)."""
+    from services.reporting.projections import Counted
+    from shared.contracts.followup import ContactCorrected, ContactRetracted, ContactRetractionReason
+
+    engine = make_engine(f"sqlite:///{tmp_path}/followup.db")
+    migrate(engine, "followup")
+    followup = EventStore(engine, "followup")
+
+    def logged(cid: str, day: date, minutes: int = 30, mode: ContactMode = ContactMode.phone,
+               activities: tuple[Activity, ...] = (Activity.walk,)) -> NewEvent:
+        return NewEvent(ContactLogged(contact_id=cid, duo_id="d-1", project_id="p-a", contact_date=day, minutes=minutes,
+                                      mode=mode, activities=list(activities), logged_by="buddy"))
+
+    accompany = next(a for a in Activity if a.value.startswith("accompany_"))
+    followup.append("d-1", -1, [
+        logged("c-1", DAY), logged("c-2", DAY), logged("c-3", DAY + timedelta(days=70), activities=(accompany,)),
+        NewEvent(ContactCorrected(contact_id="c-9", duo_id="d-1", project_id="p-a", contact_date=DAY, minutes=10,
+                                  mode=ContactMode.video, activities=[Activity.walk], logged_by="buddy")),
+        logged("c-1", DAY + timedelta(days=1), minutes=60, mode=ContactMode.video),
+        NewEvent(ContactCorrected(contact_id="c-2", duo_id="d-1", project_id="p-a", contact_date=DAY + timedelta(days=35),
+                                  minutes=45, mode=ContactMode.phone, activities=[Activity.walk, accompany],
+                                  logged_by="buddy")),
+        NewEvent(ContactRetracted(contact_id="c-3", duo_id="d-1", project_id="p-a",
+                                  reason=ContactRetractionReason.duplicate)),
+        logged("c-4", DAY), NewEvent(ContactRetracted(contact_id="c-4", duo_id="d-1", project_id="p-a",
+                                                      reason=ContactRetractionReason.duplicate)),
+        logged("c-4", DAY + timedelta(days=2), minutes=20),
+    ], actor=ACTOR)
+    stores = {"followup": followup}
+    for name in ("recruitment", "matching"):
+        other = make_engine(f"sqlite:///{tmp_path}/{name}.db")
+        migrate(other, name)
+        stores[name] = EventStore(other, name)
+    envelopes = [r.envelope for r in followup.read_after(0, 100)]
+
+    live = make_engine(f"sqlite:///{tmp_path}/live.db")
+    migrate(live, "reporting")
+    apply_interleaved(live, {"followup": envelopes}, random.Random(1))
+    expected = dump(live)
+    for name, feed, page in (("rows", StoreRowsFeed(stores), 2000), ("envelopes", StoreFeed(stores), 2)):
+        engine = make_engine(f"sqlite:///{tmp_path}/{name}.db")
+        asyncio.run(rebuild(engine, feed, page=page, row_page=page))
+        assert dump(engine) == expected, name
+
+    with reader(live).connect() as conn:
+        contacts = [Counted(*row) for row in conn.execute(text(
+            "SELECT duo_id, project_id, month, substr(logged_rec, 1, 7), mode, minutes, activities FROM rp_contacts"))]
+        months = {tuple(r[:5]): (r[5], r[6]) for r in conn.execute(text("SELECT * FROM rp_contact_months"))}
+        activities = {tuple(r[:4]): r[4] for r in conn.execute(text("SELECT * FROM rp_contact_activity_months"))}
+    assert sorted(c.minutes for c in contacts) == [20, 45, 60]
+    summed: dict[tuple, list[int]] = {}
+    for c in contacts:
+        for key in c.month_keys():
+            summed.setdefault(key, [0, 0])
+            summed[key][0] += 1
+            summed[key][1] += c.minutes
+    assert {k: tuple(v) for k, v in summed.items()} == {k: v for k, v in months.items() if v[0]}
+    march = DAY.isoformat()[:7]
+    assert months[("occurred", (DAY + timedelta(days=70)).isoformat()[:7], "p-a", "d-1", "phone")] == (0, 0)
+    assert activities[("occurred", (DAY + timedelta(days=35)).isoformat()[:7], "p-a", "+accompany")] == 1
+    assert activities[("occurred", march, "p-a", "walk")] == 2  # c-1 (moved within the month) and c-4

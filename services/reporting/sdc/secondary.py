@@ -25,6 +25,9 @@ input gives the same pattern on every run.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -259,11 +262,51 @@ def solve_heuristic(problem: Problem) -> np.ndarray:
 
 def complementary_suppression(problem: Problem, *, exact_max_cells: int, exact_max_rounds: int
                               ) -> tuple[np.ndarray, Method]:
-    """The hidden set: exact on small problems, heuristic otherwise."""
+    """The hidden set: exact on small problems, heuristic otherwise (remembered per problem)."""
     if not problem.demands():
         return problem.sensitive.copy(), "none"
+    key = fingerprint(problem, exact_max_cells, exact_max_rounds)
+    with _SOLVED_LOCK:
+        known = _SOLVED.get(key)
+        if known is not None:
+            _SOLVED.move_to_end(key)
+            return known[0].copy(), known[1]
+    hidden, method = _solve(problem, exact_max_cells, exact_max_rounds)
+    with _SOLVED_LOCK:
+        _SOLVED[key] = (hidden.copy(), method)
+        while len(_SOLVED) > SOLVED_KEPT:
+            _SOLVED.popitem(last=False)
+    return hidden, method
+
+
+def _solve(problem: Problem, exact_max_cells: int, exact_max_rounds: int) -> tuple[np.ndarray, Method]:
     if problem.size <= exact_max_cells:
         hidden = solve_exact(problem, exact_max_rounds)
         if hidden is not None:
             return hidden, "exact"
     return solve_heuristic(problem), "heuristic"
+
+
+# The solution is a function of the problem alone (no clock, no randomness: see above), so
+# it is remembered under a digest of everything that defines the problem. A report on
+# changed figures is a different problem, never an old answer; the same figures (the same
+# report asked again, a table that did not change) skip the LPs. Bounded, least recently
+# used first out.
+SOLVED_KEPT = 2048
+_SOLVED: OrderedDict[bytes, tuple[np.ndarray, Method]] = OrderedDict()
+_SOLVED_LOCK = threading.Lock()
+
+
+def fingerprint(problem: Problem, exact_max_cells: int, exact_max_rounds: int) -> bytes:
+    """A digest of the problem's every array, its equations and the method's limits."""
+    digest = hashlib.sha256()
+    m = problem.matrix
+    parts = [np.asarray(m.shape, dtype=np.int64), np.asarray(m.indptr, dtype=np.int64),
+             np.asarray(m.indices, dtype=np.int64), np.asarray(m.data, dtype=np.float64)]
+    parts += [np.asarray(a, dtype=np.float64) for a in (problem.base_values, problem.cell_values, problem.sensitive,
+                                                         problem.upper, problem.lower, problem.cost)]
+    for part in parts:
+        digest.update(len(part).to_bytes(8, "little"))
+        digest.update(np.ascontiguousarray(part).tobytes())
+    digest.update(repr((problem.equations, exact_max_cells, exact_max_rounds)).encode())
+    return digest.digest()
