@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import os
+import sqlite3
+import threading
+from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -31,6 +36,49 @@ def snapshot(engine: Engine) -> Engine:
     return reader(engine)
 
 
+class WriteLock:
+    """One SQLite writer at a time in this process, queued on a lock instead of on SQLite.
+
+    SQLite's busy handler polls with sleeps growing to 100 ms, so writers that meet at
+    BEGIN IMMEDIATE wait far longer than the transaction they wait for: under load that
+    was the whole tail of a command's latency. Queued here they start the moment the
+    previous writer commits; SQLite's own lock still guards other processes.
+    """
+
+    def __init__(self, timeout_s: float = 30.0) -> None:
+        self._lock = threading.Lock()  # not an RLock: a rollback may run on another thread
+        self._holder: int | None = None
+        self.timeout_s = timeout_s
+
+    def acquire(self, dbapi_conn: Any) -> None:
+        if not self._lock.acquire(timeout=self.timeout_s):
+            raise sqlite3.OperationalError("database is locked (waited for another writer in this process)")
+        self._holder = _identity(dbapi_conn)
+
+    def release(self, dbapi_conn: Any) -> None:
+        if self._holder == _identity(dbapi_conn):
+            self._holder = None
+            self._lock.release()
+
+    @contextmanager
+    def held(self, dbapi_conn: Any) -> Iterator[None]:
+        self.acquire(dbapi_conn)
+        try:
+            yield
+        finally:
+            self.release(dbapi_conn)
+
+
+def _identity(conn: Any) -> int:
+    """The driver connection's id, whether given it or the pool's proxy of it."""
+    return id(getattr(conn, "dbapi_connection", conn))
+
+
+def write_lock(engine: Engine) -> WriteLock | None:
+    """The engine's in-process SQLite write lock (None on PostgreSQL)."""
+    return getattr(engine.dialect, "buddy_write_lock", None)
+
+
 def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """An engine whose transactions take the write lock up front on SQLite.
 
@@ -39,21 +87,53 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
     """
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        lock = WriteLock()
+        dialect: Any = engine.dialect
+        dialect.buddy_write_lock = lock
+        commit, rollback, close = dialect.do_commit, dialect.do_rollback, dialect.do_close
+
+        def do_commit(dbapi_conn: Any) -> None:
+            try:
+                commit(dbapi_conn)
+            finally:
+                lock.release(dbapi_conn)
+
+        def do_rollback(dbapi_conn: Any) -> None:
+            try:
+                rollback(dbapi_conn)
+            finally:
+                lock.release(dbapi_conn)
+
+        def do_close(dbapi_conn: Any) -> None:
+            try:
+                close(dbapi_conn)
+            finally:
+                lock.release(dbapi_conn)
+
+        dialect.do_commit, dialect.do_rollback, dialect.do_close = do_commit, do_rollback, do_close
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA synchronous=FULL")  # a committed event survives a power cut too
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
         @event.listens_for(engine, "begin")
         def _on_begin(conn):  # type: ignore[no-untyped-def]
-            read_only = conn.get_execution_options().get(READ_ONLY, False)
-            conn.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+            if conn.get_execution_options().get(READ_ONLY, False):
+                conn.exec_driver_sql("BEGIN")
+                return
+            dbapi_conn = conn.connection.dbapi_connection
+            lock.acquire(dbapi_conn)
+            try:
+                conn.exec_driver_sql("BEGIN IMMEDIATE")
+            except BaseException:
+                lock.release(dbapi_conn)
+                raise
 
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)

@@ -7,7 +7,7 @@ import hashlib
 import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from json.encoder import encode_basestring as _quote
@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from shared.clock import Clock, SystemClock
 from shared.events.envelope import Actor, Envelope, canonical_json
 from shared.events.registry import DomainEvent
-from shared.eventstore.db import reader
+from shared.eventstore.db import WriteLock, reader, write_lock
 from shared.eventstore.tables import GENESIS_HASH, events, store_head
 
 ANY_VERSION = -1
@@ -211,16 +211,27 @@ class _Writer:
 
 
 class _SQLiteWriter(_Writer):
-    def write(self, dbc: Any, build: _RowBuilder, *, committing: Callable[[], None] | None) -> list[int]:
-        if committing is not None:  # else a caller's transaction, begun IMMEDIATE (see db.make_engine)
+    def write(self, dbc: Any, build: _RowBuilder, *, committing: Callable[[], None] | None,
+              lock: WriteLock | None = None) -> list[int]:
+        if committing is None:  # a caller's transaction, begun IMMEDIATE under the lock (see db.make_engine)
+            return self._rows(dbc, build)
+        with lock.held(dbc) if lock is not None else nullcontext():
             dbc.execute("BEGIN IMMEDIATE")
+            try:
+                positions = self._rows(dbc, build)
+                committing()
+                dbc.commit()
+            except BaseException:
+                with suppress(Exception):
+                    dbc.rollback()  # before the next writer is let in
+                raise
+        return positions
+
+    def _rows(self, dbc: Any, build: _RowBuilder) -> list[int]:
         position, prev = dbc.execute(self.lock_sql).fetchone()
         current = dict(dbc.execute(self.versions_sql, (json.dumps(build.stream_ids),)).fetchall())
         dbc.executemany(self.insert, build.rows(position, prev, current))
         dbc.execute(self.set_head, build.head)
-        if committing is not None:
-            committing()
-            dbc.commit()
         return build.positions
 
 
@@ -348,7 +359,10 @@ class EventStore:
             try:
                 # the commit is sent on the driver connection: commit listeners hear of it as
                 # they would from SQLAlchemy (a request whose commit began is not retried)
-                return writer.write(dbc, build, committing=lambda: own.dispatch.commit(own))
+                if own.dialect.name == "postgresql":
+                    return writer.write(dbc, build, committing=lambda: own.dispatch.commit(own))
+                return writer.write(dbc, build, committing=lambda: own.dispatch.commit(own),
+                                    lock=write_lock(self.engine))
             except ConcurrencyConflict:
                 raw.rollback()
                 raise

@@ -277,3 +277,36 @@ def test_an_append_on_a_connection_without_a_transaction_begins_one(store: Event
         store.append("v-1", 0, [stopped(1)], actor=ACTOR, conn=conn)
         conn.commit()
     assert store.head()[0] == 1 and store.verify().ok
+
+
+def test_sqlite_writers_queue_in_process_and_every_ending_lets_the_next_in(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Writers wait on the in-process lock, not on SQLite's polling: none fails, none is left holding it."""
+    from shared.eventstore.db import write_lock
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'queue.db'}")
+    migrate(engine)
+    store = EventStore(engine, "recruitment")
+    lock = write_lock(engine)
+    assert lock is not None
+
+    def command(i: int) -> None:
+        if i % 3 == 0:  # a transaction of the caller's that ends in a rollback
+            with pytest.raises(RuntimeError), store.transaction() as conn:
+                store.append(f"r-{i}", 0, [stopped(i)], actor=ACTOR, conn=conn)
+                raise RuntimeError("refused")
+        elif i % 3 == 1:
+            with store.transaction() as conn:
+                store.append(f"t-{i}", 0, [stopped(i)], actor=ACTOR, conn=conn)
+        else:
+            store.append(f"o-{i}", 0, [stopped(i)], actor=ACTOR)
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(command, range(120)))
+    assert not lock._lock.locked()
+    events = store.read_after(0, limit=1000)
+    assert [e.envelope.position for e in events] == list(range(1, 81))
+    assert not any(e.envelope.stream_id.startswith("r-") for e in events)
+    with pytest.raises(ConcurrencyConflict):
+        store.append("o-2", 0, [stopped(2)], actor=ACTOR)  # a conflict releases the lock as well
+    assert not lock._lock.locked()
+    engine.dispose()
