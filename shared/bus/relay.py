@@ -2,13 +2,16 @@
 
 The event log is the outbox: positions are gapless and in commit order, so "everything
 after the last published position" is exactly what is still to send. The published
-position is stored after Redis accepted the batch; a crash in between publishes a batch
-twice, which consumers absorb (they keep the last position they applied).
+position is kept in memory and stored at most once per ``save_every_s``, after Redis
+accepted the events: storing it is a durable commit, and one per command would double the
+commits a command costs. A crash re-publishes what was sent since the last save, which
+consumers absorb (they keep the last position they applied).
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 
 import anyio
 from faststream.redis import RedisBroker
@@ -28,9 +31,12 @@ log = get_logger(__name__)
 
 class OutboxRelay:
     def __init__(self, store: EventStore, broker: RedisBroker, stream: str, *, batch: int = 500, interval_s: float = 0.05,
-                 max_len: int | None = 100_000) -> None:
+                 max_len: int | None = 100_000, save_every_s: float = 1.0) -> None:
         self.store, self.broker, self.stream = store, broker, stream
-        self.batch, self.interval_s = batch, interval_s
+        self.batch, self.interval_s, self.save_every_s = batch, interval_s, save_every_s
+        self._published: int | None = None  # known once read from the database; ahead of it until saved
+        self._saved: int | None = None
+        self._saved_at = 0.0
         self.max_len = max_len  # the stream is capped (XADD MAXLEN ~): a consumer further behind reads the feed
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -41,6 +47,13 @@ class OutboxRelay:
             self._loop.call_soon_threadsafe(self._wake.set)
 
     def published_position(self) -> int:
+        """The last position Redis accepted (this process's own count once it has published)."""
+        if self._published is not None:
+            return self._published
+        return self.saved_position()
+
+    def saved_position(self) -> int:
+        """The last published position as stored: where a restarted relay begins."""
         with reader(self.store.engine).connect() as conn:
             value = conn.execute(select(relay_state.c.position).where(relay_state.c.stream == self.stream)).scalar()
             return value or 0
@@ -55,9 +68,12 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events; returns how many."""
-        after = await anyio.to_thread.run_sync(self.published_position)
-        rows = await anyio.to_thread.run_sync(self.store.read_rows_after, after, self.batch)
+        if self._published is None:
+            self._published = self._saved = await anyio.to_thread.run_sync(self.saved_position)
+            self._saved_at = time.monotonic()
+        rows = await anyio.to_thread.run_sync(self.store.read_rows_after, self._published, self.batch)
         if not rows:
+            await self._save_if_due()
             return 0
         # FastStream's message format and client, one pipelined XADD per event: the
         # publisher's per-message call costs more than Redis does (see bench/bus.py).
@@ -67,8 +83,16 @@ class OutboxRelay:
             for row in rows:
                 pipe.xadd(self.stream, {DATA_KEY: encode_row(row, service)}, maxlen=self.max_len, approximate=True)
             await pipe.execute()
-        await anyio.to_thread.run_sync(self._save_position, rows[-1]["position"])
+        self._published = rows[-1]["position"]
+        await self._save_if_due()
         return len(rows)
+
+    async def _save_if_due(self) -> None:
+        if self._published == self._saved or time.monotonic() - self._saved_at < self.save_every_s:
+            return
+        position = self._published
+        await anyio.to_thread.run_sync(self._save_position, position)
+        self._saved, self._saved_at = position, time.monotonic()
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()

@@ -152,3 +152,41 @@ async def test_a_consumer_far_behind_a_trimmed_stream_catches_up_from_the_feed_e
         await broker.stop()
         engine.dispose()
         store.engine.dispose()
+
+
+async def test_the_relay_stores_its_position_at_most_once_per_interval_and_a_restart_resumes_there(
+        redis, redis_url: str, key_prefix: str, tmp_path: Path) -> None:
+    """Storing the published position is a durable commit: not one per command. A relay that
+    restarts begins at the stored position, re-publishing at most what came after it."""
+    store = producer(f"sqlite:///{tmp_path}/producer.db")
+    stream = f"{key_prefix}:events:recruitment"
+    broker = RedisBroker(redis_url)
+    await broker.connect()
+    saves: list[int] = []
+    relay = OutboxRelay(store, broker, stream, save_every_s=3600)
+    original = relay._save_position
+    relay._save_position = lambda position: (saves.append(position), original(position))  # type: ignore[method-assign]
+    try:
+        for start in range(0, 30, 3):  # ten commands, each published as it comes
+            await asyncio.to_thread(append, store, 3, start)
+            assert await relay.publish_pending() == 3
+        assert relay.published_position() == 30 and await redis.xlen(stream) == 30
+        assert saves == [] and relay.saved_position() == 0  # within the interval: nothing stored yet
+        relay._saved_at -= 3600  # the interval has passed
+        await asyncio.to_thread(append, store, 3, 30)
+        assert await relay.publish_pending() == 3
+        assert await relay.publish_pending() == 0
+        assert saves == [33] and relay.saved_position() == 33  # once, with the newest position
+        await asyncio.to_thread(append, store, 3, 33)
+        assert await relay.publish_pending() == 3
+        assert saves == [33]
+
+        restarted = OutboxRelay(store, broker, stream, save_every_s=0)  # a new process, saving every round
+        assert restarted.published_position() == 33
+        while await restarted.publish_pending():
+            pass
+        assert restarted.saved_position() == 36
+        # what the first relay had sent after its save went out again: consumers absorb duplicates
+        assert await redis.xlen(stream) == 36 + 3
+    finally:
+        await broker.stop()
