@@ -56,7 +56,7 @@ class Meta:
 Handler = Callable[[Connection, Any, Meta], None]
 
 
-def on_event(conn: Connection, env: Meta) -> None:
+def on_event(conn: Connection, env: Envelope) -> None:
     """The live consumer's entry: one validated envelope."""
     handler = HANDLERS.get(env.type)
     if handler is None or handler is _ignored:
