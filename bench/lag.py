@@ -17,15 +17,27 @@ the command's last event − time of the command's answer (0 when reporting had 
 the answer reached the client); resolution ``POLL_S``. When the services cannot take the
 rate, the requests that find every connection busy are not sent and are counted.
 Afterwards the peak resident memory (VmHWM) of each service process is read.
+
+The rate is events per second through the bus and the reporting consumer. Commands over
+HTTP give at most ``COMMANDS_PER_S`` of them (what three services take on a shared 2-core
+machine next to the generator); the rest comes from a second process that appends the
+recruitment events of a small simulated history (projects, the volunteer journey) straight
+into recruitment's store every 100 ms, through ``EventStore.append_many`` — the relay and
+the consumer cannot tell them from a command's. The lag is measured on the commands.
 """
 
 from __future__ import annotations
 
 import bisect
+import json
 import math
+import subprocess
+import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -35,6 +47,71 @@ from bench.common import Result, ServiceProcesses, peak_rss_mb, postgres_admin_u
 
 PRODUCERS = ("recruitment", "matching", "followup")
 POLL_S = 0.002
+COMMANDS_PER_S = 100.0
+TICK_S = 0.1
+
+
+def background_events(n: int, seed: int = 11) -> list[tuple[str, object]]:
+    """The first ``n`` recruitment events of a small simulated history, as (stream, NewEvent)."""
+    from bench.reporting_history import Scale, Simulation
+    from shared.eventstore import NewEvent
+
+    captured: list[tuple[str, object]] = []
+
+    class Recruitment(Simulation):
+        def emit(self, service, stream, event, project, on=None):  # type: ignore[no-untyped-def]
+            if service == "recruitment":
+                captured.append((stream, NewEvent(event, project_id=project)))
+
+    sim = Recruitment(Scale(projects=3, regions=1, years=5, volunteers=max(2_000, n), participants=10,
+                            events=1_000, seed=seed))
+    for _ in sim.run():
+        if len(captured) >= n:
+            break
+    return captured[:n]
+
+
+def _append_paced(url: str, rate: float, duration_s: float) -> int:
+    """Appends ``rate`` events per second for ``duration_s`` into recruitment's store at ``url``."""
+    from shared.events.envelope import Actor, Role
+    from shared.eventstore import EventStore, make_engine
+    from shared.eventstore.store import ANY_VERSION
+
+    events = background_events(int(rate * duration_s) + 1)
+    print("ready", flush=True)  # made before the clock starts: making them costs CPU the services need
+    engine = make_engine(url)
+    store = EventStore(engine, "recruitment")
+    actor = Actor(id="bench-background", role=Role.professional)
+    per_tick = rate * TICK_S
+    started, sent, owed = time.monotonic(), 0, 0.0
+    try:
+        while sent < len(events) and time.monotonic() - started < duration_s:
+            owed += per_tick
+            take, owed = int(owed), owed - int(owed)
+            batch: dict[str, list[object]] = {}
+            for stream, event in events[sent:sent + take]:
+                batch.setdefault(stream, []).append(event)
+            if batch:
+                store.append_many([(stream, ANY_VERSION, evs) for stream, evs in batch.items()], actor=actor)  # type: ignore[misc]
+                sent += take
+            time.sleep(max(0.0, started + (sent / rate) - time.monotonic()))
+    finally:
+        engine.dispose()
+    return sent
+
+
+@contextmanager
+def background(url: str, rate: float, duration_s: float) -> Iterator[dict[str, int]]:
+    """Runs ``_append_paced`` in its own process while the block runs; yields its count when done."""
+    spec = json.dumps({"url": url, "rate": rate, "duration_s": duration_s})
+    proc = subprocess.Popen([sys.executable, "-m", "bench.lag", "--background", spec], stdout=subprocess.PIPE, text=True)
+    out: dict[str, int] = {}
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready", "the background load failed"
+        yield out
+    finally:
+        stdout, _ = proc.communicate(timeout=duration_s + 120)
+        out["appended"] = int(stdout.strip().splitlines()[-1]) if proc.returncode == 0 and stdout.strip() else 0
 
 
 class CheckpointWatch:
@@ -114,8 +191,12 @@ def measure(database: str, *, rate: float, duration_s: float) -> list[Result]:
             (f"{urls['matching']}/projects/{http_load.PROJECT}/participants", http_load.referral_body()),
             *[(f"{urls['followup']}/duos/{d}/contacts", http_load.contact_body()) for d in duos[:1]],
         ]
+        commands = min(rate, COMMANDS_PER_S)
+        extra = rate - commands
         with CheckpointWatch(db_url["reporting"]) as watch:
-            answers, errors, shed, behind = loadgen.paced(targets, http_load.PRO, rate=rate, duration_s=duration_s)
+            with background(db_url["recruitment"], extra, duration_s) if extra > 0 else _nothing() as appended:
+                answers, errors, shed, behind = loadgen.paced(targets, http_load.PRO, rate=commands,
+                                                              duration_s=duration_s)
             wanted = heads({p: db_url[p] for p in PRODUCERS})
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline and any(watch.current(p) < h for p, h in wanted.items()):
@@ -132,14 +213,17 @@ def measure(database: str, *, rate: float, duration_s: float) -> list[Result]:
             else:
                 lags.append(max(0.0, applied - answer.answered_at))
         memory = {name: peak_rss_mb(system.pid(name)) for name in http_load.SERVICES}
-    sent = int(rate * duration_s)
+    sent = int(commands * duration_s)
     command_p99 = loadgen.percentile([a.latency_s for a in answers], 99) * 1000
     checked = (f"{len(accepted):,}/{sent:,} commands accepted (2xx)"
                + (f", {len(answers) - len(accepted):,} refused" if len(answers) > len(accepted) else "")
                + (f", {errors:,} transport errors/timeouts" if errors else "")
                + (f", {shed:,} not sent: all connections were waiting (rate not sustained)" if shed else "")
                + (f", {unseen:,} never seen in reporting" if unseen else ""))
-    how = (f"open loop {rate:.0f} commands/s for {duration_s:.0f} s over recruitment, matching and followup; "
+    mix = (f"{rate:.0f} events/s: {commands:.0f} commands/s open loop over recruitment, matching and followup"
+           + (f" + {extra:.0f} events/s appended to recruitment's store by a second process "
+              f"({appended.get('appended', 0):,} in all)" if extra > 0 else ""))
+    how = (f"{mix}, {duration_s:.0f} s; "
            f"checkpoint polled every {POLL_S * 1000:.0f} ms; generator fell behind by at most {behind * 1000:.0f} ms; "
            f"command p99 {command_p99:.0f} ms")
     group = f"command → reporting lag, {database}"
@@ -154,6 +238,11 @@ def measure(database: str, *, rate: float, duration_s: float) -> list[Result]:
     return results
 
 
+@contextmanager
+def _nothing() -> Iterator[dict[str, int]]:
+    yield {}
+
+
 def run(quick: bool, scale: float) -> list[Result]:
     rate = max(20.0, 500 * min(scale, 1.0))
     duration_s = max(1.0, round((3 if quick else 10) * min(scale, 1.0)))
@@ -162,3 +251,8 @@ def run(quick: bool, scale: float) -> list[Result]:
     for database in databases:
         results.extend(measure(database, rate=rate, duration_s=duration_s))
     return results
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--background"]:
+        print(_append_paced(**json.loads(sys.argv[2])))

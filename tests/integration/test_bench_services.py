@@ -73,3 +73,20 @@ def test_generators_count_what_was_answered(generator: str) -> None:
     assert result.failed >= result.statuses[409]
     assert generator in result.describe() and "non-2xx 409" in result.describe()
     assert 0 < result.p50_ms <= result.p99_ms
+
+
+def test_the_lag_background_load_appends_a_coherent_history_at_its_rate(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The second process's events are real recruitment events the store accepts, in stream order."""
+    from shared.eventstore import EventStore, make_engine, migrate
+
+    url = f"sqlite:///{tmp_path / 'recruitment.db'}"
+    engine = make_engine(url)
+    migrate(engine, "recruitment")
+    with lag.background(url, rate=200, duration_s=0.5) as appended:
+        pass
+    store = EventStore(engine, "recruitment")
+    events = store.read_after(0, limit=10_000)
+    assert appended["appended"] == len(events) > 0  # about 100; how many depends on the machine, not asserted
+    assert events[0].envelope.type == "ProjectRegistered"
+    assert store.verify().ok
+    engine.dispose()
