@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
+from shared.eventstore.db import SQLITE_SYNCHRONOUS
 from bench.common import Result, postgres_admin_url, postgres_url, sqlite_url
 from shared.contracts.recruitment import StopReason, VolunteerStopped
 from shared.events.envelope import Actor, Role
@@ -74,10 +75,10 @@ def _eventsourcing_env(url: str) -> Iterator[None]:
 
 @contextmanager
 def _same_sqlite_settings() -> Iterator[None]:
-    """The peer's SQLite connections get the synchronous setting ours have.
+    """The peer's SQLite connections get the synchronous setting ours have (both use WAL).
 
-    The library keeps SQLite's default (FULL: a sync per commit) and has no setting for it;
-    our engine uses NORMAL in WAL mode. Same settings for both, or the figure measures the disk.
+    The library has no setting for it; same settings for both, or the figure measures
+    the disk rather than the store.
     """
     try:
         from eventsourcing.sqlite import SQLiteConnectionPool
@@ -88,7 +89,7 @@ def _same_sqlite_settings() -> Iterator[None]:
 
     def aligned(pool: Any) -> Any:
         connection = create(pool)
-        connection._sqlite_conn.execute("PRAGMA synchronous=NORMAL")
+        connection._sqlite_conn.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
         return connection
 
     SQLiteConnectionPool._create_connection = aligned  # type: ignore[method-assign]
