@@ -88,13 +88,15 @@ async def _bare_consume(url: str, stream: str, n: int) -> float:
 
 async def _reporting_consume(store: EventStore, url: str, stream: str, consumer_db: str, n: int) -> float:
     from services.reporting.projections import on_event
+    from services.reporting.rebuild import BatchWriter
 
     engine = make_engine(consumer_db)
     migrate(engine, "reporting")
     client = Redis.from_url(url)
     consumer = EventConsumer(name="reporting", engine=engine, redis=client, streams={"recruitment": stream},
                              handler=on_event, feed=StoreFeed({"recruitment": store}),
-                             dead_letter_stream=f"{stream}:dead", catch_up_interval_s=3600, read_count=500)
+                             dead_letter_stream=f"{stream}:dead", catch_up_interval_s=3600, read_count=500,
+                             batch=BatchWriter)  # as the reporting service runs it
     started = time.perf_counter()
     await consumer.start()
     while consumer.checkpoint("recruitment") < n:

@@ -13,7 +13,7 @@ import hmac
 import json
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
@@ -27,7 +27,7 @@ from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from pydantic import BaseModel
-from sqlalchemy import event, text
+from sqlalchemy import Connection, event, text
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -60,8 +60,10 @@ class ServiceRuntime:
         writes_events: bool = True,
         clock: Clock | None = None,
         feed: Feed | None = None,
+        batch: Callable[[Connection], Any] | None = None,
     ) -> None:
         self.name, self.settings = name, settings
+        self.batch = batch  # the consumer's batch writer, when the service has a faster one
         self.clock = clock or SystemClock()
         self.engine = make_engine(settings.database_url_of(name))
         event.listen(self.engine, "commit", _committing)
@@ -111,6 +113,7 @@ class ServiceRuntime:
                 reclaim_idle_ms=self.settings.reclaim_idle_ms,
                 catch_up_interval_s=self.settings.catch_up_interval_s,
                 consumer_id=self.settings.consumer_name,
+                **({"batch": self.batch} if self.batch is not None else {}),
             )
             await self.consumer.start()
         for task in self.background_tasks():

@@ -11,6 +11,7 @@ from shared.service import ServiceRuntime, create_app
 from shared.settings import Settings
 from services.reporting.api import router
 from services.reporting.projections import on_event
+from services.reporting.rebuild import BatchWriter
 
 NAME = "reporting"
 UPSTREAMS = ("recruitment", "matching", "followup")
@@ -19,7 +20,7 @@ UPSTREAMS = ("recruitment", "matching", "followup")
 def build(settings: Settings, *, feed: Feed | None = None, clock: Clock | None = None) -> FastAPI:
     """The reporting app; ``feed`` replaces the producers' HTTP feeds (tests and tools)."""
     runtime = ServiceRuntime(NAME, settings, upstreams=UPSTREAMS, handler=on_event, writes_events=False,
-                             feed=feed, clock=clock)
+                             feed=feed, clock=clock, batch=BatchWriter)
     routers = [router(runtime, principal_dependency(runtime.authenticator))]
     try:  # the outputs (CSV, XLSX, PDF, dashboard), when installed alongside
         from services.reporting.outputs.api import router as outputs_router

@@ -267,8 +267,16 @@ class ProjectionWriter(BatchedConnection):
         known = self._memory.contacts
         if contact_id in known or self._memory.fresh:
             return known.get(contact_id)
-        self.flush()
-        return contact_now(self._conn, contact_id)
+        # Not touched in this writer: no pending write is its row's (every contact write is
+        # remembered through count_contact), so the database answers without a flush, on the
+        # driver's cursor (one per new contact: the toolkit's per-statement work costs more).
+        cursor = self._conn.connection.cursor()
+        try:
+            cursor.execute(_contact_now_sql(self._conn.dialect.paramstyle), (contact_id,))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        return None if row is None else Counted(row[0], row[1], row[2], row[3][:7], row[4], row[5], row[6])
 
     def count_contact(self, contact_id: str, was: Counted | None, now: Counted | None) -> None:
         self._memory.count(contact_id, was, now)
@@ -315,6 +323,21 @@ class ProjectionWriter(BatchedConnection):
                         self._conn.execute(what, rows)
 
 
+class BatchWriter(ProjectionWriter):
+    """The live consumer's batch, written as a rebuild writes a page.
+
+    A batch is one transaction of hundreds of events: the same grouping into few statements,
+    and the contact counts summed and added when the batch is written, not per contact.
+    """
+
+    def __init__(self, conn: Connection) -> None:
+        super().__init__(conn, Memory(fresh=False))
+
+    def flush(self) -> None:
+        super().flush()
+        self._memory.write_counts(self._conn)
+
+
 # The entity whose writes must stay in order, where it is not the table's primary key: the
 # updates of these tables name it (``k``, ``k_duo``), not the primary key.
 ENTITY = {"rp_duo_pauses": ("duo_id",), "rp_volunteer_duos": ("volunteer_id", "duo_id")}
@@ -340,6 +363,14 @@ def _add_sql(table: Table, paramstyle: str) -> str:
     added = ", ".join(f"{c} = {table.name}.{c} + excluded.{c}" for c in columns if c not in keys)
     return (f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))}) "
             f"ON CONFLICT ({', '.join(keys)}) DO UPDATE SET {added}")
+
+
+@functools.cache
+def _contact_now_sql(paramstyle: str) -> str:
+    """``projections.contact_now``'s query as driver SQL (columns in ``Counted``'s order)."""
+    mark = "?" if paramstyle == "qmark" else "%s"
+    return (f"SELECT duo_id, project_id, month, logged_rec, mode, minutes, activities FROM {contacts.name} "
+            f"WHERE contact_id = {mark}")
 
 
 @functools.cache

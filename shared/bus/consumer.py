@@ -93,10 +93,12 @@ class EventConsumer:
         block_ms: int = 1000,
         feed_page: int = 500,
         forget_idle_ms: int = 600_000,
+        batch: Callable[[Connection], BatchedConnection] = BatchedConnection,
     ) -> None:
         self.name = name  # the consumer group, one per consuming service
         self.engine, self.redis, self.streams = engine, redis, streams
         self.handler, self.feed = handler, feed
+        self.batch = batch  # what a batch's handlers write through: grouped into few statements
         self.dead_letter_stream = dead_letter_stream
         self.dead_letter_after = dead_letter_after
         self.reclaim_idle_ms, self.catch_up_interval_s = reclaim_idle_ms, catch_up_interval_s
@@ -477,7 +479,7 @@ class EventConsumer:
         applied, last = 0, None
         with self.engine.begin() as conn:
             checkpoint = self._locked_checkpoint(conn, upstream)
-            batched = BatchedConnection(conn)
+            batched = self.batch(conn)
             for env in envs:
                 if env.position <= checkpoint:
                     continue

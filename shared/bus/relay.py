@@ -2,15 +2,17 @@
 
 The event log is the outbox: positions are gapless and in commit order, so "everything
 after the last published position" is exactly what is still to send. The published
-position is kept in memory and stored at most once per ``save_every_s``, after Redis
-accepted the events: storing it is a durable commit, and one per command would double the
-commits a command costs. A crash re-publishes what was sent since the last save, which
-consumers absorb (they keep the last position they applied).
+position is kept in memory and stored once the relay has caught up (a round finds nothing
+new) and otherwise at most once per ``save_every_s``: storing it is a durable commit, and
+one per command under load would double the commits a command costs. A crash re-publishes
+what was sent since the last save, which consumers absorb (they keep the last position
+they applied); a clean stop saves it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 
 import anyio
@@ -73,7 +75,7 @@ class OutboxRelay:
             self._saved_at = time.monotonic()
         rows = await anyio.to_thread.run_sync(self.store.read_rows_after, self._published, self.batch)
         if not rows:
-            await self._save_if_due()
+            await self._save_if_due(idle=True)
             return 0
         # FastStream's message format and client, one pipelined XADD per event: the
         # publisher's per-message call costs more than Redis does (see bench/bus.py).
@@ -87,14 +89,22 @@ class OutboxRelay:
         await self._save_if_due()
         return len(rows)
 
-    async def _save_if_due(self) -> None:
-        if self._published == self._saved or time.monotonic() - self._saved_at < self.save_every_s:
+    async def _save_if_due(self, *, idle: bool = False) -> None:
+        if self._published == self._saved or (not idle and time.monotonic() - self._saved_at < self.save_every_s):
             return
         position = self._published
         await anyio.to_thread.run_sync(self._save_position, position)
         self._saved, self._saved_at = position, time.monotonic()
 
     async def run(self) -> None:
+        try:
+            await self._run()
+        finally:  # a clean stop: the next start need not re-publish anything
+            if self._published is not None and self._published != self._saved:
+                with contextlib.suppress(Exception):
+                    self._save_position(self._published)
+
+    async def _run(self) -> None:
         self._loop = asyncio.get_running_loop()
         backoff = self.interval_s
         while True:
