@@ -10,6 +10,9 @@ import platform
 import sys
 from pathlib import Path
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 from bench.common import Result
 
 SUITES = ("bench.store", "bench.bus", "bench.http_load", "bench.lag", "bench.matching_bench", "bench.reporting_bench")
@@ -77,6 +80,67 @@ def table(results: list[Result]) -> str:
     return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Target:
+    """A target of the performance issue, judged on the rows it names."""
+
+    text: str
+    rows: Callable[[Result], bool]
+    met: Callable[[Result], bool]
+    shown: Callable[[Result], str]
+    context: Callable[[list[Result]], str] | None = None  # from the whole run: what the figures are of
+
+
+def _history(results: list[Result]) -> str:
+    sizes = [r.value for r in results if r.name == "synthetic history"]
+    return f" (history of {sizes[0]:,.0f} events)" if sizes else ""
+
+
+def _ratio(r: Result) -> str:
+    return f"{r.name}: {r.ratio:.2f}×" if r.ratio else f"{r.name}: no peer"
+
+
+TARGETS = (
+    Target("event-store appends ≥ 3× the eventsourcing library's on the same database",
+           lambda r: r.group == "event store", lambda r: (r.ratio or 0) >= 3, _ratio),
+    Target("reporting consumption ≥ 25% of the bare redis-py loop",
+           lambda r: r.name == "reporting consumption", lambda r: (r.ratio or 0) >= 0.25, _ratio),
+    Target("rebuild ≥ 100,000 events/s (10 million in < 100 s)",
+           lambda r: r.name.startswith("rebuild of all projections"), lambda r: r.value >= 100_000,
+           lambda r: f"{r.name.split(' from ')[1]}: {r.value:,.0f} events/s", _history),
+    Target("commands ≥ 1,000/s per service on SQLite",
+           lambda r: r.group == "HTTP commands, SQLite" and r.unit == "req/s", lambda r: r.value >= 1_000,
+           lambda r: f"{r.name.split(':')[0]}: {r.value:,.0f}/s"),
+    Target("command p99 < 25 ms on SQLite",
+           lambda r: r.group == "HTTP commands, SQLite" and r.unit == "µs", lambda r: r.value < 25_000,
+           lambda r: f"{r.name.split(':')[0]}: {r.value / 1000:,.0f} ms"),
+    Target("command → reporting lag p99 < 1 s at 500 events/s",
+           lambda r: r.name == "lag p99", lambda r: r.value < 1_000,
+           lambda r: f"{r.group.split(', ')[-1]}: {r.value:,.0f} ms"),
+    Target("overview report p95 < 100 ms on the 10-million-event history",
+           lambda r: r.name.startswith("overview report p95"), lambda r: r.value < 100,
+           lambda r: f"{r.name.split(', ')[1]} {r.name.split(', ')[-1].replace('a year ', '')}: {r.value:,.0f} ms",
+           _history),
+    Target("each service < 300 MB resident",
+           lambda r: r.group.startswith("peak memory"), lambda r: r.value * 1.048576 < 300,
+           lambda r: f"{r.name.split()[0]} {r.value:,.0f} MiB"),
+)
+
+
+def targets(results: list[Result]) -> str:
+    """Each target with the figures it was judged on and whether all of them meet it."""
+    lines = ["| target | figures | met |", "|---|---|---|"]
+    for target in TARGETS:
+        rows = [r for r in results if target.rows(r)]
+        if not rows:
+            lines.append(f"| {target.text} | not measured in this run | — |")
+            continue
+        shown = "; ".join(dict.fromkeys(target.shown(r) for r in rows))
+        shown += target.context(results) if target.context else ""
+        lines.append(f"| {target.text} | {shown} | {'yes' if all(target.met(r) for r in rows) else '**no**'} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="small sizes, for everyday use and the test suite")
@@ -101,6 +165,10 @@ def main(argv: list[str] | None = None) -> int:
         f"- PostgreSQL: {'yes' if os.environ.get('BUDDY_BENCH_DATABASE_URL') or os.environ.get('BUDDY_TEST_DATABASE_URL') else 'not given (SQLite only)'}",
         "",
         table(results),
+        "",
+        "## Targets",
+        "",
+        targets(results),
         "",
         "Rerun: `make bench` (full) or `make bench-quick`. Set `BUDDY_BENCH_DATABASE_URL` (an admin URL of a",
         "PostgreSQL server; the benchmark creates and drops its own database) and optionally",

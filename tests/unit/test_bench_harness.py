@@ -19,3 +19,23 @@ def test_quick_mode_on_a_tiny_history_writes_a_report(redis_url: str, tmp_path: 
                  "eventsourcing 9.5", "redis-py XADD"):
         assert line in report
     assert "| — |" not in report.split("relay store")[0].split("single-event commands, SQLite")[1].split("\n")[0]
+
+
+def test_targets_are_judged_on_every_row_they_name_and_say_what_was_not_measured() -> None:
+    from bench.__main__ import targets
+    from bench.common import Result
+
+    results = [
+        Result("event store", "single-event commands, SQLite", 3_000, "events/s", "peer", 1_000),
+        Result("event store", "bulk import, SQLite", 20_000, "events/s", "peer", 10_000),
+        Result("bus", "reporting consumption", 30_000, "events/s", "bare", 100_000),
+        Result("reporting", "synthetic history", 10_000_000, "events"),
+        Result("reporting", "overview report p95, government, all of Flanders, a year by month", 80, "ms"),
+    ]
+    lines = {line.split(" | ")[0].lstrip("| "): line for line in targets(results).splitlines()[2:]}
+    assert lines["event-store appends ≥ 3× the eventsourcing library's on the same database"].endswith("| **no** |")
+    assert "bulk import, SQLite: 2.00×" in lines["event-store appends ≥ 3× the eventsourcing library's on the same database"]
+    assert lines["reporting consumption ≥ 25% of the bare redis-py loop"].endswith("| yes |")
+    report = lines["overview report p95 < 100 ms on the 10-million-event history"]
+    assert "government by month: 80 ms (history of 10,000,000 events)" in report and report.endswith("| yes |")
+    assert lines["each service < 300 MB resident"].endswith("| not measured in this run | — |")
