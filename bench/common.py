@@ -56,20 +56,8 @@ def postgres_admin_url() -> str | None:
 @contextmanager
 def postgres_url() -> Iterator[str]:
     """A fresh database on the given server, dropped afterwards (only the one made here)."""
-    admin = postgres_admin_url()
-    if not admin:
-        raise LookupError("no PostgreSQL: set BUDDY_BENCH_DATABASE_URL to an admin URL")
-    url = make_url(admin).set(drivername="postgresql+psycopg")
-    name = f"buddy_bench_{uuid.uuid4().hex[:8]}"
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        engine.dispose()
+    with postgres_databases(("store",)) as template:
+        yield template.replace("{service}", "store")
 
 
 @contextmanager
