@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from typing import ClassVar, Generic, Self, TypeVar
 
-from sqlalchemy import Connection, Engine, event, select
+from sqlalchemy import Connection, select
 
 from shared.events.envelope import Actor
 from shared.events.registry import REGISTRY, DomainEvent
@@ -82,29 +82,6 @@ class Aggregate:
 A = TypeVar("A", bound=Aggregate)
 
 
-_PENDING = "buddy_domain_pending"  # key in a connection's info: aggregates loaded in its transaction
-_watched: set[int] = set()
-_watch_lock = threading.Lock()
-
-
-def _watch(engine: Engine) -> None:
-    """Once per engine: hand aggregates to their repositories on commit, forget them on rollback."""
-    with _watch_lock:
-        if id(engine) in _watched:
-            return
-        _watched.add(id(engine))
-
-    def committed(conn: Connection) -> None:
-        for repository, aggregate in conn.info.pop(_PENDING, {}).values():
-            repository._keep(aggregate)
-
-    def rolled_back(conn: Connection) -> None:
-        conn.info.pop(_PENDING, None)
-
-    event.listen(engine, "commit", committed)
-    event.listen(engine, "rollback", rolled_back)
-
-
 class Repository(Generic[A]):
     """Loads aggregates from their stream and records what they decided.
 
@@ -131,9 +108,8 @@ class Repository(Generic[A]):
         if aggregate is None:
             aggregate = self._replay(conn, self.cls(aggregate_id))
             assert aggregate is not None
-        if self.keep > 0:
-            _watch(self.store.engine)
-            conn.info.setdefault(_PENDING, {})[(id(self), aggregate_id)] = (self, aggregate)
+        if self.keep > 0:  # kept once the transaction has committed; a rollback just drops it
+            self.store.after_commit(conn, lambda: self._keep(aggregate))
         return aggregate
 
     def _replay(self, conn: Connection, aggregate: A) -> A | None:

@@ -291,6 +291,7 @@ class EventStore:
         self.service = service
         self.clock = clock or SystemClock()
         self._reads = reader(engine)
+        self._after_commit: dict[int, list[Callable[[], None]]] = {}  # open transaction() -> its hooks
 
     @contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -299,10 +300,28 @@ class EventStore:
         It takes the head lock first, so every command locks in the same order (head, then
         read-model rows) and two commands cannot deadlock on PostgreSQL.
         """
+        hooks: list[Callable[[], None]] = []
         with self.engine.begin() as conn:
-            if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already holds the write lock
-                conn.execute(_LOCK_HEAD)
-            yield conn
+            self._after_commit[id(conn)] = hooks
+            try:
+                if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already holds the write lock
+                    conn.execute(_LOCK_HEAD)
+                yield conn
+            finally:
+                self._after_commit.pop(id(conn), None)
+        for hook in hooks:  # the commit succeeded: only now is what it recorded known to be there
+            hook()
+
+    def after_commit(self, conn: Connection, hook: Callable[[], None]) -> bool:
+        """Run ``hook`` once ``conn``'s transaction (one of ``transaction()``) has committed.
+
+        False, and nothing is run, for a connection that is not such a transaction.
+        """
+        hooks = self._after_commit.get(id(conn))
+        if hooks is None:
+            return False
+        hooks.append(hook)
+        return True
 
     def append(
         self,

@@ -97,3 +97,27 @@ def test_at_most_keep_aggregates_are_kept(store: EventStore) -> None:
         with store.transaction() as conn:
             repo.get(duo, conn)
     assert list(repo._kept) == ["d-2", "d-3"]
+
+
+def test_an_aggregate_is_kept_only_once_its_commit_succeeded(store: EventStore) -> None:
+    """A commit that fails (its outcome unknown to us) keeps nothing: the next command reads the log."""
+    from sqlalchemy import event
+
+    repo = Repository(store, DuoLog)
+    log_contact(store, repo, "c-0")
+    failing = {"on": True}
+
+    def refuse(_conn) -> None:  # type: ignore[no-untyped-def]
+        if failing["on"]:
+            raise RuntimeError("the connection dropped during the commit")
+
+    event.listen(store.engine, "commit", refuse)
+    with pytest.raises(RuntimeError, match="during the commit"):
+        log_contact(store, repo, "c-1")
+    failing["on"] = False
+    assert repo._kept == {}  # neither the state before nor the one it was about to commit
+    with store.transaction() as conn:
+        log = repo.get("d-1", conn)
+    assert log.version == 1 and set(log.contacts) == {"c-0"}
+    with store.engine.connect() as other:
+        assert store.after_commit(other, lambda: None) is False  # not a store transaction: nothing kept
