@@ -1,7 +1,10 @@
 """Reads of the projections: the facts behind every indicator, for one scope and period.
 
 Each function returns plain rows (``Fact``: project, month, attributes, count, and the
-values statistics need); ``reports`` turns them into protected tables. Joins across
+values statistics need); ``reports`` turns them into protected tables. With the window's
+``Placing`` the counting reads group by the report's own unit (project or region) and
+bucket (month, quarter or year) in the database: one row per published cell instead of
+one per project and month. Joins across
 upstreams (a contact's target group lives in matching's tables) happen here, at query
 time, never in the projections.
 """
@@ -13,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from sqlalchemy import Connection, and_, func, literal_column, select, true
+import re
+
+from sqlalchemy import Connection, and_, case, func, literal_column, select, true
 from sqlalchemy.sql import ColumnElement
 
 from shared.eventstore.tables import consumer_checkpoints
@@ -82,6 +87,8 @@ class Window:
     end: date
     basis: Basis
     projects: tuple[str, ...] | None = None  # the projects in scope; None: all of them
+    placing: "Placing | None" = None  # group facts by the report's unit and bucket in the database
+
 
     @property
     def first(self) -> str:
@@ -103,15 +110,39 @@ class Window:
         return true() if self.projects is None else project.in_(self.projects)
 
 
+@dataclass(frozen=True)
+class Placing:
+    """Where a report puts a fact: its unit (the project, or the project's region) and bucket.
+
+    With it the counting queries group by the report's own cells in the database and
+    return one row per unit, bucket and attributes instead of one per project and month.
+    """
+
+    unit: Literal["project", "region"]
+    buckets: tuple[tuple[str, str], ...]  # (month YYYY-MM, bucket label) for every month of the period
+
+    def __post_init__(self) -> None:
+        if any(not _LABEL.fullmatch(x) for pair in self.buckets for x in pair):
+            raise ValueError("months and buckets are YYYY-MM, YYYY-Qn or YYYY")
+
+
+_LABEL = re.compile(r"\d{4}(-\d{2}|-Q[1-4])?")
+
+
 @dataclass
 class Fact:
-    """``n`` facts of one project in one month with the same attributes; ``values`` for statistics."""
+    """``n`` facts of one project in one month with the same attributes; ``values`` for statistics.
+
+    ``placed``: already grouped by the report's unit and bucket (``project`` holds the unit,
+    ``month`` the bucket; see ``Placing``).
+    """
 
     project: str
     month: str
     attrs: tuple[str, ...]
     n: int
     values: list[float] = field(default_factory=list)
+    placed: bool = False
 
 
 def _month(column: Any) -> Any:
@@ -119,14 +150,42 @@ def _month(column: Any) -> Any:
     return func.substr(column, literal_column("1"), literal_column("7"))
 
 
+def _bucket(month: Any, placing: Placing) -> Any:
+    """The bucket of a month expression; literals (checked labels), for the GROUP BY as above."""
+    if all(m == b for m, b in placing.buckets):
+        return month
+    return case(*[(month == literal_column(f"'{m}'"), literal_column(f"'{b}'")) for m, b in placing.buckets],
+                else_=None)
+
+
+def _unit(project: Any, placing: Placing) -> tuple[Any, Any]:
+    """The unit of a project column, and the join that gives it (the region lives in the register)."""
+    if placing.unit == "project":
+        return project, None
+    return projects.c.region, (projects, projects.c.project_id == project)
+
+
+def _place(select_from: Any, project: Any, month: Any, placing: Placing | None) -> tuple[Any, Any, Any]:
+    """(from clause, unit expression, bucket expression) of a query on the window's placing."""
+    if placing is None:
+        return select_from, project, month
+    unit, join = _unit(project, placing)
+    if join is not None:
+        select_from = select_from.outerjoin(*join)
+    return select_from, unit, _bucket(month, placing)
+
+
 def _grouped(conn: Connection, table: Any, day: Any, window: Window, attrs: Sequence[Any] = (),
              where: Iterable[ColumnElement[bool]] = (), select_from: Any = None) -> list[Fact]:
-    month = _month(day)
-    query = (select(table.c.project_id, month, *attrs, func.count())
-             .select_from(select_from if select_from is not None else table)
+    source, unit, bucket = _place(select_from if select_from is not None else table, table.c.project_id,
+                                  _month(day), window.placing)
+    query = (select(unit, bucket, *attrs, func.count())
+             .select_from(source)
              .where(window.within(day, table.c.project_id), *where)
-             .group_by(table.c.project_id, month, *attrs))
-    return [Fact(row[0], row[1], tuple(_code(v) for v in row[2:-1]), int(row[-1])) for row in conn.execute(query)]
+             .group_by(unit, bucket, *attrs))
+    placed = window.placing is not None
+    return [Fact(row[0], row[1], tuple(_code(v) for v in row[2:-1]), int(row[-1]), placed=placed)
+            for row in conn.execute(query)]
 
 
 def _code(value: Any) -> str:
@@ -157,9 +216,14 @@ def volunteers_first_duo(conn: Connection, window: Window) -> list[tuple[str, st
     vd, v = volunteer_duos, volunteers
     first_on, first_rec = func.min(vd.c.joined_on), func.min(vd.c.joined_rec)
     first = first_on if window.basis == "occurred" else first_rec
+    # all projects: only volunteers who joined a duo in the window can have their first one in it
+    # (with projects in scope, their volunteers are the cheaper filter)
+    joined = window.col(vd, "joined")
+    in_window = (true() if window.projects is not None else
+                 v.c.volunteer_id.in_(select(vd.c.volunteer_id).where(joined >= window.first, joined <= window.last)))
     query = (select(v.c.project_id, first_on, first_rec, v.c.available_on)
              .select_from(vd.join(v, v.c.volunteer_id == vd.c.volunteer_id))
-             .where(window.in_scope(v.c.project_id))
+             .where(window.in_scope(v.c.project_id), in_window)
              .group_by(v.c.volunteer_id, v.c.project_id, v.c.available_on)
              .having(and_(first >= window.first, first <= window.last)))
     out = []
@@ -187,15 +251,16 @@ def participant_steps(conn: Connection, window: Window) -> dict[str, list[Fact]]
 def proposals_made(conn: Connection, window: Window) -> list[Fact]:
     pr = proposals
     day = window.col(pr, "proposed")
-    query = (select(pr.c.project_id, _month(day), duos.c.duo_id.is_not(None), pr.c.declined_by.is_not(None),
-                    func.count())
-             .select_from(pr.outerjoin(duos, duos.c.duo_id == pr.c.duo_id))
+    source, unit, bucket = _place(pr.outerjoin(duos, duos.c.duo_id == pr.c.duo_id), pr.c.project_id, _month(day),
+                                  window.placing)
+    query = (select(unit, bucket, duos.c.duo_id.is_not(None), pr.c.declined_by.is_not(None), func.count())
+             .select_from(source)
              .where(window.within(day, pr.c.project_id))
-             .group_by(pr.c.project_id, _month(day), duos.c.duo_id.is_not(None), pr.c.declined_by.is_not(None)))
+             .group_by(unit, bucket, duos.c.duo_id.is_not(None), pr.c.declined_by.is_not(None)))
     out = []
     for project, month, started, declined, n in conn.execute(query):
         state = "started" if started else "declined" if declined else "open"
-        out.append(Fact(project, month, (state,), int(n)))
+        out.append(Fact(project, month, (state,), int(n), placed=window.placing is not None))
     return out
 
 
@@ -282,18 +347,23 @@ def _months(table: Any, window: Window) -> ColumnElement[bool]:
 def contact_facts(conn: Connection, window: Window) -> list[Fact]:
     """Contacts grouped by project, month, mode and target group; their minutes summed (value)."""
     c, d, p = contact_months, duos, participants
-    query = (select(c.c.project_id, c.c.month, c.c.mode, p.c.target_group, func.sum(c.c.n), func.sum(c.c.minutes))
-             .select_from(c.outerjoin(d, d.c.duo_id == c.c.duo_id).outerjoin(p, p.c.participant_id == d.c.participant_id))
+    source, unit, bucket = _place(
+        c.outerjoin(d, d.c.duo_id == c.c.duo_id).outerjoin(p, p.c.participant_id == d.c.participant_id),
+        c.c.project_id, c.c.month, window.placing)
+    query = (select(unit, bucket, c.c.mode, p.c.target_group, func.sum(c.c.n), func.sum(c.c.minutes))
+             .select_from(source)
              .where(_months(c, window))
-             .group_by(c.c.project_id, c.c.month, c.c.mode, p.c.target_group)
+             .group_by(unit, bucket, c.c.mode, p.c.target_group)
              .having(func.sum(c.c.n) > 0))
-    return [Fact(project, m, (str(mode), _code(group)), int(n), [float(minutes)])
+    placed = window.placing is not None
+    return [Fact(project, m, (str(mode), _code(group)), int(n), [float(minutes)], placed=placed)
             for project, m, mode, group, n, minutes in conn.execute(query)]
 
 
 def contact_activities(conn: Connection, window: Window, activities: Sequence[str],
                        accompany: Sequence[str]) -> list[tuple[str, str, list[int], int]]:
-    """Per project and month: contacts with each activity, and contacts with any accompaniment.
+    """Per project and month (with a placing: per unit and bucket): contacts with each activity,
+    and contacts with any accompaniment.
 
     ``accompany`` must be the activities starting with ``accompany_``: the counts of
     contacts with any of them are kept under ``ACCOMPANIMENT`` (see ``projections``).
@@ -301,10 +371,13 @@ def contact_activities(conn: Connection, window: Window, activities: Sequence[st
     if any(not a.startswith("accompany_") for a in accompany):
         raise ValueError("accompaniment is the activities starting with accompany_")
     a = contact_activity_months
+    source, unit, bucket = _place(a, a.c.project_id, a.c.month, window.placing)
     per: dict[tuple[str, str], dict[str, int]] = {}
     for project, month, activity, n in conn.execute(
-            select(a.c.project_id, a.c.month, a.c.activity, func.sum(a.c.n)).where(_months(a, window))
-            .group_by(a.c.project_id, a.c.month, a.c.activity)):
+            select(unit, bucket, a.c.activity, func.sum(a.c.n)).select_from(source).where(_months(a, window))
+            .group_by(unit, bucket, a.c.activity)):
+        if project is None or month is None:  # a project not in the register: no unit
+            continue
         per.setdefault((project, month), {})[activity] = int(n)
     return [(project, month, [counts.get(code, 0) for code in activities], counts.get(ACCOMPANIMENT, 0))
             for (project, month), counts in sorted(per.items())]

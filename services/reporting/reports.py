@@ -26,10 +26,12 @@ How the overview protects its figures (see docs/indicators.md and docs/disclosur
 
 from __future__ import annotations
 
+import gc
 import math
 import statistics
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Literal
@@ -312,12 +314,18 @@ class Builder:
         bucket = self.bucket_of.get(month)
         return None if unit is None or bucket is None else (unit, bucket)
 
+    def locate(self, f: q.Fact) -> tuple[str, str] | None:
+        """The (unit, bucket) of a fact, whether the database placed it already or not."""
+        if f.placed:
+            return None if f.project is None or f.month is None else (f.project, f.month)
+        return self.place(f.project, f.month)
+
     def population(self, code: str, facts: Iterable[q.Fact], attrs: Sequence[str] = (),
                    vocab: Sequence[str | None] = (), sides: Sequence[Side] = (), *,
                    pick: Callable[[tuple[str, ...]], tuple[str, ...]] | None = None) -> Population:
         counts: Counter[tuple[str, ...]] = Counter()
         for f in facts:
-            where = self.place(f.project, f.month)
+            where = self.locate(f)
             if where is None:
                 continue
             values = pick(f.attrs) if pick else f.attrs
@@ -601,14 +609,26 @@ class Built:
         return self.document.model_dump(mode="json")
 
 
-def build_overview(conn: Connection, parameters: dict[str, Any] | OverviewParameters) -> Built:
+def build_overview(conn: Connection, parameters: dict[str, Any] | OverviewParameters, *,
+                   placed: bool = True) -> Built:
+    """The report; ``placed``: counts grouped by the report's cells in the database (the fast
+    path), else read per project and month and grouped here (the reference it must equal)."""
+    with _without_cycle_collection():
+        return _build_overview(conn, parameters, placed)
+
+
+def _build_overview(conn: Connection, parameters: dict[str, Any] | OverviewParameters, placed: bool) -> Built:
     p = parameters.check() if isinstance(parameters, OverviewParameters) else parse_parameters(parameters)
     if p.as_known_on is not None:
         q.check_known_on(conn, p.as_known_on)
     scope = resolve_scope(conn, p)
+    # the counts are grouped by the report's own cells (unit and bucket) in the database
+    placing = q.Placing("region" if scope.unit_dim == "region" else "project",
+                        tuple((m, bucket_label(m, p.grain)) for m in months(p.period_start, p.period_end))
+                        ) if placed else None
     # Flanders: every project (a project not yet in the register cannot be placed and is left out)
     window = q.Window(p.period_start, p.period_end, p.basis,
-                      None if scope.level == "flanders" else tuple(sorted(scope.unit_of)))
+                      None if scope.level == "flanders" else tuple(sorted(scope.unit_of)), placing)
     b = Builder(p, scope, window)
     mentions: dict[str, ProtectedTable] = {}
     sections = [
@@ -722,7 +742,7 @@ def _participants(conn: Connection, b: Builder, mentions: dict[str, ProtectedTab
                            pick=lambda a: a[:2]))
     domains: Counter[str] = Counter()
     for f in referred:
-        if b.place(f.project, f.month) is not None:
+        if b.locate(f) is not None:
             for d in filter(None, f.attrs[2].split(",")):
                 domains[d] += f.n
     mentions["participant_life_domains"] = b.mentions("participant_life_domains", "life_domain", domains)
@@ -802,10 +822,12 @@ def _with_seen(levels: list[str], seen: set[str]) -> list[str]:
 
 def _running_per_bucket(b: Builder, spans: list[q.DuoSpan]) -> dict[str, set[str]]:
     """Per bucket the duos that ran in it; also the duo-months per bucket (for contacts per duo-month)."""
-    for month in b.months:
-        first, last = month_bounds(month)
-        bucket = b.bucket_of[month]
-        for s in spans:
+    calendar = [(*month_bounds(month), b.bucket_of[month]) for month in b.months]
+    for s in spans:
+        for first, last, bucket in calendar:
+            # a month before the duo's start or after its end: it did not run (what ran_between says)
+            if last < s.start or (s.end is not None and first > s.end):
+                continue
             if s.ran_between(first, last):
                 b.running[bucket].add(s.duo_id)
                 b.duo_months[bucket] += 1
@@ -817,7 +839,7 @@ ACCOMPANY = frozenset(a for a in cat.VOCABULARIES["activity"] if a.startswith("a
 
 
 def _contacts(conn: Connection, b: Builder, mentions: dict[str, ProtectedTable]) -> OverviewSection:
-    facts = [f for f in q.contact_facts(conn, b.window) if b.place(f.project, f.month)]
+    facts = [f for f in q.contact_facts(conn, b.window) if b.locate(f)]
     b.protect(b.population("contacts", facts, ["contact_mode", "target_group"],
                            sides=[_side("contact_mode", "contact_mode"), _side("target_group", "target_group")]))
     codes = list(cat.VOCABULARIES["activity"])
@@ -825,13 +847,13 @@ def _contacts(conn: Connection, b: Builder, mentions: dict[str, ProtectedTable])
     accompanied = []
     for project, month, per_activity, with_accompaniment in q.contact_activities(conn, b.window, codes,
                                                                                   sorted(ACCOMPANY)):
-        if b.place(project, month) is None:
+        if b.locate(q.Fact(project, month, (), 0, placed=b.window.placing is not None)) is None:
             continue
         for code, n in zip(codes, per_activity, strict=True):
             if n:
                 activities[code] += n
         if with_accompaniment:
-            accompanied.append(q.Fact(project, month, (), with_accompaniment))
+            accompanied.append(q.Fact(project, month, (), with_accompaniment, placed=b.window.placing is not None))
     mentions["contact_activities"] = b.mentions("contact_activities", "activity", activities)
     b.protect(b.population("contacts_accompaniment", accompanied))
     tables = b.population_views("contacts")
@@ -841,7 +863,7 @@ def _contacts(conn: Connection, b: Builder, mentions: dict[str, ProtectedTable])
     prot = b.protected["contacts"]
     per_bucket: Counter[str] = Counter()
     for f in facts:
-        per_bucket[b.bucket_of[f.month]] += f.n
+        per_bucket[b.locate(f)[1]] += f.n  # type: ignore[index]  # located above
     duo_months, running = b.duo_months, b.running
     series = b.series_tables.get("duos_active_by_period")
     stats = []
@@ -871,7 +893,7 @@ def _contacts(conn: Connection, b: Builder, mentions: dict[str, ProtectedTable])
 
 # ----------------------------------------------------------------- coaching
 def _coaching(conn: Connection, b: Builder, mentions: dict[str, ProtectedTable]) -> OverviewSection:
-    facts = [f for f in q.coaching_facts(conn, b.window) if b.place(f.project, f.month)]
+    facts = [f for f in q.coaching_facts(conn, b.window) if b.locate(f)]
     b.protect(b.population("coaching_sessions", facts, ["coaching_kind"],
                            sides=[_side("coaching_kind", "coaching_kind")], pick=lambda a: a[:1]))
     themes: Counter[str] = Counter()
@@ -989,7 +1011,26 @@ def _policy(conn: Connection, b: Builder) -> OverviewSection:
 
 # --------------------------------------------------------------------------- kinds
 def overview(conn: Connection, parameters: dict[str, Any]) -> dict[str, Any]:
-    return build_overview(conn, parameters).content
+    with _without_cycle_collection():  # the document's objects too: freed before collection resumes
+        return build_overview(conn, parameters).content
+
+
+@contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """No cyclic garbage collection while a report is built.
+
+    A report makes hundreds of thousands of short-lived objects (rows, cells, models) and
+    frees them as it goes; they would trigger full collections that walk every object of
+    the process, tens of milliseconds each, mid-report. Reference counting still frees
+    them; collection resumes after the report (it stays off if something else turned it off).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 KINDS = {"project_summary": project_summary, "overview": overview}

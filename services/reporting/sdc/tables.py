@@ -145,14 +145,27 @@ def table_buckets(spec: TableSpec, cube: CountCube) -> dict[tuple[str, str], lis
     row_axis, col_axis = spec.row_axis, spec.col_axis
     ri = cube.dims.index(row_axis.source)
     ci = None if col_axis is None else cube.dims.index(col_axis.source)
+    row_of = {v: row_axis.label_of(v) for v in cube.levels[row_axis.source]}
+    col_of = None if col_axis is None else {v: col_axis.label_of(v) for v in cube.levels[col_axis.source]}
     buckets: dict[tuple[str, str], list[int]] = {}
     for b, key in enumerate(cube.base):
-        r = row_axis.label_of(key[ri])
-        c = TOTAL if col_axis is None else col_axis.label_of(key[ci])
-        places = {(r, c), (r, TOTAL), (TOTAL, c), (TOTAL, TOTAL)} if spec.margins else {(r, c)}
-        for place in places:
-            buckets.setdefault(place, []).append(b)
-    return buckets
+        place = (row_of[key[ri]], TOTAL if col_of is None else col_of[key[ci]])
+        members = buckets.get(place)
+        if members is None:
+            buckets[place] = [b]
+        else:
+            members.append(b)
+    if not spec.margins:
+        return buckets
+    # the margins: unions of the interior cells (each list in ascending base order, as they were built)
+    margins: dict[tuple[str, str], list[int]] = {}
+    for (r, c), members in buckets.items():
+        for place in {(r, TOTAL), (TOTAL, c)} - {(r, c)}:
+            margins.setdefault(place, []).extend(members)
+    out = {**buckets, **{place: sorted(members) for place, members in margins.items() if place != (TOTAL, TOTAL)}}
+    if cube.base:
+        out[(TOTAL, TOTAL)] = list(range(len(cube.base)))
+    return out
 
 
 def table_places(spec: TableSpec, cube: CountCube) -> tuple[list[str], list[str], list[tuple[str, str]]]:
@@ -210,7 +223,8 @@ def build_structure(cube: CountCube, specs: Iterable[TableSpec]) -> Structure:
     cells = sorted(index, key=index.__getitem__)
     values = np.array([cube.value(k) for k in cube.base], dtype=float)
     cells, base_values = merge_alike(cells, values)
-    return Structure(base_values, cells, _cell_values(cells, base_values), _matrix(cells, len(base_values)),
+    matrix = _matrix(cells, len(base_values))
+    return Structure(base_values, cells, _cell_values(matrix, base_values), matrix,
                      appearances, sorted(equations), tables)
 
 
@@ -231,7 +245,10 @@ def merge_alike(cells: list[tuple[int, ...]], values: np.ndarray) -> tuple[list[
     merged = list(groups.values())
     new_index = {b: g for g, members in enumerate(merged) for b in members}
     new_cells = [tuple(sorted({new_index[b] for b in members})) for members in cells]
-    return new_cells, np.array([values[m].sum() for m in merged], dtype=float)
+    # sums of whole counts: exact in floating point, whatever the order of addition
+    members = np.fromiter(new_index, dtype=np.intp, count=len(new_index))
+    group_of = np.fromiter(new_index.values(), dtype=np.intp, count=len(new_index))
+    return new_cells, np.bincount(group_of, weights=values[members], minlength=len(merged)).astype(float)
 
 
 def _cell_equations(spec: TableSpec, rows: list[str], cols: list[str],
@@ -245,8 +262,9 @@ def _cell_equations(spec: TableSpec, rows: list[str], cols: list[str],
     return found
 
 
-def _cell_values(cells: list[tuple[int, ...]], base_values: np.ndarray) -> np.ndarray:
-    return np.array([base_values[list(c)].sum() for c in cells], dtype=float)
+def _cell_values(matrix: sparse.csr_array, base_values: np.ndarray) -> np.ndarray:
+    """Each cell's sum of its finest cells (whole counts: exact in floating point)."""
+    return np.asarray(matrix @ base_values, dtype=float)
 
 
 def _matrix(cells: list[tuple[int, ...]], n_base: int) -> sparse.csr_array:
