@@ -187,6 +187,12 @@ class PrivatePostgres:
     the test process dies.
     """
 
+    # Durability off: a test server's data is thrown away, and no test crashes the machine.
+    server_settings: tuple[str, ...] = (
+        "listen_addresses=127.0.0.1", "unix_socket_directories=", "fsync=off", "synchronous_commit=off",
+        "full_page_writes=off", "max_connections=200", "shared_buffers=32MB",
+    )
+
     def __init__(self, bindir: Path) -> None:
         self.bindir = bindir
         self.port = free_port()
@@ -245,18 +251,7 @@ class PrivatePostgres:
             raise RuntimeError(f"initdb failed:\n{init.stdout.decode(errors='replace')[-2000:]}")
         with self.logfile.open("wb") as log:
             self.proc = subprocess.Popen(
-                [
-                    str(self.bindir / "postgres"),
-                    "-D", str(self.datadir),
-                    "-p", str(self.port),
-                    "-c", "listen_addresses=127.0.0.1",
-                    "-c", "unix_socket_directories=",
-                    "-c", "fsync=off",
-                    "-c", "synchronous_commit=off",
-                    "-c", "full_page_writes=off",
-                    "-c", "max_connections=200",
-                    "-c", "shared_buffers=32MB",
-                ],  # fmt: skip
+                self.server_command(),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 preexec_fn=die_with_parent(signal.SIGINT),
@@ -272,6 +267,12 @@ class PrivatePostgres:
         )
         self._wait_ready(url)
         return _render(url)
+
+    def server_command(self) -> list[str]:
+        command = [str(self.bindir / "postgres"), "-D", str(self.datadir), "-p", str(self.port)]
+        for setting in self.server_settings:
+            command += ["-c", setting]
+        return command
 
     def _wait_ready(self, url: URL, timeout: float = 30.0) -> None:
         import psycopg
