@@ -162,7 +162,7 @@ def _side_by_side(make: Callable[[], Any], work: Callable[[Any, int], None], n: 
     return n / spent["ours"], (n / spent["peer"] if peer is not None else None)
 
 
-_SETTINGS = {"SQLite": "; both WAL with synchronous=NORMAL, as our engine sets it"}
+_SETTINGS = {"SQLite": f"; both WAL with synchronous={SQLITE_SYNCHRONOUS}, as our engine sets it"}
 
 
 def run(quick: bool, scale: float = 1.0) -> list[Result]:
