@@ -193,7 +193,15 @@ class FollowupHandlers:
     def __init__(self, runtime: ServiceRuntime, config: FollowupSettings | None = None) -> None:
         self.runtime = runtime
         self.config = config or FollowupSettings()
+        # One repository per aggregate type for the service's life: each keeps its aggregates
+        # between commands (a throwaway one would keep them for nobody).
         self.logs = Repository(runtime.store, DuoLog)
+        self.cadences = Repository(runtime.store, ProjectCadence)
+        self.signals = Repository(runtime.store, BoundarySignal)
+        self.goals = Repository(runtime.store, Goal)
+        self.evaluations = Repository(runtime.store, DuoEvaluations)
+        self.calls = Repository(runtime.store, FollowUpCall)
+        self.policy_signals = Repository(runtime.store, PolicySignal)
 
     @property
     def today(self) -> date:
@@ -319,7 +327,7 @@ class FollowupHandlers:
                     correlation_id: uuid.UUID) -> dict[str, Any]:
         require_project(principal, project_id)
         with self.runtime.store.transaction() as conn:
-            agg = Repository(self.runtime.store, ProjectCadence).get(cadence_stream(project_id), conn)
+            agg = self.cadences.get(cadence_stream(project_id), conn)
             decided = agg.set(project_id=project_id, cadence=Cadence(cmd.first_period_days, cmd.first_period_contacts,
                                                                      cmd.max_gap_days))
             self._save(conn, agg, decided, project_id=project_id, principal=principal, correlation_id=correlation_id)
@@ -368,7 +376,7 @@ class FollowupHandlers:
             raise NotFound("Signaal", "Signal", signal_id)
         duo = self._duo(conn, row.duo_id)
         self.authorise_duo(principal, duo)
-        return Repository(self.runtime.store, BoundarySignal).get(signal_id, conn), duo
+        return self.signals.get(signal_id, conn), duo
 
     def follow_up_boundary_signal(self, signal_id: str, cmd: FollowUpBoundarySignal, principal: Principal,
                                   correlation_id: uuid.UUID) -> dict[str, Any]:
@@ -414,7 +422,7 @@ class FollowupHandlers:
             raise NotFound("Doel", "Goal", goal_id)
         duo = self._duo(conn, row.duo_id)
         self.authorise_duo(principal, duo)
-        return Repository(self.runtime.store, Goal).get(goal_id, conn), duo
+        return self.goals.get(goal_id, conn), duo
 
     def record_goal_progress(self, goal_id: str, cmd: RecordProgress, principal: Principal,
                              correlation_id: uuid.UUID) -> dict[str, Any]:
@@ -441,7 +449,7 @@ class FollowupHandlers:
         with self.runtime.store.transaction() as conn:
             duo = self._duo(conn, duo_id)
             self.authorise_duo(principal, duo)
-            agg = Repository(self.runtime.store, DuoEvaluations).get(evaluations_stream(duo_id), conn)
+            agg = self.evaluations.get(evaluations_stream(duo_id), conn)
             decided = agg.record(duo_id=duo_id, project_id=duo["project_id"], moment=cmd.moment,
                                  evaluated_on=cmd.evaluated_on, wellbeing=cmd.wellbeing, network_size=cmd.network_size,
                                  participant_satisfaction=cmd.participant_satisfaction,
@@ -458,7 +466,7 @@ class FollowupHandlers:
         if row is None:
             raise NotFound("Opvolgbelmoment", "Follow-up call", call_id)
         require_project(principal, row.project_id)
-        return Repository(self.runtime.store, FollowUpCall).get(call_id, conn), row.project_id
+        return self.calls.get(call_id, conn), row.project_id
 
     def attempt_call(self, call_id: str, cmd: AttemptCall, principal: Principal,
                      correlation_id: uuid.UUID) -> dict[str, Any]:
@@ -512,7 +520,7 @@ class FollowupHandlers:
             if row is None:
                 raise NotFound("Signaal", "Signal", signal_id)
             require_project(principal, row.project_id)
-            signal = Repository(self.runtime.store, PolicySignal).get(signal_id, conn)
+            signal = self.policy_signals.get(signal_id, conn)
             decided = signal.confirm_summary(summary=cmd.summary, confirmed_no_personal_data=cmd.confirm_no_personal_data,
                                              today=self.today)
             self._save(conn, signal, decided, project_id=row.project_id, principal=principal,

@@ -26,7 +26,8 @@ from shared.eventstore.store import EventStore
 from shared.eventstore.rows import BatchedConnection
 from shared.eventstore.tables import consumer_checkpoints, events
 from services.reporting.projections import (
-    _PARTICIPANT_WAITING, _WAITING_SINCE, HANDLERS, Counted, Meta, contact_now, on_event, on_row)
+    _CONTACT_NOW, _PARTICIPANT_WAITING, _WAITING_SINCE, HANDLERS, Counted, Meta, _counted, contact_now, on_event,
+    on_row)
 from services.reporting.read_models import contact_activity_months, contact_months, contacts, participants
 
 UPSTREAMS = ("recruitment", "matching", "followup")
@@ -276,7 +277,7 @@ class ProjectionWriter(BatchedConnection):
             row = cursor.fetchone()
         finally:
             cursor.close()
-        return None if row is None else Counted(row[0], row[1], row[2], row[3][:7], row[4], row[5], row[6])
+        return None if row is None else _counted(dict(zip(_CONTACT_NOW_COLUMNS, row, strict=True)))
 
     def count_contact(self, contact_id: str, was: Counted | None, now: Counted | None) -> None:
         self._memory.count(contact_id, was, now)
@@ -367,10 +368,12 @@ def _add_sql(table: Table, paramstyle: str) -> str:
 
 @functools.cache
 def _contact_now_sql(paramstyle: str) -> str:
-    """``projections.contact_now``'s query as driver SQL (columns in ``Counted``'s order)."""
+    """``projections.contact_now``'s query (its columns) as driver SQL."""
     mark = "?" if paramstyle == "qmark" else "%s"
-    return (f"SELECT duo_id, project_id, month, logged_rec, mode, minutes, activities FROM {contacts.name} "
-            f"WHERE contact_id = {mark}")
+    return f"SELECT {', '.join(_CONTACT_NOW_COLUMNS)} FROM {contacts.name} WHERE contact_id = {mark}"
+
+
+_CONTACT_NOW_COLUMNS = tuple(c.name for c in _CONTACT_NOW.selected_columns)
 
 
 @functools.cache

@@ -203,7 +203,9 @@ class _Writer:
         self.insert = f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join([mark] * len(_COLUMNS))})"
         self.set_head = f"UPDATE store_head SET position = {mark}, hash = {mark} WHERE id = 1"
 
-    def write(self, dbc: Any, build: _RowBuilder, *, committing: Callable[[], None] | None) -> list[int]:
+    def write(self, dbc: Any, build: _RowBuilder, *, committing: Callable[[], None] | None,
+              lock: WriteLock | None = None) -> list[int]:
+        """``lock``: the in-process writer lock of an own transaction (SQLite; None elsewhere)."""
         raise NotImplementedError
 
     def reusable(self, dbc: Any) -> bool:
@@ -236,7 +238,8 @@ class _SQLiteWriter(_Writer):
 
 
 class _PostgresWriter(_Writer):
-    def write(self, pg: Any, build: _RowBuilder, *, committing: Callable[[], None] | None) -> list[int]:
+    def write(self, pg: Any, build: _RowBuilder, *, committing: Callable[[], None] | None,
+              lock: WriteLock | None = None) -> list[int]:  # the head row's lock is taken in SQL
         # Round trip one: BEGIN, lock, versions. The versions query starts after the lock
         # is granted, so under READ COMMITTED it sees every append committed before ours.
         # Round trip two: insert, head, COMMIT. BEGIN and COMMIT are sent as statements in
@@ -378,8 +381,6 @@ class EventStore:
             try:
                 # the commit is sent on the driver connection: commit listeners hear of it as
                 # they would from SQLAlchemy (a request whose commit began is not retried)
-                if own.dialect.name == "postgresql":
-                    return writer.write(dbc, build, committing=lambda: own.dispatch.commit(own))
                 return writer.write(dbc, build, committing=lambda: own.dispatch.commit(own),
                                     lock=write_lock(self.engine))
             except ConcurrencyConflict:

@@ -126,5 +126,6 @@ def test_every_operation_conforms_and_never_fails(
         counts[service] = total
         print(f"\n{service}: {len(operations)} operations, {total} cases, {len(failures)} failing runs")
         assert not failures, "\n".join(failures)
+        assert total >= len(operations), f"{service}: {total} cases for {len(operations)} operations"
     finally:
         asgi.shutdown_lifespans()
