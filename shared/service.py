@@ -36,7 +36,7 @@ from shared.bus import EventConsumer, Feed, Handler, HttpFeed, OutboxRelay
 from shared.bus.connect import bus_client, make_broker
 from shared.clock import Clock, SystemClock
 from shared.domain import DomainError, InvalidInput
-from shared.events.envelope import Actor, Envelope, Role
+from shared.events.envelope import Envelope, Role
 from shared.eventstore import ConcurrencyConflict, EventStore, make_engine, migrate
 from shared.eventstore.db import reader
 from shared.logging import configure_logging, get_logger
@@ -597,10 +597,6 @@ def feed_router(runtime: ServiceRuntime) -> APIRouter:
         return {"position": position, "hash": digest}
 
     return router
-
-
-def actor_of(principal: Principal) -> Actor:
-    return principal.actor
 
 
 def correlation_of(request: Request) -> uuid.UUID:
