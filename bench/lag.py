@@ -43,7 +43,7 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 
 from bench import http_load, loadgen
-from bench.common import Result, ServiceProcesses, peak_rss_mb, postgres_admin_url, redis_url
+from bench.common import Result, peak_rss_mb, postgres_admin_url, redis_url
 
 PRODUCERS = ("recruitment", "matching", "followup")
 POLL_S = 0.002

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -31,12 +31,12 @@ from sqlalchemy import Connection, event, text
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.auth import Authenticator, Principal, authenticate_credentials, bearer_scheme, require_role
+from shared.auth import Authenticator, authenticate_credentials, bearer_scheme, require_role
 from shared.bus import EventConsumer, Feed, Handler, HttpFeed, OutboxRelay
 from shared.bus.connect import bus_client, make_broker
 from shared.clock import Clock, SystemClock
 from shared.domain import DomainError, InvalidInput
-from shared.events.envelope import Envelope, Role
+from shared.events.envelope import Role
 from shared.eventstore import ConcurrencyConflict, EventStore, make_engine, migrate
 from shared.eventstore.db import reader
 from shared.logging import configure_logging, get_logger

@@ -26,8 +26,7 @@ from shared.eventstore.store import EventStore
 from shared.eventstore.rows import BatchedConnection
 from shared.eventstore.tables import consumer_checkpoints, events
 from services.reporting.projections import (
-    _CONTACT_NOW, _PARTICIPANT_WAITING, _WAITING_SINCE, HANDLERS, Counted, Meta, _counted, contact_now, on_event,
-    on_row)
+    _CONTACT_NOW, _PARTICIPANT_WAITING, _WAITING_SINCE, HANDLERS, Counted, Meta, _counted, on_event, on_row)
 from services.reporting.read_models import contact_activity_months, contact_months, contacts, participants
 
 UPSTREAMS = ("recruitment", "matching", "followup")

@@ -286,7 +286,6 @@ def _bars(data: ChartData, width: float, font: float, *, stacked: bool) -> Layou
 
 
 def _funnel(data: ChartData, width: float, font: float) -> Layout:
-    small = font * 0.9
     s = data.series[0]
     bar = font * 1.6
     gap = font * 0.5
