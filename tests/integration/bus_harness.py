@@ -1,7 +1,10 @@
 """A producer store, its relay and a consumer with a countable effect, for bus tests.
 
 Run as a module it is a consumer process that a test can kill mid-batch:
-``python -m tests.integration.bus_harness <redis_url> <prefix> <producer_db> <consumer_db> <name> <delay_s>``
+``python -m tests.integration.bus_harness <redis_url> <prefix> <producer_db> <consumer_db> <name> <delay_s> [<hang_at> <marker>]``
+With ``hang_at`` the handler stops for good when it reaches that position, inside the batch's
+transaction, after touching ``marker``: the test kills it then, with the batch read and not
+acknowledged, instead of guessing a moment from timing.
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import sys
 import time
+from pathlib import Path
 
 from faststream.redis import RedisBroker
 from redis.asyncio import Redis
@@ -49,8 +53,14 @@ def append(store: EventStore, n: int, start: int = 0) -> None:
                                                              reason=StopReason.no_time), project_id="p-1")], actor=ACTOR)
 
 
-def recording_handler(delay_s: float = 0.0, fail_positions: frozenset[int] = frozenset()):  # type: ignore[no-untyped-def]
+def recording_handler(delay_s: float = 0.0, fail_positions: frozenset[int] = frozenset(),  # type: ignore[no-untyped-def]
+                      hang_at: int | None = None, marker: Path | None = None):
     def handle(conn, env: Envelope) -> None:  # type: ignore[no-untyped-def]
+        if env.position == hang_at:
+            if marker is not None:
+                marker.touch()
+            while True:  # held mid-batch until the test kills the process
+                time.sleep(3600)
         if env.position in fail_positions:
             raise RuntimeError(f"cannot apply position {env.position}")
         if delay_s:
@@ -86,11 +96,13 @@ async def publish_all(store: EventStore, redis_url: str, prefix: str) -> int:
     return total
 
 
-async def _main(redis_url: str, prefix: str, producer_db: str, consumer_db: str, name: str, delay: float) -> None:
+async def _main(redis_url: str, prefix: str, producer_db: str, consumer_db: str, name: str, delay: float,
+                hang_at: int | None = None, marker: Path | None = None) -> None:
     store = producer(producer_db)
     engine = consumer_engine(consumer_db)
     redis = Redis.from_url(redis_url)
-    consumer = make_consumer(engine, redis, prefix, store, consumer_id=name, handler=recording_handler(delay),
+    handler = recording_handler(delay, hang_at=hang_at, marker=marker)
+    consumer = make_consumer(engine, redis, prefix, store, consumer_id=name, handler=handler,
                              read_count=10, catch_up_interval_s=3600, reclaim_idle_ms=3_600_000)
     await consumer.start()
     print("started", flush=True)
@@ -98,4 +110,5 @@ async def _main(redis_url: str, prefix: str, producer_db: str, consumer_db: str,
 
 
 if __name__ == "__main__":
-    asyncio.run(_main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], float(sys.argv[6])))
+    hang = (int(sys.argv[7]), Path(sys.argv[8])) if len(sys.argv) > 8 else (None, None)
+    asyncio.run(_main(sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5], float(sys.argv[6]), *hang))

@@ -202,14 +202,18 @@ async def test_consumer_killed_mid_batch_its_pending_messages_are_processed_by_a
     stream = f"{key_prefix}:events:recruitment"
     append(store, 60)
     await publish_all(store, redis_url, key_prefix)
+    marker = tmp_path / "holding"
+    # The worker reads batches of 10 and stops for good at position 15, inside the second
+    # batch's transaction: killed then, it holds 11-20 unacknowledged, whatever the timing.
     worker = subprocess.Popen(
         [sys.executable, "-m", "tests.integration.bus_harness", redis_url, key_prefix,
-         f"sqlite:///{tmp_path}/producer.db", f"sqlite:///{tmp_path}/consumer.db", "doomed", "0.05"],
+         f"sqlite:///{tmp_path}/producer.db", f"sqlite:///{tmp_path}/consumer.db", "doomed", "0",
+         "15", str(marker)],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )
     try:
-        await eventually(lambda: 1 <= sum(effect_counts(engine).values()), timeout=30)
-        worker.send_signal(signal.SIGKILL)  # mid-batch: it holds up to 10 unacknowledged entries
+        await eventually(marker.exists, timeout=30)
+        worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
     finally:
         if worker.poll() is None:
