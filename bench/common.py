@@ -147,6 +147,7 @@ class ServiceProcesses:
         self.env = base | {
             "BUDDY_REDIS_URL": redis, "BUDDY_STREAM_PREFIX": prefix, "BUDDY_DATA_DIR": str(self.data_dir),
             "BUDDY_SERVICE_URLS": json.dumps(self.urls), "BUDDY_LOG_FORMAT": "json", "PYTHONUNBUFFERED": "1",
+            "BUDDY_DEV_TOKENS": "true",  # the load is sent with dev tokens, as on the embedded system
         } | ({"BUDDY_DATABASE_URL": database_url} if database_url else {}) | (env or {})
 
     @property

@@ -2,7 +2,10 @@
 
 Production accepts only OIDC access tokens (RS256, keys from the provider's JWKS).
 Development adds a fixed table of dev tokens so the services can be tried without an
-identity provider; those are refused in production whatever the settings say.
+identity provider. Those tokens are public (they are in this file), so they are accepted
+only where ``Settings.dev_token_refusals`` finds no reason against them: switched on
+explicitly (``buddy run`` does), and no production setting, OIDC issuer or service token
+in sight. A missing setting never lets them in.
 """
 
 from __future__ import annotations
@@ -212,9 +215,9 @@ class Authenticator:
     """
 
     def __init__(self, settings: Settings, *, cache_ttl_s: float = 60, cache_size: int = 4096) -> None:
-        # Checked here as well as in Settings: a hand-built or mutated Settings object
-        # must still never let dev tokens into production.
-        self.dev_tokens = settings.env == "dev" and settings.dev_tokens
+        # Decided from the whole settings at construction: a mutated ``dev_tokens`` flag
+        # alone (or a production Settings object flipped afterwards) never lets them in.
+        self.dev_tokens = settings.accepts_dev_tokens
         self._dev = dev_principals() if self.dev_tokens else {}
         self.jwt: JWTVerifier | None = None
         if settings.oidc_jwks_url:
@@ -257,7 +260,8 @@ class Authenticator:
 bearer_scheme = HTTPBearer(
     auto_error=False,
     scheme_name="bearer",
-    description="OIDC access token (RS256); in development also a dev token such as `dev-professional`.",
+    description="OIDC access token (RS256); on the embedded development system (`buddy run`) also a dev "
+    "token such as `dev-professional`.",
 )
 
 

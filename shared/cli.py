@@ -49,8 +49,14 @@ def run(
     demo: Annotated[bool, typer.Option(help="Load a small demo data set through the public APIs.")] = True,
 ) -> None:
     """Start the whole system on this machine: Redis, the four services, SQLite under the data folder."""
+    import os
+
     from shared.supervisor import run_system
 
+    # The embedded system is development by construction: it asks for the dev tokens, for
+    # itself and the service processes it starts (they inherit the environment). Settings
+    # that mark a real installation still refuse them (Settings.dev_token_refusals).
+    os.environ.setdefault("BUDDY_DEV_TOKENS", "true")
     raise typer.Exit(run_system(Settings(), demo=demo))
 
 

@@ -19,7 +19,7 @@ from typing import Annotated, Any, Literal
 
 import anyio
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
@@ -31,7 +31,14 @@ from sqlalchemy import Connection, event, text
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from shared.auth import Authenticator, authenticate_credentials, bearer_scheme, require_role
+from shared.auth import (
+    UNAUTHENTICATED,
+    Authenticator,
+    authenticate_credentials,
+    bearer_scheme,
+    principal_dependency,
+    require_role,
+)
 from shared.bus import EventConsumer, Feed, Handler, HttpFeed, OutboxRelay
 from shared.bus.connect import bus_client, make_broker
 from shared.clock import Clock, SystemClock
@@ -119,18 +126,39 @@ class ServiceRuntime:
         for task in self.background_tasks():
             task.add_done_callback(self._task_ended)
         self.ready = True
+        self._say_how_callers_are_let_in()
         log.info("service.started", service=self.name)
+
+    def _say_how_callers_are_let_in(self) -> None:
+        """At start-up: whether the public dev tokens are accepted and, if not, why (Settings.dev_token_refusals)."""
+        refusals = self.settings.dev_token_refusals()
+        if not refusals:
+            log.warning("auth.dev_tokens_accepted", service=self.name,
+                        note="public dev tokens, the default service token, /metrics and /docs are open: "
+                             "development only")
+            return
+        # Asked for and refused is a configuration to fix; not asked for is the normal production state.
+        (log.warning if self.settings.dev_tokens else log.info)(
+            "auth.dev_tokens_refused", service=self.name, reasons=refusals)
+        if self.settings.accepted_service_token() is None:
+            log.warning("auth.service_token_missing", service=self.name,
+                        note="BUDDY_SERVICE_TOKEN is not set: the event feeds and /metrics refuse the public "
+                             "default, so consumers cannot catch up from the feeds")
 
     def background_tasks(self) -> list[asyncio.Task[None]]:
         """The relay and the consumer's loops: each must run for as long as the service does."""
         consumer_tasks = self.consumer.tasks if self.consumer is not None else []
         return [*self._tasks, *consumer_tasks]
 
-    def stopped_tasks(self) -> list[str]:
-        """Background tasks that ended although the service still runs, each with why."""
+    def stopped_tasks(self, *, detail: bool = True) -> list[str]:
+        """Background tasks that ended although the service still runs, each with why.
+
+        Without ``detail`` a crash is named by its exception type only: its message can hold
+        host names or SQL, and is in the log (``service.background_task_stopped``).
+        """
         if not self.ready:  # starting or stopping: tasks end on purpose
             return []
-        return [f"{task.get_name()}: {_why_ended(task)}" for task in self.background_tasks() if task.done()]
+        return [f"{task.get_name()}: {_why_ended(task, detail=detail)}" for task in self.background_tasks() if task.done()]
 
     def _task_ended(self, task: asyncio.Task[None]) -> None:
         if self.ready:  # not a stop: say so at once, not at shutdown
@@ -154,11 +182,13 @@ class ServiceRuntime:
             self.relay.notify()
 
 
-def _why_ended(task: asyncio.Task[None]) -> str:
+def _why_ended(task: asyncio.Task[None], *, detail: bool = True) -> str:
     if task.cancelled():
         return "geannuleerd / cancelled"
     exc = task.exception()  # also marks it retrieved: no "never retrieved" warning at shutdown
     if exc is not None:
+        if not detail:
+            return f"gecrasht / crashed: {type(exc).__name__}"
         return f"gecrasht / crashed: {type(exc).__name__}: {exc}"[:300]
     return "beëindigd / returned"
 
@@ -424,11 +454,31 @@ class _Metrics:
                               ["upstream"], registry=self.registry)
 
 
+def _presents_one_of(credentials: HTTPAuthorizationCredentials | None, secrets: Sequence[str | None]) -> bool:
+    """The bearer token is one of the (configured) secrets; compared in constant time."""
+    if credentials is None:
+        return False
+    presented = credentials.credentials.encode()
+    return any(secret and hmac.compare_digest(presented, secret.encode()) for secret in secrets)
+
+
+def _refused() -> HTTPException:
+    return HTTPException(401, detail=UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"})
+
+
 def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: str, description: str) -> FastAPI:
-    """A FastAPI app with the endpoints every service has and errors people can read."""
+    """A FastAPI app with the endpoints every service has and errors people can read.
+
+    What anonymous callers get (docs/operations.md, *Who may call what*): ``/healthz`` and
+    ``/readyz`` always; ``/metrics`` and the API description only on the development system
+    (where dev tokens are accepted). Elsewhere ``/metrics`` takes the metrics or service
+    token and ``/openapi.json`` a signed-in caller, per ``BUDDY_API_DOCS``.
+    """
     settings = runtime.settings
     configure_logging(settings.effective_log_format(), settings.log_level)
     metrics = _Metrics(runtime.name)
+    development = settings.accepts_dev_tokens
+    public_docs = settings.effective_api_docs() == "public"
 
     @asynccontextmanager
     async def lifespan(_: FastAPI):  # type: ignore[no-untyped-def]
@@ -438,7 +488,8 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
         finally:
             await runtime.stop()
 
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan,
+                  **({} if public_docs else {"openapi_url": None, "docs_url": None, "redoc_url": None}))
     app.state.runtime = runtime
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(DatabaseRetry)  # outside the body limit, inside the correlation id and metrics
@@ -531,7 +582,8 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
             problems.append(f"redis: {type(exc).__name__}")
         if not runtime.ready:
             problems.append("starting")
-        for stopped in runtime.stopped_tasks():  # logged once when it stopped (ServiceRuntime._task_ended)
+        # logged once, in full, when it stopped (ServiceRuntime._task_ended)
+        for stopped in runtime.stopped_tasks(detail=development):
             problems.append(f"achtergrondtaak gestopt / background task stopped: {stopped}")
         if runtime.consumer is not None:  # a producer that lost events we applied (restored from a backup)
             for diverged in runtime.consumer.problems:
@@ -539,7 +591,17 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
         return JSONResponse(status_code=503 if problems else 200,
                             content={"status": "unready" if problems else "ready", "problems": problems})
 
-    @ops.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse)
+    scrape_tokens = (settings.metrics_token.get_secret_value() if settings.metrics_token else None,
+                     settings.accepted_service_token())
+
+    def metrics_reader(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]) -> None:
+        if not _presents_one_of(credentials, scrape_tokens):
+            raise _refused()
+
+    @ops.get("/metrics", summary="Prometheus metrics", response_class=PlainTextResponse,
+             description="Open on the development system; elsewhere `Authorization: Bearer` with "
+                         "`BUDDY_METRICS_TOKEN` or `BUDDY_SERVICE_TOKEN`.",
+             dependencies=[] if development else [Depends(metrics_reader)])
     async def prometheus() -> PlainTextResponse:
         def read() -> None:
             metrics.head.set(runtime.store.head()[0])
@@ -556,6 +618,14 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
         return PlainTextResponse(generate_latest(metrics.registry).decode(), media_type="text/plain; version=0.0.4")
 
     app.include_router(ops)
+    if not public_docs:
+        signed_in = principal_dependency(runtime.authenticator)
+
+        # No /docs or /redoc: a browser cannot send the bearer token their page would need.
+        @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(signed_in)])
+        async def api_description() -> JSONResponse:
+            return JSONResponse(app.openapi())
+
     if runtime.relay is not None:
         app.include_router(feed_router(runtime))
     if holds_personal_data(runtime):  # reads of personal data are reasoned and recorded
@@ -574,12 +644,12 @@ def _ping_db(runtime: ServiceRuntime) -> None:
 def feed_router(runtime: ServiceRuntime) -> APIRouter:
     """The service's log as a paginated feed: public parts only, for catch-up and audit."""
     router = APIRouter(tags=["event feed"])
-    service_token = runtime.settings.service_token.get_secret_value()
+    service_token = runtime.settings.accepted_service_token()  # never the public default outside development
 
     def feed_reader(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)]
     ) -> None:
-        if credentials is not None and hmac.compare_digest(credentials.credentials.encode(), service_token.encode()):
+        if _presents_one_of(credentials, (service_token,)):
             return
         principal = authenticate_credentials(runtime.authenticator, credentials)  # 401 when absent or wrong
         require_role(principal, Role.auditor, Role.admin)

@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("recruitment", "matching", "followup", "reporting")
+DEV_SERVICE_TOKEN = "dev-service-token"  # public, like the dev tokens: only where those are accepted
 DEFAULT_PORTS = {"recruitment": 8001, "matching": 8002, "followup": 8003, "reporting": 8004}
 
 
@@ -22,7 +23,9 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="BUDDY_", extra="ignore")
 
     env: Literal["dev", "production"] = Field(
-        "dev", description="`dev` enables dev tokens and readable logs; `production` refuses both."
+        "dev",
+        description="`dev`: readable logs, dev keys in the data folder, dev tokens where BUDDY_DEV_TOKENS asks; "
+        "`production` refuses all three and requires the secrets.",
     )
     data_dir: Path = Field(Path("var"), description="Folder for SQLite files, keys and the embedded Redis.")
     redis_url: str | None = Field(
@@ -66,8 +69,17 @@ class Settings(BaseSettings):
     relay_interval_s: float = Field(0.05, gt=0, description="How often the outbox relay looks for new events.")
     consumer_name: str | None = Field(None, description="Consumer name within its group; default host and pid.")
     service_token: SecretStr = Field(
-        SecretStr("dev-service-token"),
-        description="Shared secret the services present to each other's event feeds (set it in production).",
+        SecretStr(DEV_SERVICE_TOKEN),
+        description="Shared secret the services present to each other's event feeds (set it in production). "
+        "The public default is accepted only where dev tokens are.",
+    )
+    metrics_token: SecretStr | None = Field(
+        None, description="Secret a metrics scraper presents to /metrics (the service token is accepted too)."
+    )
+    api_docs: Literal["public", "signed-in"] | None = Field(
+        None,
+        description="`public`: /docs, /redoc and /openapi.json for anyone; `signed-in`: /openapi.json for "
+        "signed-in callers and no HTML pages. Default: public where dev tokens are accepted, else signed-in.",
     )
     max_body_bytes: int = Field(1_000_000, ge=1_000, description="Larger request bodies are refused with 413.")
     body_timeout_s: float = Field(
@@ -75,7 +87,11 @@ class Settings(BaseSettings):
     )
     disclosure_threshold: int = Field(10, ge=1, description="Counts below this are never shown in reports.")
     rounding_base: int = Field(5, ge=1, description="Shown counts are rounded to a multiple of this.")
-    dev_tokens: bool = Field(True, description="Accept the static dev tokens (only ever on the dev default).")
+    dev_tokens: bool = Field(
+        False,
+        description="Accept the public dev tokens; `buddy run` switches them on. Refused whatever this says "
+        "in production and wherever OIDC or a service token is configured (see dev_token_refusals).",
+    )
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_jwks_url: str | None = None
@@ -88,12 +104,51 @@ class Settings(BaseSettings):
                 for name in ("redis_url", "database_url", "master_key", "blind_index_key", "oidc_issuer", "oidc_audience", "oidc_jwks_url")
                 if not getattr(self, name)
             ]
-            if self.service_token.get_secret_value() == "dev-service-token":
+            if self.uses_public_service_token:
                 missing.append("service_token")
             if missing:
                 raise ValueError(f"production needs BUDDY_{', BUDDY_'.join(m.upper() for m in missing)}")
             self.dev_tokens = False
         return self
+
+    def dev_token_refusals(self) -> list[str]:
+        """Why the public dev tokens are refused here, one sentence each; empty where they are accepted.
+
+        Anyone can read the dev tokens (and the default service token) in this repository,
+        so they are accepted only where the operator cannot have meant production: asked
+        for explicitly, and nothing configured that only a real installation has. Missing
+        settings never open anything: a bare `buddy serve` refuses them.
+        """
+        reasons = []
+        if self.env == "production":
+            reasons.append("BUDDY_ENV is production")
+        if not self.dev_tokens:
+            reasons.append("BUDDY_DEV_TOKENS is not true (`buddy run` sets it for the embedded system)")
+        configured = [f"BUDDY_{name.upper()}" for name in ("oidc_issuer", "oidc_audience", "oidc_jwks_url")
+                      if getattr(self, name)]
+        if configured:
+            reasons.append(f"{', '.join(configured)} configured: an identity provider signs real users in")
+        if not self.uses_public_service_token:
+            reasons.append("BUDDY_SERVICE_TOKEN configured: a secret belongs to a real installation")
+        return reasons
+
+    @property
+    def accepts_dev_tokens(self) -> bool:
+        """Development access: the dev tokens, the default service token, open /metrics and API docs."""
+        return not self.dev_token_refusals()
+
+    @property
+    def uses_public_service_token(self) -> bool:
+        return self.service_token.get_secret_value() == DEV_SERVICE_TOKEN
+
+    def accepted_service_token(self) -> str | None:
+        """The service token the event feeds and /metrics accept: the public default only where dev tokens are."""
+        if self.uses_public_service_token and not self.accepts_dev_tokens:
+            return None
+        return self.service_token.get_secret_value()
+
+    def effective_api_docs(self) -> Literal["public", "signed-in"]:
+        return self.api_docs or ("public" if self.accepts_dev_tokens else "signed-in")
 
     def port_of(self, service: str) -> int:
         return self.port or DEFAULT_PORTS[service]

@@ -73,7 +73,10 @@ def run_system(settings: Settings, *, demo: bool) -> int:
             print(f"De dienst {broken!r} start niet / The service {broken!r} did not start: see {data_dir / 'logs' / (broken + '.log')}",
                   file=sys.stderr)
             return 1
-        if demo:
+        refusals = settings.dev_token_refusals()
+        if demo and refusals:
+            print("Demo data skipped: it is loaded with the dev tokens / demo overgeslagen", file=sys.stderr)
+        elif demo:
             from shared.demo import load_demo
 
             print(load_demo({n: f"http://127.0.0.1:{p}" for n, p in DEFAULT_PORTS.items()}))
@@ -82,10 +85,13 @@ def run_system(settings: Settings, *, demo: bool) -> int:
         for name in SERVICES:
             print(f"  {name:<12} http://127.0.0.1:{DEFAULT_PORTS[name]}/docs")
         print(f"  data         {data_dir}  (logs in {data_dir / 'logs'})")
-        print("\nDev tokens (Authorization: Bearer <token>), only on this embedded default:")
-        for token, principal in dev_principals().items():
-            scope = ", ".join(sorted(principal.projects | principal.regions)) or "-"
-            print(f"  {token:<24} {principal.role.value:<13} {scope}")
+        if refusals:
+            print("\nDev tokens refused / geweigerd: " + "; ".join(refusals))
+        else:
+            print("\nDev tokens (Authorization: Bearer <token>), only on this embedded default:")
+            for token, principal in dev_principals().items():
+                scope = ", ".join(sorted(principal.projects | principal.regions)) or "-"
+                print(f"  {token:<24} {principal.role.value:<13} {scope}")
         print("\nCtrl-C stopt alles / stops everything.")
         while not stopping:
             for name, proc in procs.items():

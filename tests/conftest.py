@@ -415,6 +415,8 @@ def settings_factory(
 ) -> Callable[..., Settings]:
     """``make(**overrides) -> Settings`` with data_dir=tmp_path, the test Redis and key prefix.
 
+    Dev tokens are switched on, as ``buddy run`` does: tests call as the dev identities.
+
     BUDDY_* variables from the developer's shell (other than BUDDY_TEST_*) are hidden
     so they cannot leak into the settings; a test may still set them itself.
     """
@@ -423,7 +425,8 @@ def settings_factory(
             monkeypatch.delenv(name, raising=False)
 
     def make(**overrides: object) -> Settings:
-        kwargs: dict[str, object] = {"data_dir": tmp_path, "redis_url": redis_url, "stream_prefix": key_prefix}
+        kwargs: dict[str, object] = {
+            "data_dir": tmp_path, "redis_url": redis_url, "stream_prefix": key_prefix, "dev_tokens": True}
         kwargs.update(overrides)
         return Settings(**kwargs)  # type: ignore[arg-type]
 

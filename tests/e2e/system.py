@@ -116,6 +116,7 @@ class ServiceSystem:
             "BUDDY_CATCH_UP_INTERVAL_S": "0.5",
             "BUDDY_RELAY_INTERVAL_S": "0.05",
             "BUDDY_BODY_TIMEOUT_S": "2",
+            "BUDDY_DEV_TOKENS": "true",  # the tests call as the dev identities, like on the embedded system
             "PYTHONUNBUFFERED": "1",
         })
         env.update(self.overrides)

@@ -71,7 +71,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_url: str) -> Iterator[
             project_id=project, name=project, organisation="vzw", municipality_nis="11002", region=region,
             target_groups=[TargetGroup.family]))], actor=ACTOR)
     prefix = f"t-{uuid.uuid4().hex[:8]}"
-    settings = Settings(data_dir=folder, redis_url=redis_url, stream_prefix=prefix,
+    settings = Settings(data_dir=folder, redis_url=redis_url, stream_prefix=prefix, dev_tokens=True,
                         catch_up_interval_s=0.1, disclosure_threshold=2, rounding_base=1)
     app = bootstrap.build(settings, feed=StoreRowsFeed(stores), clock=FixedClock(NOW))
     with TestClient(app) as client:

@@ -3,6 +3,7 @@
 
 import base64
 import json
+import os
 import socket
 import threading
 import time
@@ -162,7 +163,7 @@ def test_dev_principals_are_pseudonymous():
 
 
 def test_dev_token_accepted_in_dev(tmp_path):
-    auth = Authenticator(Settings(env="dev", data_dir=tmp_path))
+    auth = Authenticator(Settings(env="dev", data_dir=tmp_path, dev_tokens=True))
     principal = auth.authenticate("dev-professional")
     assert principal.role is Role.professional
     assert principal.projects == frozenset({"demo-antwerpen", "demo-gent"})
@@ -174,6 +175,70 @@ def test_dev_tokens_can_be_switched_off(tmp_path):
     auth = Authenticator(Settings(env="dev", data_dir=tmp_path, dev_tokens=False))
     with pytest.raises(AuthenticationError):
         auth.authenticate("dev-admin")
+
+
+def _bare_environment(monkeypatch: pytest.MonkeyPatch, tmp_path, **variables: str) -> None:
+    """The process environment holds exactly these BUDDY_* variables (and the data folder)."""
+    for name in list(os.environ):
+        if name.upper().startswith("BUDDY_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("BUDDY_DATA_DIR", str(tmp_path))
+    for name, value in variables.items():
+        monkeypatch.setenv(name, value)
+
+
+def test_a_bare_serve_refuses_dev_tokens(tmp_path, monkeypatch):
+    """Nothing set at all (`buddy serve` with no environment): the public tokens stay out."""
+    _bare_environment(monkeypatch, tmp_path)
+    settings = Settings()
+    auth = Authenticator(settings)
+    for token in DEV_TOKENS:
+        with pytest.raises(AuthenticationError):
+            auth.authenticate(token)
+    assert not settings.accepts_dev_tokens
+    assert settings.dev_token_refusals() == [
+        "BUDDY_DEV_TOKENS is not true (`buddy run` sets it for the embedded system)"]
+
+
+def test_dev_tokens_refused_on_an_installation_without_buddy_env(tmp_path, monkeypatch, jwks, keys):
+    """The outside test's case: OIDC, PostgreSQL and an external Redis, BUDDY_ENV unset."""
+    _bare_environment(
+        monkeypatch, tmp_path, BUDDY_OIDC_ISSUER=ISSUER, BUDDY_OIDC_AUDIENCE=AUDIENCE, BUDDY_OIDC_JWKS_URL=jwks.url,
+        BUDDY_DATABASE_URL="postgresql+psycopg://buddy:pw@db/buddy_{service}",
+        BUDDY_REDIS_URL="redis://redis.example.test:6379/0",
+        BUDDY_DEV_TOKENS="true",  # even asked for, e.g. copied from a developer's environment
+    )
+    settings = Settings()
+    auth = Authenticator(settings)
+    with pytest.raises(AuthenticationError):
+        auth.authenticate("dev-admin")
+    assert auth.dev_tokens is False
+    assert auth.authenticate(_token(keys["k1"])).role is Role.professional
+    assert settings.env == "dev" and not settings.accepts_dev_tokens
+    assert any("BUDDY_OIDC_ISSUER" in reason for reason in settings.dev_token_refusals())
+
+
+@pytest.mark.parametrize(
+    ("configured", "named"),
+    [
+        ({"oidc_issuer": ISSUER}, "BUDDY_OIDC_ISSUER"),
+        ({"oidc_audience": AUDIENCE}, "BUDDY_OIDC_AUDIENCE"),
+        ({"service_token": "a-real-secret-" + "x" * 24}, "BUDDY_SERVICE_TOKEN"),
+    ],
+    ids=["oidc-issuer", "oidc-audience", "service-token"],
+)
+def test_dev_tokens_refused_where_a_real_installation_is_configured(tmp_path, configured, named):
+    settings = Settings(env="dev", data_dir=tmp_path, dev_tokens=True, **configured)
+    with pytest.raises(AuthenticationError):
+        Authenticator(settings).authenticate("dev-admin")
+    [reason] = settings.dev_token_refusals()
+    assert named in reason
+
+
+def test_dev_tokens_work_with_a_local_database_when_asked(tmp_path):
+    """A developer's (or the tests') own PostgreSQL is no sign of production."""
+    settings = Settings(env="dev", data_dir=tmp_path, dev_tokens=True, database_url="postgresql+psycopg://localhost/x")
+    assert Authenticator(settings).authenticate("dev-admin").role is Role.admin
 
 
 def _production_settings(jwks_url: str, **extra: Any) -> Settings:
@@ -391,6 +456,12 @@ def client(tmp_path, jwks):
         yield client
 
 
+@pytest.fixture
+def dev_client(tmp_path):
+    with TestClient(_app(Authenticator(Settings(env="dev", data_dir=tmp_path, dev_tokens=True)))) as client:
+        yield client
+
+
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
@@ -409,21 +480,21 @@ def test_dependency_with_wrong_scheme_or_bad_token_is_401(client):
     assert response.headers["www-authenticate"].startswith("Bearer")
 
 
-def test_dependency_dev_token(client):
-    response = client.get("/projects/demo-gent/cases", headers=_bearer("dev-professional"))
+def test_dependency_dev_token(dev_client):
+    response = dev_client.get("/projects/demo-gent/cases", headers=_bearer("dev-professional"))
     assert response.status_code == 200
     assert response.json() == {"actor": "dev-professional"}
 
 
-def test_dependency_foreign_project_is_403(client):
-    response = client.get("/projects/demo-gent/cases", headers=_bearer("dev-professional-other"))
+def test_dependency_foreign_project_is_403(dev_client):
+    response = dev_client.get("/projects/demo-gent/cases", headers=_bearer("dev-professional-other"))
     assert response.status_code == 403
     assert response.json()["detail"] == "Geen toegang tot dit project / No access to this project"
 
 
-def test_dependency_role_check(client):
-    assert client.get("/audit", headers=_bearer("dev-auditor")).status_code == 200
-    response = client.get("/audit", headers=_bearer("dev-professional"))
+def test_dependency_role_check(dev_client):
+    assert dev_client.get("/audit", headers=_bearer("dev-auditor")).status_code == 200
+    response = dev_client.get("/audit", headers=_bearer("dev-professional"))
     assert response.status_code == 403
     assert response.json()["detail"].startswith("Geen toegang")
 
@@ -451,3 +522,34 @@ def test_openapi_shows_bearer_scheme(client):
     schemes = schema["components"]["securitySchemes"]
     assert any(s["type"] == "http" and s["scheme"] == "bearer" for s in schemes.values())
     assert schema["paths"]["/audit"]["get"]["security"]
+
+
+def test_buddy_run_switches_dev_tokens_on_for_the_embedded_system(tmp_path, monkeypatch):
+    """`make run` keeps working with dev tokens: the command that starts the embedded system asks for them."""
+    from typer.testing import CliRunner
+
+    import shared.supervisor
+    from shared.cli import app
+
+    _bare_environment(monkeypatch, tmp_path)
+    monkeypatch.delenv("BUDDY_DEV_TOKENS", raising=False)  # restored after the test
+    started: list[Settings] = []
+    monkeypatch.setattr(shared.supervisor, "run_system", lambda settings, demo: started.append(settings) or 0)
+    assert CliRunner().invoke(app, ["run", "--no-demo"]).exit_code == 0
+    [settings] = started
+    assert settings.accepts_dev_tokens
+    assert os.environ["BUDDY_DEV_TOKENS"] == "true"  # what the service processes inherit
+    assert Authenticator(Settings()).authenticate("dev-admin").role is Role.admin
+
+
+def test_buddy_run_leaves_an_explicit_refusal_alone(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    import shared.supervisor
+    from shared.cli import app
+
+    _bare_environment(monkeypatch, tmp_path, BUDDY_DEV_TOKENS="false")
+    started: list[Settings] = []
+    monkeypatch.setattr(shared.supervisor, "run_system", lambda settings, demo: started.append(settings) or 0)
+    assert CliRunner().invoke(app, ["run", "--no-demo"]).exit_code == 0
+    assert not started[0].accepts_dev_tokens
