@@ -19,7 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from shared.clock import Clock, SystemClock
 from shared.events.envelope import Actor, Envelope, canonical_json
 from shared.events.registry import DomainEvent
-from shared.eventstore.db import WriteLock, reader, write_lock
+from shared.eventstore.db import WriteLock, reader, snapshot, write_lock
 from shared.eventstore.tables import GENESIS_HASH, events, store_head
 
 ANY_VERSION = -1
@@ -79,6 +79,7 @@ class Verification:
     ok: bool
     checked: int
     head_position: int
+    head_hash: str = GENESIS_HASH  # read with head_position, in the snapshot that was walked
     problems: list[str] = field(default_factory=list)
     first_broken_position: int | None = None
     first_broken_event_id: str | None = None
@@ -126,6 +127,11 @@ def envelope_json(row: Any, service: str) -> bytes:
         f'"correlation_id":{q(row["correlation_id"])},"causation_id":{q_opt(row["causation_id"])},'
         f'"payload":{row["payload"]}}}'
     ).encode()
+
+
+def _head(conn: Connection) -> tuple[int, str]:
+    row = conn.execute(select(store_head.c.position, store_head.c.hash).where(store_head.c.id == 1)).one()
+    return row.position, row.hash
 
 
 def _to_stored(row: Any, service: str) -> StoredEvent:
@@ -433,35 +439,42 @@ class EventStore:
 
     def head(self) -> tuple[int, str]:
         with self._reads.connect() as conn:
-            row = conn.execute(select(store_head.c.position, store_head.c.hash).where(store_head.c.id == 1)).one()
-            return row.position, row.hash
+            return _head(conn)
 
     def verify(self, batch: int = 5000) -> Verification:
-        """Walk the whole log: positions gapless from 1, every hash recomputed, head matching."""
-        head_position, head_hash = self.head()
-        result = Verification(ok=True, checked=0, head_position=head_position)
+        """Walk the whole log: positions gapless from 1, every hash recomputed, head matching.
+
+        The head and the rows are read in one snapshot (one read transaction: SQLite's WAL
+        snapshot, PostgreSQL's REPEATABLE READ), so appends that commit during the walk are
+        neither seen nor mistaken for tampering, and the head reported is the one checked.
+        """
+        with snapshot(self.engine).connect() as conn:
+            head_position, head_hash = _head(conn)
+            return self._walk(conn, head_position, head_hash, batch)
+
+    def _walk(self, conn: Connection, head_position: int, head_hash: str, batch: int) -> Verification:
+        result = Verification(ok=True, checked=0, head_position=head_position, head_hash=head_hash)
         expected_position, prev = 1, GENESIS_HASH
-        with self._reads.connect() as conn:
-            after = 0
-            while True:
-                rows = conn.execute(
-                    select(events).where(events.c.position > after).order_by(events.c.position).limit(batch)
-                ).mappings().all()
-                if not rows:
-                    break
-                for row in rows:
-                    pos, eid = row["position"], row["event_id"]
-                    if pos != expected_position:
-                        result.fail(pos, eid, f"position {expected_position} is missing (next is {pos}): an event was deleted")
-                    if row["prev_hash"] != prev:
-                        result.fail(pos, eid, f"event {eid} at position {pos} does not link to its predecessor: events were removed, reordered or inserted")
-                    if chain_hash(row["prev_hash"], dict(row)) != row["hash"]:
-                        result.fail(pos, eid, f"event {eid} at position {pos} was altered: its content does not match its hash")
-                    prev, expected_position = row["hash"], pos + 1
-                    result.checked += 1
-                    if not result.ok:
-                        return result
-                after = rows[-1]["position"]
+        after = 0
+        while True:
+            rows = conn.execute(
+                select(events).where(events.c.position > after).order_by(events.c.position).limit(batch)
+            ).mappings().all()
+            if not rows:
+                break
+            for row in rows:
+                pos, eid = row["position"], row["event_id"]
+                if pos != expected_position:
+                    result.fail(pos, eid, f"position {expected_position} is missing (next is {pos}): an event was deleted")
+                if row["prev_hash"] != prev:
+                    result.fail(pos, eid, f"event {eid} at position {pos} does not link to its predecessor: events were removed, reordered or inserted")
+                if chain_hash(row["prev_hash"], dict(row)) != row["hash"]:
+                    result.fail(pos, eid, f"event {eid} at position {pos} was altered: its content does not match its hash")
+                prev, expected_position = row["hash"], pos + 1
+                result.checked += 1
+                if not result.ok:
+                    return result
+            after = rows[-1]["position"]
         if expected_position - 1 != head_position or prev != head_hash:
             result.fail(
                 expected_position, None,

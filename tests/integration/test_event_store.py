@@ -310,3 +310,37 @@ def test_sqlite_writers_queue_in_process_and_every_ending_lets_the_next_in(tmp_p
         store.append("o-2", 0, [stopped(2)], actor=ACTOR)  # a conflict releases the lock as well
     assert not lock._lock.locked()
     engine.dispose()
+
+
+def test_verify_raises_no_false_alarm_while_writers_append(store: EventStore) -> None:
+    """The head and the rows are read in one snapshot: appends committing meanwhile are not tampering.
+
+    50 walks while 8 writers append; each must pass, and the head it reports must be the
+    position and hash of one and the same event (what an operator keeps as proof).
+    """
+    writers, runs = 8, 50
+    for n in range(100):
+        store.append(f"seed-{n}", 0, [stopped(n)], actor=ACTOR)
+    stop = threading.Event()
+
+    def write(w: int) -> int:
+        i = 0
+        while not stop.is_set():
+            store.append(f"live-{w}-{i}", 0, [stopped(i), stopped(i + 1)], actor=ACTOR)
+            i += 1
+        return i
+
+    with ThreadPoolExecutor(writers) as pool:
+        futures = [pool.submit(write, w) for w in range(writers)]
+        try:
+            results = [store.verify(batch=50) for _ in range(runs)]
+        finally:
+            stop.set()
+        appended = sum(f.result() for f in futures)
+    alarms = [r.problems for r in results if not r.ok]
+    assert not alarms, f"{len(alarms)} of {runs} walks raised an alarm: {alarms[0]}"
+    assert appended > 0 and len({r.head_position for r in results}) > 1  # the walks did run under load
+    hashes = {e.envelope.position: e.hash for e in store.read_after(0, limit=100_000)}
+    for r in results:
+        assert r.checked == r.head_position
+        assert hashes[r.head_position] == r.head_hash
