@@ -30,11 +30,10 @@ def reader(engine: Engine) -> Engine:
 def snapshot(engine: Engine) -> Engine:
     """Reads that see one consistent state across several queries (a report and its watermark).
 
-    SQLite in WAL mode gives a read transaction one snapshot; PostgreSQL needs REPEATABLE READ
-    (read only: it never waits for, nor makes others wait for, a lock on a row).
+    SQLite in WAL mode gives a read transaction one snapshot; PostgreSQL needs REPEATABLE READ.
     """
     if engine.dialect.name == "postgresql":
-        return engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True, **{READ_ONLY: True})
+        return engine.execution_options(isolation_level="REPEATABLE READ", **{READ_ONLY: True})
     return reader(engine)
 
 

@@ -448,7 +448,8 @@ class EventStore:
         snapshot, PostgreSQL's REPEATABLE READ), so appends that commit during the walk are
         neither seen nor mistaken for tampering, and the head reported is the one checked.
         """
-        with snapshot(self.engine).connect() as conn:
+        # read only on PostgreSQL (an option SQLite ignores): a walk never takes a row lock
+        with snapshot(self.engine).execution_options(postgresql_readonly=True).connect() as conn:
             head_position, head_hash = _head(conn)
             return self._walk(conn, head_position, head_hash, batch)
 
