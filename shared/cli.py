@@ -81,7 +81,7 @@ def verify(
         result = store.verify()
         if result.ok:
             typer.echo(f"{name}: store ok — {result.checked} events, head {result.head_position} "
-                       f"(hash {store.head()[1]})")
+                       f"(hash {result.head_hash})")  # the head the walk checked, not a later one
         else:
             from shared.audit import first_broken_event
 

@@ -44,7 +44,7 @@ from shared.bus.connect import bus_client, make_broker
 from shared.clock import Clock, SystemClock
 from shared.domain import DomainError, InvalidInput
 from shared.events.envelope import Role
-from shared.eventstore import ConcurrencyConflict, EventStore, make_engine, migrate
+from shared.eventstore import ConcurrencyConflict, EventStore, StoreBusy, make_engine, migrate
 from shared.eventstore.db import reader
 from shared.logging import configure_logging, get_logger
 from shared.privacy import holds_personal_data, personal_data_router
@@ -72,7 +72,7 @@ class ServiceRuntime:
         self.name, self.settings = name, settings
         self.batch = batch  # the consumer's batch writer, when the service has a faster one
         self.clock = clock or SystemClock()
-        self.engine = make_engine(settings.database_url_of(name))
+        self.engine = make_engine(settings.database_url_of(name), lock_timeout_s=settings.store_lock_timeout_s)
         event.listen(self.engine, "commit", _committing)
         self.store = EventStore(self.engine, name, self.clock)
         # Only services that own people hold a vault; reporting holds no personal data at all.
@@ -244,8 +244,8 @@ _ERRORS: dict[int, str] = {
     408: TOO_SLOW,
     413: TOO_LARGE,
     422: "Ongeldige invoer / Invalid input",
-    503: "Databank of aanmelding tijdelijk niet bereikbaar; probeer opnieuw (Retry-After) / "
-         "Database or sign-in temporarily unavailable; try again (Retry-After)",
+    503: "Databank of aanmelding tijdelijk niet bereikbaar, of het logboek bezet; probeer opnieuw (Retry-After) / "
+         "Database or sign-in temporarily unavailable, or the event store busy; try again (Retry-After)",
 }
 
 
@@ -542,6 +542,16 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
                 "detail": INVALID_JSON, "code": "invalid_input",
                 "errors": [{"field": "body", "message": "not UTF-8 encoded JSON", "type": "json_invalid"}]})
         return JSONResponse(status_code=exc.status_code, content={"detail": exc.detail}, headers=exc.headers)
+
+    @app.exception_handler(StoreBusy)
+    async def store_busy(request: Request, exc: StoreBusy) -> JSONResponse:
+        # Another write held the store's lock for the whole lock timeout and nothing was written:
+        # the client tries again; not retried here, which would only queue behind the same lock
+        log.warning("http.store_busy", path=request.url.path, waited_s=exc.timeout_s)
+        return JSONResponse(status_code=503, headers={"Retry-After": "1"}, content={
+            "detail": "Het logboek is bezig met een andere schrijfopdracht; er werd niets opgeslagen, probeer "
+                      "opnieuw / The event store is busy with another write; nothing was recorded, please try again",
+            "code": "store_busy"})
 
     @app.exception_handler(OperationalError)
     async def database_unavailable(request: Request, exc: OperationalError) -> JSONResponse:

@@ -85,6 +85,10 @@ class Settings(BaseSettings):
     body_timeout_s: float = Field(
         15.0, gt=0, description="A request body not fully received within this time is refused with 408 (slow clients)."
     )
+    store_lock_timeout_s: float = Field(
+        10.0, gt=0, description="How long a write waits for another's lock on the event store before it is "
+        "answered 503 with Retry-After (nothing written; the client tries again).",
+    )
     disclosure_threshold: int = Field(10, ge=1, description="Counts below this are never shown in reports.")
     rounding_base: int = Field(5, ge=1, description="Shown counts are rounded to a multiple of this.")
     dev_tokens: bool = Field(

@@ -1,6 +1,6 @@
 """Event store: the source of truth of every writing service."""
 
-from shared.eventstore.db import make_engine, migrate
+from shared.eventstore.db import StoreBusy, make_engine, migrate
 from shared.eventstore.store import (
     ANY_VERSION,
     ConcurrencyConflict,
@@ -15,6 +15,7 @@ __all__ = [
     "ConcurrencyConflict",
     "EventStore",
     "NewEvent",
+    "StoreBusy",
     "StoredEvent",
     "Verification",
     "make_engine",

@@ -13,12 +13,18 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 SERVICES_DIR = Path(__file__).resolve().parents[2] / "services"
 
 
 READ_ONLY = "buddy_read_only"
+# How long a write waits for another transaction's write lock (the store head) before it
+# gives up with StoreBusy: long enough for any command, short enough to answer a request.
+LOCK_TIMEOUT_S = 10.0
+_SQLITE_BUSY = 5  # SQLite's primary result code for a lock another connection holds
+_PG_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout ran out
 SQLITE_SYNCHRONOUS = "FULL"  # a committed event survives a power cut too (WAL mode: one sync per commit)
 
 
@@ -37,6 +43,39 @@ def snapshot(engine: Engine) -> Engine:
     return reader(engine)
 
 
+class StoreBusy(OperationalError):
+    """A write waited the whole lock timeout behind another transaction: nothing was written.
+
+    Retryable: the other transaction ends, and the same write then goes through. An
+    OperationalError, as the database's own lock errors are, so code that already treats
+    those as passing trouble treats this alike; the services answer it 503 with Retry-After.
+    """
+
+    def __init__(self, statement: str | None, orig: BaseException, timeout_s: float) -> None:
+        super().__init__(statement, None, orig)
+        self.timeout_s = timeout_s
+
+    def __str__(self) -> str:
+        return (f"the store is busy with another write; try again in a moment (waited {self.timeout_s:g} s "
+                "for its write lock; nothing was written)")
+
+    def __reduce__(self) -> Any:
+        return self.__class__, (self.statement, self.orig, self.timeout_s)
+
+
+def lock_wait_timed_out(exc: BaseException) -> bool:
+    """A database error (raw or as SQLAlchemy wraps it) saying a lock was not granted in time."""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    if getattr(orig, "sqlstate", None) == _PG_LOCK_NOT_AVAILABLE:
+        return True
+    return isinstance(orig, sqlite3.OperationalError) and (getattr(orig, "sqlite_errorcode", 0) & 0xFF) == _SQLITE_BUSY
+
+
+def lock_timeout_s(engine: Engine) -> float:
+    """The engine's lock timeout (see ``make_engine``)."""
+    return getattr(engine.dialect, "buddy_lock_timeout_s", LOCK_TIMEOUT_S)
+
+
 class WriteLock:
     """One SQLite writer at a time in this process, queued on a lock instead of on SQLite.
 
@@ -46,14 +85,15 @@ class WriteLock:
     previous writer commits; SQLite's own lock still guards other processes.
     """
 
-    def __init__(self, timeout_s: float = 30.0) -> None:
+    def __init__(self, timeout_s: float = LOCK_TIMEOUT_S) -> None:
         self._lock = threading.Lock()  # not an RLock: a rollback may run on another thread
         self._holder: int | None = None
         self.timeout_s = timeout_s
 
     def acquire(self, dbapi_conn: Any) -> None:
         if not self._lock.acquire(timeout=self.timeout_s):
-            raise sqlite3.OperationalError("database is locked (waited for another writer in this process)")
+            raise StoreBusy(None, sqlite3.OperationalError("database is locked (by another writer in this process)"),
+                            self.timeout_s)
         self._holder = _identity(dbapi_conn)
 
     def release(self, dbapi_conn: Any) -> None:
@@ -80,17 +120,22 @@ def write_lock(engine: Engine) -> WriteLock | None:
     return getattr(engine.dialect, "buddy_write_lock", None)
 
 
-def make_engine(url: str, *, pool_size: int = 10) -> Engine:
+def make_engine(url: str, *, pool_size: int = 10, lock_timeout_s: float = LOCK_TIMEOUT_S) -> Engine:
     """An engine whose transactions take the write lock up front on SQLite.
 
     SQLite's default deferred transactions fail with "database is locked" when two
     writers upgrade at once; BEGIN IMMEDIATE makes them queue on the busy timeout.
+    A writer waits at most ``lock_timeout_s`` for the write lock, then gets StoreBusy
+    (SQLite: the in-process queue and the busy timeout; PostgreSQL: the store's lock_timeout).
+
+    PostgreSQL transactions are READ COMMITTED whatever the server's default: appends
+    serialise on the head row's lock and must then see every append committed before.
     """
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
-        lock = WriteLock()
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": lock_timeout_s})
+        lock = WriteLock(lock_timeout_s)
         dialect: Any = engine.dialect
-        dialect.buddy_write_lock = lock
+        dialect.buddy_write_lock, dialect.buddy_lock_timeout_s = lock, lock_timeout_s
         commit, rollback, close = dialect.do_commit, dialect.do_rollback, dialect.do_close
 
         def do_commit(dbapi_conn: Any) -> None:
@@ -119,7 +164,7 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute(f"PRAGMA synchronous={SQLITE_SYNCHRONOUS}")
-            cur.execute("PRAGMA busy_timeout=30000")
+            cur.execute(f"PRAGMA busy_timeout={int(lock_timeout_s * 1000)}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
@@ -132,12 +177,17 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
             lock.acquire(dbapi_conn)
             try:
                 conn.exec_driver_sql("BEGIN IMMEDIATE")
-            except BaseException:
+            except BaseException as exc:
                 lock.release(dbapi_conn)
+                if lock_wait_timed_out(exc):  # another process held SQLite's own lock
+                    raise StoreBusy("BEGIN IMMEDIATE", getattr(exc, "orig", exc), lock_timeout_s) from exc
                 raise
 
         return engine
-    return create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
+                           isolation_level="READ COMMITTED")
+    engine.dialect.buddy_lock_timeout_s = lock_timeout_s  # type: ignore[attr-defined]
+    return engine
 
 
 def alembic_config(engine: Engine, service: str | None = None) -> Config:

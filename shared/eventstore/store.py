@@ -13,18 +13,23 @@ from datetime import UTC, datetime
 from json.encoder import encode_basestring as _quote
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from shared.clock import Clock, SystemClock
 from shared.events.envelope import Actor, Envelope, canonical_json
 from shared.events.registry import DomainEvent
-from shared.eventstore.db import WriteLock, reader, write_lock
+from shared.eventstore.db import StoreBusy, WriteLock, lock_timeout_s, lock_wait_timed_out, reader, snapshot, write_lock
 from shared.eventstore.tables import GENESIS_HASH, events, store_head
 
 ANY_VERSION = -1
 # Built once: constructing SQLAlchemy statements per call costs more than running them.
-_LOCK_HEAD = select(store_head.c.position).where(store_head.c.id == 1).with_for_update()
+# PostgreSQL: the head row's lock, waited for at most the store's lock timeout. The timeout
+# is set (for this transaction) by the row filter, which runs in the scan below the locking
+# step: one statement, one round trip, and a lock wait that ends in lock_not_available.
+_PG_LOCK_HEAD = ("SELECT position, hash FROM store_head WHERE id = 1 "
+                 "AND set_config('lock_timeout', {mark}, true) IS NOT NULL FOR UPDATE")
+_LOCK_HEAD = text(_PG_LOCK_HEAD.format(mark=":timeout"))
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%f+00:00"
 
 
@@ -79,6 +84,7 @@ class Verification:
     ok: bool
     checked: int
     head_position: int
+    head_hash: str = GENESIS_HASH  # read with head_position, in the snapshot that was walked
     problems: list[str] = field(default_factory=list)
     first_broken_position: int | None = None
     first_broken_event_id: str | None = None
@@ -126,6 +132,11 @@ def envelope_json(row: Any, service: str) -> bytes:
         f'"correlation_id":{q(row["correlation_id"])},"causation_id":{q_opt(row["causation_id"])},'
         f'"payload":{row["payload"]}}}'
     ).encode()
+
+
+def _head(conn: Connection) -> tuple[int, str]:
+    row = conn.execute(select(store_head.c.position, store_head.c.hash).where(store_head.c.id == 1)).one()
+    return row.position, row.hash
 
 
 def _to_stored(row: Any, service: str) -> StoredEvent:
@@ -204,8 +215,12 @@ class _Writer:
         self.set_head = f"UPDATE store_head SET position = {mark}, hash = {mark} WHERE id = 1"
 
     def write(self, dbc: Any, build: _RowBuilder, *, committing: Callable[[], None] | None,
-              lock: WriteLock | None = None) -> list[int]:
-        """``lock``: the in-process writer lock of an own transaction (SQLite; None elsewhere)."""
+              lock: WriteLock | None = None, timeout_ms: str = "0") -> list[int]:
+        """``lock``: the in-process writer lock of an own transaction (SQLite; None elsewhere).
+
+        ``timeout_ms``: how long to wait for the head row's lock (PostgreSQL; SQLite waits
+        at BEGIN IMMEDIATE, bounded by the engine).
+        """
         raise NotImplementedError
 
     def reusable(self, dbc: Any) -> bool:
@@ -214,7 +229,7 @@ class _Writer:
 
 class _SQLiteWriter(_Writer):
     def write(self, dbc: Any, build: _RowBuilder, *, committing: Callable[[], None] | None,
-              lock: WriteLock | None = None) -> list[int]:
+              lock: WriteLock | None = None, timeout_ms: str = "0") -> list[int]:
         if committing is None:  # a caller's transaction, begun IMMEDIATE under the lock (see db.make_engine)
             return self._rows(dbc, build)
         with lock.held(dbc) if lock is not None else nullcontext():
@@ -239,9 +254,11 @@ class _SQLiteWriter(_Writer):
 
 class _PostgresWriter(_Writer):
     def write(self, pg: Any, build: _RowBuilder, *, committing: Callable[[], None] | None,
-              lock: WriteLock | None = None) -> list[int]:  # the head row's lock is taken in SQL
+              lock: WriteLock | None = None, timeout_ms: str = "0") -> list[int]:  # the head row's lock is taken in SQL
         # Round trip one: BEGIN, lock, versions. The versions query starts after the lock
-        # is granted, so under READ COMMITTED it sees every append committed before ours.
+        # is granted, so under READ COMMITTED it sees every append committed before ours:
+        # the level is named, not left to the server's default (REPEATABLE READ would fail
+        # every append that waited for the lock).
         # Round trip two: insert, head, COMMIT. BEGIN and COMMIT are sent as statements in
         # autocommit mode: psycopg's own BEGIN would cost a round trip of its own.
         commit = committing is not None  # else the caller's transaction
@@ -250,8 +267,8 @@ class _PostgresWriter(_Writer):
         try:
             with pg.pipeline(), pg.cursor() as head, pg.cursor() as versions:
                 if commit:
-                    head.execute("BEGIN")
-                head.execute(self.lock_sql)
+                    head.execute("BEGIN ISOLATION LEVEL READ COMMITTED")
+                head.execute(self.lock_sql, (timeout_ms,))
                 versions.execute(self.versions_sql, (build.stream_ids,))
                 position, prev = head.fetchone()
                 rows = build.rows(position, prev, dict(versions.fetchall()))
@@ -281,7 +298,7 @@ _SQLITE_WRITER = _SQLiteWriter(
     "SELECT stream_id, max(version) FROM events WHERE stream_id IN (SELECT value FROM json_each(?)) GROUP BY stream_id",
 )
 _PG_WRITER = _PostgresWriter(
-    "%s", "SELECT position, hash FROM store_head WHERE id = 1 FOR UPDATE",
+    "%s", _PG_LOCK_HEAD.format(mark="%s"),
     "SELECT stream_id, max(version) FROM events WHERE stream_id = ANY(%s) GROUP BY stream_id",
 )
 
@@ -294,6 +311,8 @@ class EventStore:
         self.service = service
         self.clock = clock or SystemClock()
         self._reads = reader(engine)
+        self.lock_timeout_s = lock_timeout_s(engine)
+        self._timeout_ms = str(int(self.lock_timeout_s * 1000))
         self._after_commit: dict[int, list[Callable[[], None]]] = {}  # open transaction() -> its hooks
 
     @contextmanager
@@ -301,14 +320,20 @@ class EventStore:
         """A write transaction; pass it to ``append`` to commit other rows with the events.
 
         It takes the head lock first, so every command locks in the same order (head, then
-        read-model rows) and two commands cannot deadlock on PostgreSQL.
+        read-model rows) and two commands cannot deadlock on PostgreSQL. It waits at most
+        the lock timeout for it, then raises StoreBusy (retryable: nothing was written).
         """
         hooks: list[Callable[[], None]] = []
-        with self.engine.begin() as conn:
+        with self.engine.begin() as conn:  # on SQLite this waits for the write lock (db.make_engine)
             self._after_commit[id(conn)] = hooks
             try:
-                if conn.dialect.name == "postgresql":  # SQLite's BEGIN IMMEDIATE already holds the write lock
-                    conn.execute(_LOCK_HEAD)
+                if conn.dialect.name == "postgresql":
+                    try:
+                        conn.execute(_LOCK_HEAD, {"timeout": self._timeout_ms})
+                    except OperationalError as exc:
+                        if lock_wait_timed_out(exc):
+                            raise StoreBusy(exc.statement, exc.orig, self.lock_timeout_s) from exc
+                        raise
                 yield conn
             finally:
                 self._after_commit.pop(id(conn), None)
@@ -370,10 +395,10 @@ class EventStore:
             if not conn.in_transaction():
                 conn.begin()  # what SQLAlchemy's autobegin does on a first statement (BEGIN IMMEDIATE on SQLite)
             try:
-                return writer.write(conn.connection.driver_connection, build, committing=None)
+                return writer.write(conn.connection.driver_connection, build, committing=None,
+                                    timeout_ms=self._timeout_ms)
             except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it: callers catch those
-                raise DBAPIError.instance(writer.insert, None, exc, conn.dialect.loaded_dbapi.Error,
-                                          dialect=conn.dialect) from exc
+                raise self._database_error(exc, writer.insert, conn.dialect) from exc
         writer = self._writer(self.engine.dialect.name)
         with self.engine.connect() as own:
             raw = own.connection
@@ -382,7 +407,7 @@ class EventStore:
                 # the commit is sent on the driver connection: commit listeners hear of it as
                 # they would from SQLAlchemy (a request whose commit began is not retried)
                 return writer.write(dbc, build, committing=lambda: own.dispatch.commit(own),
-                                    lock=write_lock(self.engine))
+                                    lock=write_lock(self.engine), timeout_ms=self._timeout_ms)
             except ConcurrencyConflict:
                 raw.rollback()
                 raise
@@ -393,10 +418,7 @@ class EventStore:
                 else:
                     with suppress(Exception):
                         raw.rollback()
-                raise DBAPIError.instance(
-                    writer.insert, None, exc, own.dialect.loaded_dbapi.Error,
-                    connection_invalidated=disconnected, dialect=own.dialect,
-                ) from exc
+                raise self._database_error(exc, writer.insert, own.dialect, disconnected) from exc
             except BaseException:
                 with suppress(Exception):
                     raw.rollback()
@@ -404,6 +426,13 @@ class EventStore:
             finally:
                 if not own.invalidated and not writer.reusable(dbc):
                     own.invalidate()
+
+    def _database_error(self, exc: Exception, statement: str, dialect: Any, disconnected: bool = False) -> DBAPIError:
+        """A driver's error as SQLAlchemy would raise it; a lock wait that timed out as StoreBusy."""
+        if lock_wait_timed_out(exc):
+            return StoreBusy(statement, exc, self.lock_timeout_s)
+        return DBAPIError.instance(statement, None, exc, dialect.loaded_dbapi.Error,
+                                   connection_invalidated=disconnected, dialect=dialect)
 
     def _writer(self, dialect: str) -> Any:
         return _PG_WRITER if dialect == "postgresql" else _SQLITE_WRITER
@@ -433,35 +462,43 @@ class EventStore:
 
     def head(self) -> tuple[int, str]:
         with self._reads.connect() as conn:
-            row = conn.execute(select(store_head.c.position, store_head.c.hash).where(store_head.c.id == 1)).one()
-            return row.position, row.hash
+            return _head(conn)
 
     def verify(self, batch: int = 5000) -> Verification:
-        """Walk the whole log: positions gapless from 1, every hash recomputed, head matching."""
-        head_position, head_hash = self.head()
-        result = Verification(ok=True, checked=0, head_position=head_position)
+        """Walk the whole log: positions gapless from 1, every hash recomputed, head matching.
+
+        The head and the rows are read in one snapshot (one read transaction: SQLite's WAL
+        snapshot, PostgreSQL's REPEATABLE READ), so appends that commit during the walk are
+        neither seen nor mistaken for tampering, and the head reported is the one checked.
+        """
+        # read only on PostgreSQL (an option SQLite ignores): a walk never takes a row lock
+        with snapshot(self.engine).execution_options(postgresql_readonly=True).connect() as conn:
+            head_position, head_hash = _head(conn)
+            return self._walk(conn, head_position, head_hash, batch)
+
+    def _walk(self, conn: Connection, head_position: int, head_hash: str, batch: int) -> Verification:
+        result = Verification(ok=True, checked=0, head_position=head_position, head_hash=head_hash)
         expected_position, prev = 1, GENESIS_HASH
-        with self._reads.connect() as conn:
-            after = 0
-            while True:
-                rows = conn.execute(
-                    select(events).where(events.c.position > after).order_by(events.c.position).limit(batch)
-                ).mappings().all()
-                if not rows:
-                    break
-                for row in rows:
-                    pos, eid = row["position"], row["event_id"]
-                    if pos != expected_position:
-                        result.fail(pos, eid, f"position {expected_position} is missing (next is {pos}): an event was deleted")
-                    if row["prev_hash"] != prev:
-                        result.fail(pos, eid, f"event {eid} at position {pos} does not link to its predecessor: events were removed, reordered or inserted")
-                    if chain_hash(row["prev_hash"], dict(row)) != row["hash"]:
-                        result.fail(pos, eid, f"event {eid} at position {pos} was altered: its content does not match its hash")
-                    prev, expected_position = row["hash"], pos + 1
-                    result.checked += 1
-                    if not result.ok:
-                        return result
-                after = rows[-1]["position"]
+        after = 0
+        while True:
+            rows = conn.execute(
+                select(events).where(events.c.position > after).order_by(events.c.position).limit(batch)
+            ).mappings().all()
+            if not rows:
+                break
+            for row in rows:
+                pos, eid = row["position"], row["event_id"]
+                if pos != expected_position:
+                    result.fail(pos, eid, f"position {expected_position} is missing (next is {pos}): an event was deleted")
+                if row["prev_hash"] != prev:
+                    result.fail(pos, eid, f"event {eid} at position {pos} does not link to its predecessor: events were removed, reordered or inserted")
+                if chain_hash(row["prev_hash"], dict(row)) != row["hash"]:
+                    result.fail(pos, eid, f"event {eid} at position {pos} was altered: its content does not match its hash")
+                prev, expected_position = row["hash"], pos + 1
+                result.checked += 1
+                if not result.ok:
+                    return result
+            after = rows[-1]["position"]
         if expected_position - 1 != head_position or prev != head_hash:
             result.fail(
                 expected_position, None,

@@ -125,3 +125,38 @@ def test_a_naively_forged_event_is_named_too(store: EventStore) -> None:
     assert code == 1
     assert "store BROKEN at position 5 (event forged-0000-0000-0000-000000000000)" in output
     assert "was altered" in output
+
+
+def test_the_head_line_names_the_hash_of_the_position_it_names_while_writers_append(store: EventStore) -> None:
+    """The line operators keep as proof pairs a position with that position's hash, also under load."""
+    import re
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    stop = threading.Event()
+
+    def write(w: int) -> None:
+        i = 0
+        while not stop.is_set():
+            store.append(f"w-{w}-{i}", 0, [NewEvent(VolunteerStopped(volunteer_id=f"w-{w}-{i}", project_id="p-1",
+                                                                     reason=StopReason.other), project_id="p-1")],
+                         actor=ACTOR)
+            i += 1
+
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(write, w) for w in range(4)]
+        try:
+            outputs = [verify() for _ in range(10)]
+        finally:
+            stop.set()
+        for f in futures:
+            f.result()
+    heads = []
+    for code, output in outputs:
+        assert code == 0, output
+        head = re.search(r"head (\d+) \(hash ([0-9a-f]{64})\)", output)
+        assert head, output
+        heads.append((int(head[1]), head[2]))
+    with store.engine.connect() as conn:
+        hashes = dict(conn.execute(select(events.c.position, events.c.hash)).all())
+    assert [(position, hashes[position]) for position, _ in heads] == heads

@@ -310,3 +310,116 @@ def test_sqlite_writers_queue_in_process_and_every_ending_lets_the_next_in(tmp_p
         store.append("o-2", 0, [stopped(2)], actor=ACTOR)  # a conflict releases the lock as well
     assert not lock._lock.locked()
     engine.dispose()
+
+
+def test_verify_raises_no_false_alarm_while_writers_append(store: EventStore) -> None:
+    """The head and the rows are read in one snapshot: appends committing meanwhile are not tampering.
+
+    50 walks while 8 writers append; each must pass, and the head it reports must be the
+    position and hash of one and the same event (what an operator keeps as proof).
+    """
+    writers, runs = 8, 50
+    for n in range(100):
+        store.append(f"seed-{n}", 0, [stopped(n)], actor=ACTOR)
+    stop = threading.Event()
+
+    def write(w: int) -> int:
+        i = 0
+        while not stop.is_set():
+            store.append(f"live-{w}-{i}", 0, [stopped(i), stopped(i + 1)], actor=ACTOR)
+            i += 1
+        return i
+
+    with ThreadPoolExecutor(writers) as pool:
+        futures = [pool.submit(write, w) for w in range(writers)]
+        try:
+            results = [store.verify(batch=50) for _ in range(runs)]
+        finally:
+            stop.set()
+        appended = sum(f.result() for f in futures)
+    alarms = [r.problems for r in results if not r.ok]
+    assert not alarms, f"{len(alarms)} of {runs} walks raised an alarm: {alarms[0]}"
+    assert appended > 0 and len({r.head_position for r in results}) > 1  # the walks did run under load
+    hashes = {e.envelope.position: e.hash for e in store.read_after(0, limit=100_000)}
+    for r in results:
+        assert r.checked == r.head_position
+        assert hashes[r.head_position] == r.head_hash
+
+
+@pytest.mark.postgres
+def test_appends_do_not_depend_on_the_servers_default_isolation_level(make_postgres_db, postgres_admin_url) -> None:  # type: ignore[no-untyped-def]
+    """A server whose transactions default to REPEATABLE READ: concurrent appends all succeed."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    url = make_postgres_db()
+    admin = create_engine(postgres_admin_url, isolation_level="AUTOCOMMIT", poolclass=NullPool)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"ALTER DATABASE \"{make_url(url).database}\" SET default_transaction_isolation = 'repeatable read'")
+    admin.dispose()
+    engine = make_engine(url)
+    migrate(engine)
+    store = EventStore(engine, "recruitment")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SHOW default_transaction_isolation").scalar() == "repeatable read"
+
+    def command(i: int) -> None:
+        if i % 2:
+            store.append(f"o-{i}", 0, [stopped(i)], actor=ACTOR)
+        else:  # a command's own transaction, as the services' handlers run them
+            with store.transaction() as conn:
+                store.append(f"t-{i}", 0, [stopped(i)], actor=ACTOR, conn=conn)
+
+    try:
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(command, range(200)))
+        assert [e.envelope.position for e in store.read_after(0, limit=1000)] == list(range(1, 201))
+        assert store.verify().ok
+    finally:
+        engine.dispose()
+
+
+def test_an_append_waiting_too_long_for_the_store_gives_up_with_a_retryable_error(database_url: str) -> None:
+    """Behind an open store transaction an append waits at most the lock timeout, then says: try again."""
+    import time
+
+    from shared.eventstore import StoreBusy
+
+    engine = make_engine(database_url, lock_timeout_s=0.5)
+    other = make_engine(database_url, lock_timeout_s=0.5)  # as another process would write (SQLite: its own lock)
+    migrate(engine)
+    store, elsewhere = EventStore(engine, "recruitment"), EventStore(other, "recruitment")
+    store.append("v-1", 0, [stopped(1)], actor=ACTOR)
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with store.transaction() as conn:
+            store.append("v-2", 0, [stopped(2)], actor=ACTOR, conn=conn)
+            holding.set()
+            release.wait(30)
+
+    def in_transaction(s: EventStore) -> None:
+        with s.transaction() as conn:
+            s.append("v-3", 0, [stopped(3)], actor=ACTOR, conn=conn)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    waits = []
+    try:
+        assert holding.wait(10)
+        for attempt in (lambda: store.append("v-3", 0, [stopped(3)], actor=ACTOR), lambda: in_transaction(store),
+                        lambda: elsewhere.append("v-3", 0, [stopped(3)], actor=ACTOR), lambda: in_transaction(elsewhere)):
+            started = time.monotonic()
+            with pytest.raises(StoreBusy, match="busy with another write; try again"):
+                attempt()
+            waits.append(time.monotonic() - started)
+    finally:
+        release.set()
+        holder.join()
+    assert all(0.4 < w < 3 for w in waits), waits
+    assert store.append("v-3", 0, [stopped(3)], actor=ACTOR) == [3]
+    assert elsewhere.append("v-4", 0, [stopped(4)], actor=ACTOR) == [4]
+    assert store.verify().ok
+    other.dispose()
+    engine.dispose()

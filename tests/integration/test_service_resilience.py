@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -94,6 +95,42 @@ def test_readyz_and_metrics_name_a_producer_that_lost_applied_events(settings_fa
         assert 'buddy_consumer_upstream_diverged{upstream="recruitment"} 1.0' in client.get("/metrics").text
         consumer.diverged.clear()
         assert client.get("/readyz").status_code == 200
+
+
+# ------------------------------------------------------------------------------ a busy store
+def test_a_command_behind_a_held_store_lock_answers_503_with_retry_after_at_once(
+    database_url: str, settings_factory: Callable[..., Settings]
+) -> None:
+    """The wait for the store's write lock is bounded; then a clear, retryable 503, not tried again."""
+    app = build_recruitment(settings_factory(database_url=database_url, service_urls=NOWHERE, store_lock_timeout_s=0.5))
+    with capture_logs() as logs, TestClient(app) as client:
+        store = app.state.runtime.store
+        assert client.post("/projects", json=_project("p-before"), headers=ADMIN).status_code == 201
+        holding, release = threading.Event(), threading.Event()
+
+        def hold() -> None:
+            with store.transaction():  # another command's transaction, open for a while
+                holding.set()
+                release.wait(5)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        try:
+            assert holding.wait(10)
+            started = time.monotonic()
+            busy = client.post("/projects", json=_project("p-busy"), headers=ADMIN)
+            waited = time.monotonic() - started
+        finally:
+            release.set()
+            holder.join()
+        assert busy.status_code == 503, busy.text
+        assert busy.headers["Retry-After"] == "1"
+        assert busy.json()["code"] == "store_busy"
+        assert "busy with another write" in busy.json()["detail"] and "try again" in busy.json()["detail"]
+        assert 0.4 < waited < 3, waited  # one lock timeout, not tried again behind the same lock
+        assert client.post("/projects", json=_project("p-busy"), headers=ADMIN).status_code == 201  # nothing was written
+    assert not [e for e in logs if e["event"] == "http.database_retry"]
+    assert [e["path"] for e in logs if e["event"] == "http.store_busy"] == ["/projects"]
 
 
 # ------------------------------------------------------------------------------ database outages
