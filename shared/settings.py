@@ -75,6 +75,8 @@ class Settings(BaseSettings):
     )
     disclosure_threshold: int = Field(10, ge=1, description="Counts below this are never shown in reports.")
     rounding_base: int = Field(5, ge=1, description="Shown counts are rounded to a multiple of this.")
+    as_known_on_rebuilds: int = Field(1, ge=1, description="'As known on' reports rebuilt at once (reporting).")
+    as_known_on_waiting: int = Field(2, ge=0, description="More such rebuilds that may wait; beyond, 503 busy.")
     dev_tokens: bool = Field(True, description="Accept the static dev tokens (only ever on the dev default).")
     oidc_issuer: str | None = None
     oidc_audience: str | None = None

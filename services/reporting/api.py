@@ -31,7 +31,7 @@ from shared.service import ServiceRuntime
 from services.reporting import indicators, records
 from services.reporting.disclosure import Audience
 from services.reporting.queries import project_region, regions, watermark
-from services.reporting.rebuild import compute_as_known_on
+from services.reporting.as_known_on import AsKnownOn, Busy
 from services.reporting.reports import Grain, OverviewParameters, buckets, build_overview, compute, parse_parameters
 
 NO_REGION_ACCESS = "Geen toegang tot deze regio / No access to this region"
@@ -98,6 +98,7 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
     api = APIRouter(tags=["reports"])
     Caller = Annotated[Principal, Depends(principal_of)]
     settings = runtime.settings
+    as_known_on = AsKnownOn(runtime.clock, running=settings.as_known_on_rebuilds, waiting=settings.as_known_on_waiting)
 
     def summary_parameters(project_id: str) -> dict[str, Any]:
         return {"project_id": project_id, "threshold": settings.disclosure_threshold,
@@ -164,7 +165,10 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
                           "\"period_end\": ..., \"grain\"?: \"month\"|\"quarter\"|\"year\", \"basis\"?: "
                           "\"occurred\"|\"recorded\", \"as_known_on\"?: ...}`. An `as_known_on` report rebuilds the "
                           "projections from the producers' feeds up to that day in a temporary database first: its "
-                          "cost grows with the history (see docs/indicators.md).")
+                          "cost grows with the history (see docs/indicators.md). Reports at the same watermark share "
+                          "one rebuild; when `BUDDY_AS_KNOWN_ON_REBUILDS` run and `BUDDY_AS_KNOWN_ON_WAITING` wait "
+                          "already, the answer is 503 with `Retry-After` (busy, try again). A day after today or "
+                          "before the first recorded event is refused (422).")
     async def publish(principal: Caller, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
         kind = body.get("kind", "project_summary")
         if kind == "overview":
@@ -198,7 +202,12 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
             if runtime.feed is None:
                 raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                                     detail="Geen toegang tot de producenten / The producers' feeds are not available")
-            built, computed_from = await compute_as_known_on(runtime.feed, full)
+            try:
+                built, computed_from = await as_known_on.compute(
+                    runtime.feed, full.as_known_on, lambda conn: build_overview(conn, full))
+            except Busy as busy:
+                raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(busy),
+                                    headers={"Retry-After": str(busy.retry_after_s)}) from None
         else:
             def now() -> tuple[Any, dict[str, int]]:
                 with snapshot(runtime.engine).connect() as conn:
