@@ -47,11 +47,17 @@ def serve(service: Annotated[Service, typer.Argument(help="Which service to run.
 @app.command()
 def run(
     demo: Annotated[bool, typer.Option(help="Load a small demo data set through the public APIs.")] = True,
+    base_port: Annotated[int | None, typer.Option(
+        min=1, max=65_535 - 4, help="Services on this + 1 to + 4 (default BUDDY_BASE_PORT, 8000: 8001–8004); "
+                                    "the base itself is left free for a web front.")] = None,
 ) -> None:
-    """Start the whole system on this machine: Redis, the four services, SQLite under the data folder."""
+    """Start the whole system on this machine: Redis, the four services, SQLite under the data folder.
+
+    Refuses to start when one of the ports is in use, naming it.
+    """
     from shared.supervisor import run_system
 
-    raise typer.Exit(run_system(Settings(), demo=demo))
+    raise typer.Exit(run_system(Settings(), demo=demo, base_port=base_port))
 
 
 @audit.command("verify")
