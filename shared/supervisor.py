@@ -48,13 +48,15 @@ def busy_ports(host: str, ports: dict[str, int]) -> dict[str, int]:
     return {name: port for name, port in ports.items() if port_in_use(host, port)}
 
 
-def busy_message(busy: dict[str, int], base_port: int) -> str:
+def busy_message(host: str, busy: dict[str, int], base_port: int) -> str:
+    """Which ports are taken, and how to start on others (a base whose ports are free now)."""
     named = ", ".join(f"{port} ({name})" for name, port in busy.items())
-    other = base_port + 10
-    return (f"Poort {named} is al in gebruik / Port {named} is already in use (another `buddy run`?).\n"
+    other = next((b for b in range(base_port + 10, 65_535 - 4, 10) if not busy_ports(host, service_ports(b))),
+                 base_port + 10)
+    return (f"Poort in gebruik / Port in use: {named} (another `buddy run`?).\n"
             f"Stop what holds it, or start on other ports: `buddy run --base-port {other}` "
             f"(`make run BASE_PORT={other}`) or BUDDY_BASE_PORT={other}; the services then listen on "
-            f"{other + 1}–{other + 4}.")
+            f"{other + 1}–{other + 4}. A second run also needs its own BUDDY_DATA_DIR.")
 
 
 def _ours(url: str, instance: str) -> bool:
@@ -100,7 +102,7 @@ def run_system(settings: Settings, *, demo: bool, base_port: int | None = None) 
     ports = service_ports(base)
     busy = busy_ports(settings.host, ports)
     if busy:
-        print(busy_message(busy, base), file=sys.stderr)
+        print(busy_message(settings.host, busy, base), file=sys.stderr)
         return 1
     data_dir = Path(settings.data_dir).resolve()
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
@@ -131,7 +133,7 @@ def run_system(settings: Settings, *, demo: bool, base_port: int | None = None) 
         if broken:
             taken = busy_ports(settings.host, {broken: ports[broken]}) if procs[broken].poll() is not None else {}
             if taken:  # taken between the check and the service's own bind
-                print(busy_message(taken, base), file=sys.stderr)
+                print(busy_message(settings.host, taken, base), file=sys.stderr)
             else:
                 print(f"De dienst {broken!r} start niet / The service {broken!r} did not start: "
                       f"see {data_dir / 'logs' / (broken + '.log')}", file=sys.stderr)
