@@ -18,7 +18,9 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
@@ -158,7 +160,7 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
             return {"parameters": params.model_dump(mode="json"), "content": content,
                     "computed_from": watermark(conn, runtime.name)}
 
-    @api.post("/reports", status_code=status.HTTP_201_CREATED,
+    @api.post("/reports", status_code=status.HTTP_201_CREATED, response_model=dict[str, Any],
               summary="Publish a report: computed now (or as known on a date), kept with its watermark and hash",
               description="Body: `{\"kind\": \"project_summary\", \"project_id\": ...}` or `{\"kind\": \"overview\", "
                           "\"audience\": ..., \"region\"?: ..., \"project_id\"?: ..., \"period_start\": ..., "
@@ -169,7 +171,7 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
                           "one rebuild; when `BUDDY_AS_KNOWN_ON_REBUILDS` run and `BUDDY_AS_KNOWN_ON_WAITING` wait "
                           "already, the answer is 503 with `Retry-After` (busy, try again). A day after today or "
                           "before the first recorded event is refused (422).")
-    async def publish(principal: Caller, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+    async def publish(principal: Caller, body: Annotated[dict[str, Any], Body()]) -> Any:
         kind = body.get("kind", "project_summary")
         if kind == "overview":
             return await publish_overview(principal, _validated(OverviewRequest, body))
@@ -188,7 +190,7 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
             return records.record(conn, kind="project_summary", parameters=params, watermark=computed_from,
                                   content=content, created_at=runtime.clock.now(), created_by=principal.actor.id)
 
-    async def publish_overview(principal: Principal, request: OverviewRequest) -> dict[str, Any]:
+    async def publish_overview(principal: Principal, request: OverviewRequest) -> JSONResponse:
         params = overview_parameters(request.model_dump(exclude={"kind"}))
 
         def prepare() -> OverviewParameters:
@@ -215,11 +217,14 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
 
             built, computed_from = await anyio.to_thread.run_sync(now)
 
-        def keep() -> dict[str, Any]:
+        def keep() -> JSONResponse:
             with runtime.engine.begin() as conn:
-                return records.record(conn, kind="overview", parameters=full.model_dump(mode="json"),
+                kept = records.record(conn, kind="overview", parameters=full.model_dump(mode="json"),
                                       watermark=computed_from, content=built.content, pattern=built.pattern,
                                       created_at=runtime.clock.now(), created_by=principal.actor.id)
+            # encoded here too: a report is large, and encoding it on the event loop would hold up
+            # every other request of the service meanwhile
+            return JSONResponse(jsonable_encoder(kept), status_code=status.HTTP_201_CREATED)
 
         return await anyio.to_thread.run_sync(keep)
 
