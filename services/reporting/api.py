@@ -31,9 +31,9 @@ from shared.events.envelope import Role
 from shared.eventstore.db import reader, snapshot
 from shared.service import ServiceRuntime
 from services.reporting import indicators, records
+from services.reporting.as_known_on import AsKnownOn, Busy
 from services.reporting.disclosure import Audience
 from services.reporting.queries import project_region, regions, watermark
-from services.reporting.as_known_on import AsKnownOn, Busy
 from services.reporting.reports import Grain, OverviewParameters, buckets, build_overview, compute, parse_parameters
 
 NO_REGION_ACCESS = "Geen toegang tot deze regio / No access to this region"

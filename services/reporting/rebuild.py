@@ -165,7 +165,7 @@ def _is_empty(engine: Engine) -> bool:
         return conn.execute(select(contacts.c.contact_id).limit(1)).first() is None
 
 
-def _checkpoint(engine: Engine, memory: "Memory", consumer: str, upstream: str, position: int) -> None:
+def _checkpoint(engine: Engine, memory: Memory, consumer: str, upstream: str, position: int) -> None:
     """The end of one upstream's log: the counts written (after the followup log) and its checkpoint."""
     with engine.begin() as conn:
         if upstream == "followup":
