@@ -36,7 +36,7 @@ from shared.domain import InvalidInput
 from shared.eventstore.db import make_engine, reader
 from services.reporting.rebuild import UPSTREAMS, known_on_mark, rebuild, watermark_as_of
 
-KEPT = 4  # rebuilt databases kept for later reports at the same watermark
+KEPT = 2  # rebuilt databases kept for later reports at the same watermark (each the size of the projections)
 FIRST_RETRY_AFTER_S = 5  # before any rebuild finished, there is no measured time to give
 
 

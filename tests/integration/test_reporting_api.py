@@ -307,3 +307,32 @@ def test_as_known_on_the_first_event_s_day_and_today_are_accepted(world: World) 
     for day in ("2025-08-01", NOW.date().isoformat()):
         resp = world.post(overview(as_known_on=day))
         assert resp.status_code == 201, resp.json().get("detail")
+
+
+def test_a_dropped_rebuild_is_removed_only_when_no_report_reads_it(world: World) -> None:
+    import threading
+    from pathlib import Path
+
+    from services.reporting.as_known_on import AsKnownOn
+
+    rebuilds = AsKnownOn(world.runtime.clock, running=1, waiting=0, kept=1)
+    reading, done = threading.Event(), threading.Event()
+    where: list[Path] = []
+
+    def slow_report(conn: Any) -> None:  # the first report reads its database until told to stop
+        where.append(Path(conn.engine.url.database))
+        reading.set()
+        assert done.wait(30)
+
+    async def scenario() -> None:
+        feed = world.runtime.feed
+        first = asyncio.ensure_future(rebuilds.compute(feed, datetime(2025, 12, 31).date(), slow_report))
+        while not reading.is_set():
+            await asyncio.sleep(0.01)
+        await rebuilds.compute(feed, datetime(2026, 3, 31).date(), lambda conn: None)  # keeps this one only
+        assert where[0].exists(), "removed while a report still reads it"
+        done.set()
+        await first
+        assert not where[0].exists(), "a dropped rebuild is removed once read"
+
+    asyncio.run(scenario())
