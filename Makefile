@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## Start Redis (embedded unless BUDDY_REDIS_URL is set), the four services and demo data.
+## Start Redis (embedded unless BUDDY_REDIS_URL is set), the four services and demo data
+## (BASE_PORT=N: services on N+1..N+4 instead of 8001..8004).
 run: $(STAMP)
-	$(BIN)/buddy run $(if $(NO_DEMO),--no-demo,)
+	$(BIN)/buddy run $(if $(NO_DEMO),--no-demo,) $(if $(BASE_PORT),--base-port $(BASE_PORT),)
 
 ## The whole test suite; real Redis and PostgreSQL from BUDDY_TEST_* or started privately.
 test: $(STAMP)

@@ -47,8 +47,14 @@ def serve(service: Annotated[Service, typer.Argument(help="Which service to run.
 @app.command()
 def run(
     demo: Annotated[bool, typer.Option(help="Load a small demo data set through the public APIs.")] = True,
+    base_port: Annotated[int | None, typer.Option(
+        min=1, max=65_535 - 4, help="Services on this + 1 to + 4 (default BUDDY_BASE_PORT, 8000: 8001–8004); "
+                                    "the base itself is left free for a web front.")] = None,
 ) -> None:
-    """Start the whole system on this machine: Redis, the four services, SQLite under the data folder."""
+    """Start the whole system on this machine: Redis, the four services, SQLite under the data folder.
+
+    Refuses to start when one of the ports is in use, naming it.
+    """
     import os
 
     from shared.supervisor import run_system
@@ -57,7 +63,7 @@ def run(
     # itself and the service processes it starts (they inherit the environment). Settings
     # that mark a real installation still refuse them (Settings.dev_token_refusals).
     os.environ.setdefault("BUDDY_DEV_TOKENS", "true")
-    raise typer.Exit(run_system(Settings(), demo=demo))
+    raise typer.Exit(run_system(Settings(), demo=demo, base_port=base_port))
 
 
 @audit.command("verify")

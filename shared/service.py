@@ -574,9 +574,9 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
 
     ops = APIRouter(tags=["operations"])
 
-    @ops.get("/healthz", summary="The process is alive")
+    @ops.get("/healthz", summary="The process is alive (and which one: the instance id `buddy run` checks)")
     def healthz() -> dict[str, str]:
-        return {"status": "ok", "service": runtime.name}
+        return {"status": "ok", "service": runtime.name, "instance": settings.instance_id}
 
     @ops.get("/readyz", summary="Database and Redis answer, background workers run",
              response_model=Readiness, responses={503: {"model": Readiness, "description": "Niet klaar / Not ready"}})

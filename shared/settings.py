@@ -14,7 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("recruitment", "matching", "followup", "reporting")
 DEV_SERVICE_TOKEN = "dev-service-token"  # public, like the dev tokens: only where those are accepted
-DEFAULT_PORTS = {"recruitment": 8001, "matching": 8002, "followup": 8003, "reporting": 8004}
+DEFAULT_BASE_PORT = 8000  # the base itself is kept free for a web front
+PORT_OFFSETS = {"recruitment": 1, "matching": 2, "followup": 3, "reporting": 4}
+DEFAULT_PORTS = {name: DEFAULT_BASE_PORT + offset for name, offset in PORT_OFFSETS.items()}
 
 
 class Settings(BaseSettings):
@@ -57,7 +59,13 @@ class Settings(BaseSettings):
     log_format: Literal["console", "json"] | None = Field(None, description="Default: json in production.")
     log_level: str = "INFO"
     host: str = "127.0.0.1"
-    port: int | None = Field(None, description="HTTP port; default per service 8001–8004.")
+    port: int | None = Field(None, description="HTTP port; default per service the base port + 1–4.")
+    base_port: int = Field(DEFAULT_BASE_PORT, ge=1, le=65_535 - 4, description=(
+        "Services listen on this + 1 (recruitment) to + 4 (reporting) unless BUDDY_PORT is set; the base itself "
+        "is left free for a web front."))
+    instance_id: str = Field(default_factory=lambda: secrets.token_hex(8), description=(
+        "Names this process in /healthz; `buddy run` gives its services one, to tell them from another "
+        "run's on the same ports."))
     service_urls: dict[str, str] = Field(
         default_factory=dict,
         description="Base URL per service for the event feeds, e.g. "
@@ -91,6 +99,8 @@ class Settings(BaseSettings):
     )
     disclosure_threshold: int = Field(10, ge=1, description="Counts below this are never shown in reports.")
     rounding_base: int = Field(5, ge=1, description="Shown counts are rounded to a multiple of this.")
+    as_known_on_rebuilds: int = Field(1, ge=1, description="'As known on' reports rebuilt at once (reporting).")
+    as_known_on_waiting: int = Field(2, ge=0, description="More such rebuilds that may wait; beyond, 503 busy.")
     dev_tokens: bool = Field(
         False,
         description="Accept the public dev tokens; `buddy run` switches them on. Refused whatever this says "
@@ -155,10 +165,10 @@ class Settings(BaseSettings):
         return self.api_docs or ("public" if self.accepts_dev_tokens else "signed-in")
 
     def port_of(self, service: str) -> int:
-        return self.port or DEFAULT_PORTS[service]
+        return self.port or self.base_port + PORT_OFFSETS[service]
 
     def url_of(self, service: str) -> str:
-        return self.service_urls.get(service, f"http://127.0.0.1:{DEFAULT_PORTS[service]}")
+        return self.service_urls.get(service, f"http://127.0.0.1:{self.base_port + PORT_OFFSETS[service]}")
 
     def database_url_of(self, service: str) -> str:
         if self.database_url:

@@ -1,9 +1,20 @@
-"""The embedded default: one command runs Redis and the four services as local processes."""
+"""The embedded default: one command runs Redis and the four services as local processes.
+
+The services listen on a base port + 1 to + 4 (``--base-port`` or ``BUDDY_BASE_PORT``,
+default 8000: 8001–8004; the base itself is left for a web front). Before anything
+starts, every one of those ports must be free: a port in use is named, with how to
+choose others, and nothing is started. A service counts as started only when the
+process answering on its port is this run's (its ``/healthz`` carries the instance id
+this run gave it) and ready, so a second run never takes another run's services for
+its own, nor loads its demo data into them.
+"""
 
 from __future__ import annotations
 
 import os
+import secrets
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -14,23 +25,63 @@ import httpx
 from shared.auth import dev_principals
 from shared.bus.connect import parse_redis_url
 from shared.embedded import die_with_parent, redis_url_or_embedded
-from shared.settings import DEFAULT_PORTS, SERVICES, Settings
+from shared.settings import PORT_OFFSETS, SERVICES, Settings
 
 
-def _wait_ready(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 90) -> str | None:
-    """None when every service answers /readyz; else the name of one that died or hangs."""
+def service_ports(base_port: int) -> dict[str, int]:
+    """Each service's port for a base port."""
+    return {name: base_port + PORT_OFFSETS[name] for name in SERVICES}
+
+
+def port_in_use(host: str, port: int) -> bool:
+    """True when a server could not listen on ``host:port`` now (the services' own bind)."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn: a TIME_WAIT is no obstacle
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return True
+        return False
+
+
+def busy_ports(host: str, ports: dict[str, int]) -> dict[str, int]:
+    return {name: port for name, port in ports.items() if port_in_use(host, port)}
+
+
+def busy_message(host: str, busy: dict[str, int], base_port: int) -> str:
+    """Which ports are taken, and how to start on others (a base whose ports are free now)."""
+    named = ", ".join(f"{port} ({name})" for name, port in busy.items())
+    other = next((b for b in range(base_port + 10, 65_535 - 4, 10) if not busy_ports(host, service_ports(b))),
+                 base_port + 10)
+    return (f"Poort in gebruik / Port in use: {named} (another `buddy run`?).\n"
+            f"Stop what holds it, or start on other ports: `buddy run --base-port {other}` "
+            f"(`make run BASE_PORT={other}`) or BUDDY_BASE_PORT={other}; the services then listen on "
+            f"{other + 1}–{other + 4}. A second run also needs its own BUDDY_DATA_DIR.")
+
+
+def _ours(url: str, instance: str) -> bool:
+    """The process answering at ``url`` is this run's and ready."""
+    try:
+        alive = httpx.get(f"{url}/healthz", timeout=1)
+        if alive.status_code != 200 or alive.json().get("instance") != instance:
+            return False
+        return httpx.get(f"{url}/readyz", timeout=1).status_code == 200
+    except (httpx.HTTPError, ValueError):
+        return False
+
+
+def wait_ready(procs: dict[str, subprocess.Popen[bytes]], ports: dict[str, int], *, instance: str,
+               timeout: float = 90) -> str | None:
+    """None when every service of this run answers ready on its port; else the name of one that died or hangs."""
     deadline, pending = time.monotonic() + timeout, set(procs)
     while pending and time.monotonic() < deadline:
-        for name in list(pending):
+        for name in sorted(pending):
             if procs[name].poll() is not None:
                 return name
-            try:
-                if httpx.get(f"http://127.0.0.1:{DEFAULT_PORTS[name]}/readyz", timeout=1).status_code == 200:
-                    pending.discard(name)
-            except httpx.HTTPError:
-                pass
+            if _ours(f"http://127.0.0.1:{ports[name]}", instance):
+                pending.discard(name)
         time.sleep(0.3)
-    return next(iter(pending), None)
+    return next(iter(sorted(pending)), None)
 
 
 def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
@@ -46,12 +97,22 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
             proc.wait()
 
 
-def run_system(settings: Settings, *, demo: bool) -> int:
+def run_system(settings: Settings, *, demo: bool, base_port: int | None = None) -> int:
+    base = settings.base_port if base_port is None else base_port
+    ports = service_ports(base)
+    busy = busy_ports(settings.host, ports)
+    if busy:
+        print(busy_message(settings.host, busy, base), file=sys.stderr)
+        return 1
     data_dir = Path(settings.data_dir).resolve()
     (data_dir / "logs").mkdir(parents=True, exist_ok=True)
     redis_url, redis = redis_url_or_embedded(settings, data_dir)
-    env = os.environ | {"BUDDY_REDIS_URL": redis_url, "BUDDY_DATA_DIR": str(data_dir)}
+    instance = secrets.token_hex(8)
+    env = os.environ | {"BUDDY_REDIS_URL": redis_url, "BUDDY_DATA_DIR": str(data_dir), "BUDDY_BASE_PORT": str(base),
+                        "BUDDY_INSTANCE_ID": instance}
     env.pop("BUDDY_PORT", None)
+    env.pop("BUDDY_SERVICE_URLS", None)  # the feeds are this run's services, on its ports
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 
@@ -68,10 +129,14 @@ def run_system(settings: Settings, *, demo: bool) -> int:
                 [sys.executable, "-m", "shared.cli", "serve", name], env=env, stdout=log, stderr=subprocess.STDOUT,
                 preexec_fn=die_with_parent(),
             )
-        broken = _wait_ready(procs)
+        broken = wait_ready(procs, ports, instance=instance)
         if broken:
-            print(f"De dienst {broken!r} start niet / The service {broken!r} did not start: see {data_dir / 'logs' / (broken + '.log')}",
-                  file=sys.stderr)
+            taken = busy_ports(settings.host, {broken: ports[broken]}) if procs[broken].poll() is not None else {}
+            if taken:  # taken between the check and the service's own bind
+                print(busy_message(settings.host, taken, base), file=sys.stderr)
+            else:
+                print(f"De dienst {broken!r} start niet / The service {broken!r} did not start: "
+                      f"see {data_dir / 'logs' / (broken + '.log')}", file=sys.stderr)
             return 1
         refusals = settings.dev_token_refusals()
         if demo and refusals:
@@ -79,11 +144,11 @@ def run_system(settings: Settings, *, demo: bool) -> int:
         elif demo:
             from shared.demo import load_demo
 
-            print(load_demo({n: f"http://127.0.0.1:{p}" for n, p in DEFAULT_PORTS.items()}))
+            print(load_demo(urls))
         print("\nBuddywerking draait / is running:")
         print(f"  Redis        {parse_redis_url(redis_url).redacted()}")
         for name in SERVICES:
-            print(f"  {name:<12} http://127.0.0.1:{DEFAULT_PORTS[name]}/docs")
+            print(f"  {name:<12} {urls[name]}/docs")
         print(f"  data         {data_dir}  (logs in {data_dir / 'logs'})")
         if refusals:
             print("\nDev tokens refused / geweigerd: " + "; ".join(refusals))
@@ -92,7 +157,7 @@ def run_system(settings: Settings, *, demo: bool) -> int:
             for token, principal in dev_principals().items():
                 scope = ", ".join(sorted(principal.projects | principal.regions)) or "-"
                 print(f"  {token:<24} {principal.role.value:<13} {scope}")
-        print("\nCtrl-C stopt alles / stops everything.")
+        print("\nCtrl-C stopt alles / stops everything.", flush=True)
         while not stopping:
             for name, proc in procs.items():
                 if proc.poll() is not None:

@@ -18,7 +18,9 @@ from typing import Annotated, Any, Literal
 
 import anyio
 from fastapi import APIRouter, Body, Depends, HTTPException, Query, status
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
@@ -29,9 +31,9 @@ from shared.events.envelope import Role
 from shared.eventstore.db import reader, snapshot
 from shared.service import ServiceRuntime
 from services.reporting import indicators, records
+from services.reporting.as_known_on import AsKnownOn, Busy
 from services.reporting.disclosure import Audience
 from services.reporting.queries import project_region, regions, watermark
-from services.reporting.rebuild import compute_as_known_on
 from services.reporting.reports import Grain, OverviewParameters, buckets, build_overview, compute, parse_parameters
 
 NO_REGION_ACCESS = "Geen toegang tot deze regio / No access to this region"
@@ -98,6 +100,7 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
     api = APIRouter(tags=["reports"])
     Caller = Annotated[Principal, Depends(principal_of)]
     settings = runtime.settings
+    as_known_on = AsKnownOn(runtime.clock, running=settings.as_known_on_rebuilds, waiting=settings.as_known_on_waiting)
 
     def summary_parameters(project_id: str) -> dict[str, Any]:
         return {"project_id": project_id, "threshold": settings.disclosure_threshold,
@@ -157,15 +160,18 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
             return {"parameters": params.model_dump(mode="json"), "content": content,
                     "computed_from": watermark(conn, runtime.name)}
 
-    @api.post("/reports", status_code=status.HTTP_201_CREATED,
+    @api.post("/reports", status_code=status.HTTP_201_CREATED, response_model=dict[str, Any],
               summary="Publish a report: computed now (or as known on a date), kept with its watermark and hash",
               description="Body: `{\"kind\": \"project_summary\", \"project_id\": ...}` or `{\"kind\": \"overview\", "
                           "\"audience\": ..., \"region\"?: ..., \"project_id\"?: ..., \"period_start\": ..., "
                           "\"period_end\": ..., \"grain\"?: \"month\"|\"quarter\"|\"year\", \"basis\"?: "
                           "\"occurred\"|\"recorded\", \"as_known_on\"?: ...}`. An `as_known_on` report rebuilds the "
                           "projections from the producers' feeds up to that day in a temporary database first: its "
-                          "cost grows with the history (see docs/indicators.md).")
-    async def publish(principal: Caller, body: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
+                          "cost grows with the history (see docs/indicators.md). Reports at the same watermark share "
+                          "one rebuild; when `BUDDY_AS_KNOWN_ON_REBUILDS` run and `BUDDY_AS_KNOWN_ON_WAITING` wait "
+                          "already, the answer is 503 with `Retry-After` (busy, try again). A day after today or "
+                          "before the first recorded event is refused (422).")
+    async def publish(principal: Caller, body: Annotated[dict[str, Any], Body()]) -> Any:
         kind = body.get("kind", "project_summary")
         if kind == "overview":
             return await publish_overview(principal, _validated(OverviewRequest, body))
@@ -184,7 +190,7 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
             return records.record(conn, kind="project_summary", parameters=params, watermark=computed_from,
                                   content=content, created_at=runtime.clock.now(), created_by=principal.actor.id)
 
-    async def publish_overview(principal: Principal, request: OverviewRequest) -> dict[str, Any]:
+    async def publish_overview(principal: Principal, request: OverviewRequest) -> JSONResponse:
         params = overview_parameters(request.model_dump(exclude={"kind"}))
 
         def prepare() -> OverviewParameters:
@@ -198,7 +204,12 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
             if runtime.feed is None:
                 raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE,
                                     detail="Geen toegang tot de producenten / The producers' feeds are not available")
-            built, computed_from = await compute_as_known_on(runtime.feed, full)
+            try:
+                built, computed_from = await as_known_on.compute(
+                    runtime.feed, full.as_known_on, lambda conn: build_overview(conn, full))
+            except Busy as busy:
+                raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(busy),
+                                    headers={"Retry-After": str(busy.retry_after_s)}) from None
         else:
             def now() -> tuple[Any, dict[str, int]]:
                 with snapshot(runtime.engine).connect() as conn:
@@ -206,11 +217,14 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
 
             built, computed_from = await anyio.to_thread.run_sync(now)
 
-        def keep() -> dict[str, Any]:
+        def keep() -> JSONResponse:
             with runtime.engine.begin() as conn:
-                return records.record(conn, kind="overview", parameters=full.model_dump(mode="json"),
+                kept = records.record(conn, kind="overview", parameters=full.model_dump(mode="json"),
                                       watermark=computed_from, content=built.content, pattern=built.pattern,
                                       created_at=runtime.clock.now(), created_by=principal.actor.id)
+            # encoded here too: a report is large, and encoding it on the event loop would hold up
+            # every other request of the service meanwhile
+            return JSONResponse(jsonable_encoder(kept), status_code=status.HTTP_201_CREATED)
 
         return await anyio.to_thread.run_sync(keep)
 

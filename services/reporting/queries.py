@@ -505,7 +505,7 @@ def check_known_on(conn: Connection, day: date) -> None:
     """A report "as known on" a day needs projections rebuilt to that day's watermark.
 
     Cheap guard against computing it on live projections: nothing in them may have been
-    recorded after that day (see ``services.reporting.rebuild.compute_as_known_on``).
+    recorded after that day (see ``services.reporting.as_known_on``).
     """
     from shared.domain import InvalidInput
 

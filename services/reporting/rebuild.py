@@ -123,11 +123,11 @@ async def rebuild(
     read while one is written. Leaves the consumer checkpoints at the watermark, so the
     database can go live as is.
     """
-    migrate(engine, "reporting")
+    # Every database call runs in a worker thread: a rebuild inside a live service (a report
+    # "as known on" a day) must leave its event loop free for the requests it serves.
+    await anyio.to_thread.run_sync(migrate, engine, "reporting")
     reached: dict[str, int] = {}
-    with engine.connect() as conn:
-        fresh = conn.execute(select(contacts.c.contact_id).limit(1)).first() is None
-    memory = Memory(fresh=fresh)
+    memory = Memory(fresh=await anyio.to_thread.run_sync(_is_empty, engine))
     read_rows = getattr(feed, "read_rows", None)
     for upstream in UPSTREAMS:
         until = watermark[upstream] if watermark is not None else await feed.head(upstream)
@@ -156,15 +156,25 @@ async def rebuild(
                 progress(upstream, position, until)
             items = await following
         reached[upstream] = position
-        with engine.begin() as conn:
-            if upstream == "followup":
-                memory.write_counts(conn)
-            done = conn.execute(update(consumer_checkpoints).where(
-                consumer_checkpoints.c.consumer == consumer, consumer_checkpoints.c.upstream == upstream,
-            ).values(position=position)).rowcount
-            if not done:
-                conn.execute(insert(consumer_checkpoints).values(consumer=consumer, upstream=upstream, position=position))
+        await anyio.to_thread.run_sync(_checkpoint, engine, memory, consumer, upstream, position)
     return reached
+
+
+def _is_empty(engine: Engine) -> bool:
+    with engine.connect() as conn:
+        return conn.execute(select(contacts.c.contact_id).limit(1)).first() is None
+
+
+def _checkpoint(engine: Engine, memory: Memory, consumer: str, upstream: str, position: int) -> None:
+    """The end of one upstream's log: the counts written (after the followup log) and its checkpoint."""
+    with engine.begin() as conn:
+        if upstream == "followup":
+            memory.write_counts(conn)
+        done = conn.execute(update(consumer_checkpoints).where(
+            consumer_checkpoints.c.consumer == consumer, consumer_checkpoints.c.upstream == upstream,
+        ).values(position=position)).rowcount
+        if not done:
+            conn.execute(insert(consumer_checkpoints).values(consumer=consumer, upstream=upstream, position=position))
 
 
 class Memory:

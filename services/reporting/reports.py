@@ -91,7 +91,7 @@ class OverviewParameters(BaseModel):
                                 "recorded.")
     as_known_on: date | None = Field(
         None, description="Computed from the events recorded up to and including this day only (the caller "
-                          "rebuilds the projections to that watermark first; see reports.compute_as_known_on).")
+                          "rebuilds the projections to that watermark first; see services.reporting.as_known_on).")
     threshold: int | None = Field(None, ge=1, description="Overrides the audience's threshold (and the minimum "
                                                           "number of units for statistics): the service's setting.")
     rounding_base: int | None = Field(None, ge=1, description="Overrides the rounding base of the government and "

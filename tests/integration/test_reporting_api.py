@@ -228,3 +228,111 @@ def test_the_next_period_prefers_the_previous_pattern(world: World) -> None:
     assert months and months <= {"2026-01", "2026-02", "2026-03", "*"}
     old = {ref["month"] for refs in pattern.values() for ref in refs if "month" in ref}
     assert old <= {"2025-10", "2025-11", "2025-12", "*"}
+
+
+class CountingFeed:
+    """The world's feed, counting the rebuilds begun (each reads the recruitment log from the start)
+    and slowed down, so that requests sent together overlap."""
+
+    def __init__(self, feed: Any, delay_s: float = 0.3) -> None:
+        self.feed, self.delay_s, self.rebuilds = feed, delay_s, 0
+
+    async def read_rows(self, service: str, after: int, limit: int) -> list[Any]:
+        if service == "recruitment" and after == 0:
+            self.rebuilds += 1
+        await asyncio.sleep(self.delay_s)
+        return await self.feed.read_rows(service, after, limit)
+
+    async def read(self, service: str, after: int, limit: int) -> list[Any]:
+        return await self.feed.read(service, after, limit)
+
+    async def head(self, service: str) -> int:
+        return await self.feed.head(service)
+
+
+@pytest.fixture
+def counting(world: World, monkeypatch: pytest.MonkeyPatch) -> CountingFeed:
+    feed = CountingFeed(world.runtime.feed)
+    monkeypatch.setattr(world.runtime, "feed", feed)
+    return feed
+
+
+def _together(world: World, bodies: list[dict[str, Any]]) -> list[Any]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        return list(pool.map(world.post, bodies))
+
+
+def test_six_reports_as_known_on_one_day_share_one_rebuild(world: World, counting: CountingFeed) -> None:
+    answers = _together(world, [overview(as_known_on="2026-01-31")] * 6)
+    assert [a.status_code for a in answers] == [201] * 6, [a.json().get("detail") for a in answers]
+    assert counting.rebuilds == 1
+    assert len({a.json()["content_hash"] for a in answers}) == 1
+    assert len({str(a.json()["computed_from"]) for a in answers}) == 1
+    again = world.post(overview(as_known_on="2026-01-31", grain="quarter"))  # another report, the same watermark
+    assert again.status_code == 201, again.text
+    assert counting.rebuilds == 1
+
+
+def test_too_many_rebuilds_at_once_are_told_to_try_again(world: World, counting: CountingFeed) -> None:
+    days = ["2025-09-15", "2025-10-15", "2025-11-15", "2025-12-15", "2026-01-15", "2026-02-15"]
+    answers = _together(world, [overview(as_known_on=day) for day in days])
+    codes = sorted(a.status_code for a in answers)
+    settings = world.runtime.settings
+    admitted = settings.as_known_on_rebuilds + settings.as_known_on_waiting
+    assert codes == [201] * admitted + [503] * (len(days) - admitted), [a.json().get("detail") for a in answers]
+    assert counting.rebuilds == admitted
+    for busy in (a for a in answers if a.status_code == 503):
+        assert int(busy.headers["Retry-After"]) >= 1
+        assert "try again" in busy.json()["detail"] and " / " in busy.json()["detail"]
+
+
+@pytest.mark.parametrize(("day", "why"), [
+    ("1900-01-01", "before the first"),
+    ("2025-07-31", "before the first"),  # the day before the first recorded event
+    ("2026-04-16", "future"),  # the clock's tomorrow
+    ("9999-12-31", "future"),
+])
+def test_as_known_on_before_the_first_event_or_in_the_future_is_422(
+        world: World, counting: CountingFeed, day: str, why: str) -> None:
+    resp = world.post(overview(as_known_on=day))
+    assert resp.status_code == 422, resp.json().get("detail")
+    assert [e["field"] for e in resp.json()["errors"]] == ["as_known_on"]
+    assert why in resp.json()["detail"]
+    assert counting.rebuilds == 0
+
+
+def test_as_known_on_the_first_event_s_day_and_today_are_accepted(world: World) -> None:
+    for day in ("2025-08-01", NOW.date().isoformat()):
+        resp = world.post(overview(as_known_on=day))
+        assert resp.status_code == 201, resp.json().get("detail")
+
+
+def test_a_dropped_rebuild_is_removed_only_when_no_report_reads_it(world: World) -> None:
+    import threading
+    from pathlib import Path
+
+    from services.reporting.as_known_on import AsKnownOn
+
+    rebuilds = AsKnownOn(world.runtime.clock, running=1, waiting=0, kept=1)
+    reading, done = threading.Event(), threading.Event()
+    where: list[Path] = []
+
+    def slow_report(conn: Any) -> None:  # the first report reads its database until told to stop
+        where.append(Path(conn.engine.url.database))
+        reading.set()
+        assert done.wait(30)
+
+    async def scenario() -> None:
+        feed = world.runtime.feed
+        first = asyncio.ensure_future(rebuilds.compute(feed, datetime(2025, 12, 31).date(), slow_report))
+        while not reading.is_set():
+            await asyncio.sleep(0.01)
+        await rebuilds.compute(feed, datetime(2026, 3, 31).date(), lambda conn: None)  # keeps this one only
+        assert where[0].exists(), "removed while a report still reads it"
+        done.set()
+        await first
+        assert not where[0].exists(), "a dropped rebuild is removed once read"
+
+    asyncio.run(scenario())

@@ -263,3 +263,27 @@ def test_monthly_contact_counts_follow_every_change_of_a_contact(tmp_path: Path)
     assert months[("occurred", (DAY + timedelta(days=70)).isoformat()[:7], "p-a", "d-1", "phone")] == (0, 0)
     assert activities[("occurred", (DAY + timedelta(days=35)).isoformat()[:7], "p-a", "+accompany")] == 1
     assert activities[("occurred", march, "p-a", "walk")] == 2  # c-1 (moved within the month) and c-4
+
+
+def test_a_rebuild_runs_no_sql_on_the_event_loop(tmp_path: Path) -> None:
+    """Inside a live service (a report "as known on" a day) a rebuild must leave the event loop
+    free for the service's other requests: every statement runs in a worker thread."""
+    import threading
+
+    from sqlalchemy import event
+
+    stores = history(tmp_path)
+    loop_thread = threading.get_ident()  # asyncio.run runs its loop in this thread
+    for name, feed in (("rows", StoreRowsFeed(stores)), ("envelopes", StoreFeed(stores))):
+        engine = make_engine(f"sqlite:///{tmp_path}/loop-{name}.db")
+        on_loop: list[str] = []
+
+        @event.listens_for(engine, "before_cursor_execute")
+        def seen(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+            if threading.get_ident() == loop_thread:
+                on_loop.append(" ".join(statement.split()[:4]))
+
+        asyncio.run(rebuild(engine, feed))
+        assert on_loop == [], f"{name}: {on_loop[:5]}"
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT count(*) FROM consumer_checkpoints")).scalar() == 3
