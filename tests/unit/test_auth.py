@@ -534,7 +534,7 @@ def test_buddy_run_switches_dev_tokens_on_for_the_embedded_system(tmp_path, monk
     _bare_environment(monkeypatch, tmp_path)
     monkeypatch.delenv("BUDDY_DEV_TOKENS", raising=False)  # restored after the test
     started: list[Settings] = []
-    monkeypatch.setattr(shared.supervisor, "run_system", lambda settings, demo: started.append(settings) or 0)
+    monkeypatch.setattr(shared.supervisor, "run_system", lambda settings, demo, base_port=None: started.append(settings) or 0)
     assert CliRunner().invoke(app, ["run", "--no-demo"]).exit_code == 0
     [settings] = started
     assert settings.accepts_dev_tokens
@@ -550,6 +550,6 @@ def test_buddy_run_leaves_an_explicit_refusal_alone(tmp_path, monkeypatch):
 
     _bare_environment(monkeypatch, tmp_path, BUDDY_DEV_TOKENS="false")
     started: list[Settings] = []
-    monkeypatch.setattr(shared.supervisor, "run_system", lambda settings, demo: started.append(settings) or 0)
+    monkeypatch.setattr(shared.supervisor, "run_system", lambda settings, demo, base_port=None: started.append(settings) or 0)
     assert CliRunner().invoke(app, ["run", "--no-demo"]).exit_code == 0
     assert not started[0].accepts_dev_tokens
