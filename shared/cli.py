@@ -524,6 +524,30 @@ def erase_person(
             time.sleep(0.2)
 
 
+@privacy.command("shred-signal")
+def shred_signal(
+    signal_id: Annotated[str, typer.Argument(help="A policy signal's id (ps-…).")],
+    token: Token = None,
+) -> None:
+    """Admins: shred a policy signal's free text, e.g. when its description or summary names someone.
+
+    Follow-up destroys the key of the sealed description and drops the confirmed summary;
+    reporting quotes it no more. Recorded as PolicySignalShredded; the history still verifies.
+    """
+    settings = Settings()
+    resp = _service_call("POST", f"{settings.url_of('followup')}/policy-signals/{signal_id}/shredding", token)
+    if resp.status_code == 404:
+        typer.echo(f"{signal_id}: no such policy signal in followup", err=True)
+        raise typer.Exit(2)
+    if resp.status_code == 409:
+        typer.echo(f"followup: {resp.json().get('detail')}")
+        return
+    if resp.status_code != 200:
+        _refused("followup", resp)
+    typer.echo(f"followup: {signal_id} shredded (description key destroyed: "
+               f"{'yes' if resp.json()['key_destroyed'] else 'there was none'}; summary dropped)")
+
+
 @privacy.command("retention")
 def retention(
     apply: Annotated[bool, typer.Option(help="Erase (default: only list who is due).")] = False,

@@ -19,6 +19,15 @@ erasure and retention.
 Which events are "about" a person or a duo: their own stream, events whose payload names
 them (``volunteer_id``, ``participant_id``, ``duo_id``, ``subject_id``, ``volunteer_ids``),
 events whose sealed data is theirs, and the events of the duos they were in.
+
+Which project a person is in, for the project check, is a different question with a
+narrower answer: only what owns them in the service (``SubjectProjects``: their own stream
+— a volunteer's enquiry, a participant's referral, a duo's proposal, a signal's recording —
+and the rosters a service keeps, such as follow-up's duo roster). Never the records of
+earlier reads, and never the duo ids a caller passes as hints: those would let a
+professional of one project lend their project to a person of another. A person nothing
+owns here is 404, whatever duos are named, and no read is recorded for them; events of
+hinted duos are shown only when the duo is in the person's project.
 """
 
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations at run time.
@@ -26,7 +35,7 @@ events whose sealed data is theirs, and the events of the duos they were in.
 import json
 import re
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
@@ -64,10 +73,12 @@ __all__ = [
     "REASON_LABELS",
     "RetentionSettings",
     "SubjectMatcher",
+    "SubjectProjects",
     "Trajectory",
     "apply_retention",
     "due_for_erasure",
     "holds_personal_data",
+    "own_stream_projects",
     "personal_data_router",
     "trajectories",
 ]
@@ -227,18 +238,37 @@ def _projects_of(row: Mapping[str, Any]) -> set[str]:
     return found
 
 
-class _Subject:
-    """One person's rows in one store, as the caller may see them."""
+#: Which projects a person (or duo) is in, in one service's database: from what owns them there.
+SubjectProjects = Callable[[Connection, str], set[str]]
 
-    def __init__(self, conn: Connection, subject_id: str, principal: Principal, duos: Sequence[str]) -> None:
-        rows = related_rows(conn, subject_id, duos=duos)
+
+def own_stream_projects(conn: Connection, subject_id: str) -> set[str]:
+    """The projects of the subject's own stream: a volunteer's enquiry, a participant's referral,
+    a duo's proposal, a signal's recording. Access records (``access:<id>``) own nobody."""
+    rows = conn.execute(select(events.c.project_id, events.c.payload)
+                        .where(events.c.stream_id == subject_id, events.c.type.not_in(sorted(ACCESS_EVENT_TYPES))))
+    return {p for row in rows.mappings() for p in _projects_of(row)}
+
+
+class _Subject:
+    """One person's rows in one store, as the caller may see them.
+
+    Their projects come from ``owners`` alone; a professional needs one of them among theirs.
+    Events about the person themselves are all shown; events of duos (learned or hinted)
+    only when the duo is in a project of the person that the caller may see.
+    """
+
+    def __init__(self, conn: Connection, subject_id: str, principal: Principal, duos: Sequence[str],
+                 owners: SubjectProjects) -> None:
+        self.projects = owners(conn, subject_id)
+        if not self.projects:  # nothing owns them here: hinted duos lend no project
+            raise NotFound("Persoon", "Person", subject_id)
+        _may_see_projects(principal, self.projects)
+        visible = self.projects & principal.projects if principal.role is Role.professional else self.projects
+        rows = [(r, via) for r, via in related_rows(conn, subject_id, duos=duos)
+                if via == "subject" or _projects_of(r) & visible]
         if not rows:
             raise NotFound("Persoon", "Person", subject_id)
-        own = [r for r, via in rows if via == "subject"] or [r for r, _ in rows]  # else: hinted duos decide
-        self.projects = {p for r in own for p in _projects_of(r)}
-        _may_see_projects(principal, self.projects)
-        if principal.role is Role.professional:  # hinted duos of other projects stay out
-            rows = [(r, via) for r, via in rows if via == "subject" or _projects_of(r) & principal.projects]
         self.rows = rows
         self.sealed = [r for r, _ in rows if r["subject_id"] == subject_id and r["sealed"] is not None]
 
@@ -248,12 +278,16 @@ def holds_personal_data(runtime: "ServiceRuntime") -> bool:
     return runtime.vault is not None and runtime.name in PUBLISHERS
 
 
-def personal_data_router(runtime: "ServiceRuntime") -> APIRouter:
-    """``/personal-data/...`` and ``/audit/history/...`` of one writing service."""
+def personal_data_router(runtime: "ServiceRuntime", owners: SubjectProjects = own_stream_projects) -> APIRouter:
+    """``/personal-data/...`` and ``/audit/history/...`` of one writing service.
+
+    ``owners`` says which projects a person is in here (default: their own stream's).
+    """
     router = APIRouter(tags=["persoonsgegevens / personal data"])
     Caller = Annotated[Principal, Depends(principal_dependency(runtime.authenticator))]
     Duos = Annotated[list[str] | None, Query(
-        alias="duo", description="Duo ids learned elsewhere (matching) whose events here are also about the person.")]
+        alias="duo", description="Duo ids learned elsewhere (matching) whose events here are also about the person; "
+                     "shown only for duos of the person's own project, and never deciding whose project they are in.")]
     service, event_type = runtime.name, personal_data_accessed(runtime.name)
 
     def vault() -> Vault:
@@ -286,7 +320,7 @@ def personal_data_router(runtime: "ServiceRuntime") -> APIRouter:
         _may_read_personal_data(principal)
         _subject_or_404(subject_id)
         with reader(runtime.engine).connect() as conn:
-            subject = _Subject(conn, subject_id, principal, _hints(duo))
+            subject = _Subject(conn, subject_id, principal, _hints(duo), owners)
             holds_key = not vault().is_erased(subject_id, conn)
         return {"subject_id": subject_id, "service": service, "projects": sorted(subject.projects),
                 "events": len(subject.rows), "sealed_items": len(subject.sealed), "holds_key": holds_key,
@@ -298,7 +332,7 @@ def personal_data_router(runtime: "ServiceRuntime") -> APIRouter:
         _may_read_personal_data(principal)
         _subject_or_404(subject_id)
         with runtime.store.transaction() as conn:
-            subject = _Subject(conn, subject_id, principal, duos)
+            subject = _Subject(conn, subject_id, principal, duos, owners)
             opened: list[dict[str, Any]] = []
             for row in subject.sealed:
                 item = {"position": row["position"], "type": row["type"], "stream_id": row["stream_id"],

@@ -47,7 +47,7 @@ from shared.events.envelope import Role
 from shared.eventstore import ConcurrencyConflict, EventStore, StoreBusy, make_engine, migrate
 from shared.eventstore.db import reader
 from shared.logging import configure_logging, get_logger
-from shared.privacy import holds_personal_data, personal_data_router
+from shared.privacy import SubjectProjects, holds_personal_data, own_stream_projects, personal_data_router
 from shared.settings import Settings
 from shared.vault import Vault
 
@@ -466,8 +466,11 @@ def _refused() -> HTTPException:
     return HTTPException(401, detail=UNAUTHENTICATED, headers={"WWW-Authenticate": "Bearer"})
 
 
-def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: str, description: str) -> FastAPI:
+def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: str, description: str,
+               owners: SubjectProjects = own_stream_projects) -> FastAPI:
     """A FastAPI app with the endpoints every service has and errors people can read.
+
+    ``owners``: which projects a person is in here, for the personal-data API (``shared.privacy``).
 
     What anonymous callers get (docs/operations.md, *Who may call what*): ``/healthz`` and
     ``/readyz`` always; ``/metrics`` and the API description only on the development system
@@ -639,7 +642,7 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     if runtime.relay is not None:
         app.include_router(feed_router(runtime))
     if holds_personal_data(runtime):  # reads of personal data are reasoned and recorded
-        app.include_router(personal_data_router(runtime))
+        app.include_router(personal_data_router(runtime, owners))
     for router in routers:
         app.include_router(router)
     document_errors(app)

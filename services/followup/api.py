@@ -258,7 +258,7 @@ def router(handlers: FollowupHandlers, queries: FollowupQueries, principal_of: A
     @api.get("/projects/{project_id}/policy-signals", tags=["policy signals"], summary="Policy signals, newest first")
     def list_policy_signals(project_id: ProjectId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
                             theme: PolicyTheme | None = None,
-                            status_: Annotated[Literal["recorded", "confirmed"] | None, Query(alias="status")] = None,
+                            status_: Annotated[Literal["recorded", "confirmed", "shredded"] | None, Query(alias="status")] = None,
                             ) -> dict[str, Any]:
         return queries.policy_signals(project_id, principal, theme=theme, status_filter=status_, limit=limit,
                                       offset=offset)
@@ -271,5 +271,11 @@ def router(handlers: FollowupHandlers, queries: FollowupQueries, principal_of: A
               summary="Confirm the anonymised summary (≤ 280 characters, no personal data) for reports")
     def confirm_summary(signal_id: str, body: ConfirmSummary, principal: Caller, request: Request) -> dict[str, Any]:
         return handlers.confirm_policy_summary(signal_id, body, principal, correlation_of(request))
+
+    @api.post("/policy-signals/{signal_id}/shredding", tags=["policy signals"],
+              summary="Admins: shred the signal's free text (description and confirmed summary), e.g. when it "
+                      "names someone; recorded as PolicySignalShredded, reports quote it no more")
+    def shred_policy_signal(signal_id: str, principal: Caller, request: Request) -> dict[str, Any]:
+        return handlers.shred_policy_signal(signal_id, principal, correlation_of(request))
 
     return api

@@ -62,6 +62,7 @@ from shared.contracts.followup import (
     GoalSet,
     NetworkChange,
     PolicySignalRecorded,
+    PolicySignalShredded,
     PolicySignalSummaryConfirmed,
     PolicyTheme,
 )
@@ -114,6 +115,11 @@ _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
 # Nine or more digits, each separated by at most one space, dot, slash or dash: phone numbers
 # (+32 499 12 34 56, 0499/12.34.56), national register numbers (85.07.30-033.28), IBANs.
 _LONG_NUMBER = re.compile(r"\d(?:[\s./-]?\d){8,}")
+# A title followed by a capitalised word: "Mevrouw Peeters", "dhr. Janssens", "de heer Claes", "Mr. Jones".
+_TITLED_NAME = re.compile(r"\b(?i:mevrouw|mevr|mw|meneer|mijnheer|mnr|dhr|de\s+heer|juffrouw|madame|mme|monsieur|"
+                          r"mrs|mr|ms|miss)\b\.?\s+[A-ZÀ-Ý]")
+# A street with a house number: "Kerkstraat 12", "Leuvensesteenweg 300".
+_ADDRESS = re.compile(r"\b\w+(?i:straat|laan|steenweg|plein|dreef|lei|kaai)\s+\d+", re.UNICODE)
 
 
 def personal_data_in(text: str) -> str | None:
@@ -122,6 +128,10 @@ def personal_data_in(text: str) -> str | None:
         return "een e-mailadres / an e-mail address"
     if _LONG_NUMBER.search(text):
         return "een telefoon-, rijksregister- of rekeningnummer / a phone, national register or account number"
+    if _TITLED_NAME.search(text):
+        return "een naam met aanspreking / a name with a title"
+    if _ADDRESS.search(text):
+        return "een adres / an address"
     return None
 
 
@@ -660,6 +670,7 @@ class PolicySignal(Aggregate):
         self.theme: PolicyTheme | None = None
         self.observed_on: date | None = None
         self.summary: str | None = None
+        self.shredded = False
 
     def record(self, *, project_id: str, theme: PolicyTheme, observed_on: date, has_private_description: bool,
                today: date) -> list[PolicySignalRecorded]:
@@ -673,6 +684,9 @@ class PolicySignal(Aggregate):
         """The anonymised summary may reach reports only with an explicit confirmation and no obvious personal data."""
         if not self.exists:
             raise NotFound("Signaal", "Signal", self.id)
+        if self.shredded:
+            raise DomainError("De tekst van dit signaal is vernietigd / The text of this signal is shredded",
+                              code="shredded")
         if self.summary is not None:
             raise DomainError("De samenvatting van dit signaal is al bevestigd / "
                               "The summary of this signal is already confirmed")
@@ -694,8 +708,20 @@ class PolicySignal(Aggregate):
         return [PolicySignalSummaryConfirmed(signal_id=self.id, project_id=self.project_id, theme=self.theme,
                                              summary=text, confirmed_on=today)]
 
+    def shred(self, *, today: date) -> list[PolicySignalShredded]:
+        """Its free text goes: the description's key (by the caller) and the confirmed summary. Once."""
+        if not self.exists:
+            raise NotFound("Signaal", "Signal", self.id)
+        if self.shredded:
+            raise DomainError("De tekst van dit signaal is al vernietigd / The text of this signal is already shredded",
+                              code="shredded")
+        return [PolicySignalShredded(signal_id=self.id, project_id=self.project_id, shredded_on=today)]
+
     def when_PolicySignalRecorded(self, e: PolicySignalRecorded) -> None:
         self.project_id, self.theme, self.observed_on = e.project_id, e.theme, e.observed_on
 
     def when_PolicySignalSummaryConfirmed(self, e: PolicySignalSummaryConfirmed) -> None:
         self.summary = e.summary
+
+    def when_PolicySignalShredded(self, e: PolicySignalShredded) -> None:
+        self.summary, self.shredded = None, True

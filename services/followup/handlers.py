@@ -527,3 +527,21 @@ class FollowupHandlers:
                        correlation_id=correlation_id)
         self._done()
         return {"signal_id": signal_id, "status": "confirmed", "summary": signal.summary, "version": signal.version}
+
+    def shred_policy_signal(self, signal_id: str, principal: Principal, correlation_id: uuid.UUID) -> dict[str, Any]:
+        """Admins: destroy the key of the signal's sealed description and drop its confirmed summary.
+
+        One transaction: the key goes and ``PolicySignalShredded`` is recorded, or neither.
+        The history keeps verifying: the chain covers the sealed bytes, not their plaintext.
+        """
+        require_role(principal, Role.admin)
+        with self.runtime.store.transaction() as conn:
+            signal = self.policy_signals.get(signal_id, conn)
+            decided = signal.shred(today=self.today)
+            assert self.runtime.vault is not None and signal.project_id is not None
+            key_destroyed = self.runtime.vault.erase(conn, signal_id)
+            self._save(conn, signal, decided, project_id=signal.project_id, principal=principal,
+                       correlation_id=correlation_id)
+        self._done()
+        return {"signal_id": signal_id, "status": "shredded", "key_destroyed": key_destroyed,
+                "version": signal.version}

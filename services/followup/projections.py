@@ -32,6 +32,7 @@ from shared.contracts.followup import (
     GoalProgressRecorded,
     GoalSet,
     PolicySignalRecorded,
+    PolicySignalShredded,
     PolicySignalSummaryConfirmed,
 )
 from shared.events.registry import REGISTRY, DomainEvent
@@ -180,6 +181,9 @@ def project(conn: Connection, rec: Recorded) -> None:
         case PolicySignalSummaryConfirmed():
             conn.execute(update(policy_signals).where(policy_signals.c.signal_id == event.signal_id).values(
                 status="confirmed", summary=event.summary, confirmed_on=event.confirmed_on.isoformat()))
+        case PolicySignalShredded():
+            conn.execute(update(policy_signals).where(policy_signals.c.signal_id == event.signal_id).values(
+                status="shredded", summary=None))
 
 
 def rebuild(store: EventStore, *, page: int = 1000) -> int:

@@ -150,8 +150,8 @@ policy_signals = Table(
     Column("project_id", String(100), nullable=False, index=True),
     Column("theme", String(40), nullable=False),
     Column("observed_on", String(10), nullable=False),
-    Column("status", String(20), nullable=False),  # recorded | confirmed
-    Column("summary", Text, nullable=True),  # only once confirmed: public by then
+    Column("status", String(20), nullable=False),  # recorded | confirmed | shredded
+    Column("summary", Text, nullable=True),  # only once confirmed: public by then; dropped when shredded
     Column("confirmed_on", String(10), nullable=True),
     Column("description_position", BigInteger, nullable=True),
 )

@@ -175,6 +175,8 @@ _CALL_ATTEMPTED = _set(followup_calls, "call_id", attempts=case(
 _CALL_COMPLETED = _set(followup_calls, "call_id", "outcome", "completed_on", "completed_rec", "attempts",
                        "still_in_contact", "network_change", "wellbeing")
 _POLICY_SUMMARY = _set(policy_signals, "signal_id", "theme", "summary", "summary_rec")
+_POLICY_SHREDDED = update(policy_signals).where(policy_signals.c.signal_id == bindparam("k")).values(
+    summary=None, summary_rec=None)
 
 
 # --------------------------------------------------------------------------- recruitment
@@ -509,6 +511,11 @@ def _policy_summary(conn: Connection, e: fu.PolicySignalSummaryConfirmed, env: M
                                                            summary_rec=_rec(env))})
 
 
+def _policy_shredded(conn: Connection, e: fu.PolicySignalShredded, env: Meta) -> None:
+    """An admin shredded the signal's text: its summary is quoted in no report from now on."""
+    conn.execute(_POLICY_SHREDDED, {"k": e.signal_id})
+
+
 def _ignored(conn: Connection, e: DomainEvent, env: Meta) -> None:
     """Known, but nothing in it is reported (personal-data changes, preferences, drafts, settings)."""
 
@@ -576,6 +583,7 @@ HANDLERS: dict[str, Handler] = {
     "FollowUpCallCompleted": _call_completed,
     "PolicySignalRecorded": _policy_signal,
     "PolicySignalSummaryConfirmed": _policy_summary,
+    "PolicySignalShredded": _policy_shredded,
     # every writing service: reads of personal data (the audit trail, nothing to count)
     "RecruitmentPersonalDataAccessed": _ignored,
     "MatchingPersonalDataAccessed": _ignored,

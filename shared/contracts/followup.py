@@ -415,3 +415,17 @@ class PolicySignalSummaryConfirmed(DomainEvent):
     theme: PolicyTheme
     summary: str = Field(min_length=1, max_length=280)
     confirmed_on: date
+
+
+@event("PolicySignalShredded", service=SERVICE, stream_type="policy_signal")
+class PolicySignalShredded(DomainEvent):
+    """An admin shredded a policy signal's free text (it named someone, or on request).
+
+    The key of its sealed description is destroyed in the same transaction; consumers drop
+    the confirmed summary from everything they keep and quote it no more. The summary's
+    text stays only in the hashed payload of the earlier ``PolicySignalSummaryConfirmed``.
+    """
+
+    signal_id: Id
+    project_id: Id
+    shredded_on: date

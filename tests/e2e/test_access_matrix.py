@@ -111,6 +111,7 @@ RULES: list[Rule] = [
     Rule("recruitment", "GET", r"^/projects/\{project_id\}$", REGISTER, "one register entry"),
     Rule("recruitment", "PATCH POST", r"^/projects/\{project_id\}(/close)?$", ADMIN, "admins manage projects"),
     Rule("recruitment", "GET POST PUT", r"^/(projects/\{project_id\}/|volunteers/)", STAFF, "case logging"),
+    Rule("followup", "POST", r"^/policy-signals/\{signal_id\}/shredding$", ADMIN, "admins shred a signal's text"),
     # matching and follow-up: case logging, all of it
     Rule("matching", "GET POST PUT", r"^/(projects|participants|duos)/", STAFF, "case logging"),
     Rule("followup", "GET POST PUT", r"^/(projects|duos|boundary-signals|goals|follow-up-calls|policy-signals)/",

@@ -293,6 +293,54 @@ def test_a_policy_summary_reaches_the_bus_only_when_confirmed_and_clean(world: W
     assert "Janssens" not in repr([r.envelope for r in published])
 
 
+def test_an_admin_shreds_a_signal_that_names_someone(world: World) -> None:
+    """The description's key is destroyed and the summary dropped; the history still verifies."""
+    signal = ok(world.post(f"/projects/{PROJECT}/policy-signals", {
+        "theme": "housing", "observed_on": TODAY.isoformat(),
+        "description": "Mevrouw Snorkelbaum kreeg geen huurwaarborg"}), 201)["signal_id"]
+    slipped = "Huurwaarborg geweigerd voor de dame uit de Snorkelbaumhoek"  # names her; passes every check
+    ok(world.post(f"/policy-signals/{signal}/summary", {"summary": slipped, "confirm_no_personal_data": True}))
+    for headers in (PRO, OTHER_PRO, AUDITOR, COORDINATOR):
+        assert world.post(f"/policy-signals/{signal}/shredding", headers=headers).status_code == 403
+    assert world.post("/policy-signals/ps-nobody/shredding", headers=ADMIN).status_code == 404
+    done = ok(world.post(f"/policy-signals/{signal}/shredding", headers=ADMIN))
+    assert done["status"] == "shredded" and done["key_destroyed"] is True
+    view = ok(world.get(f"/policy-signals/{signal}"))
+    assert view["status"] == "shredded" and view["description"] is None and view["summary"] is None
+    assert ok(world.get(f"/projects/{PROJECT}/policy-signals", status="shredded"))["total"] == 1
+    assert world.post(f"/policy-signals/{signal}/shredding", headers=ADMIN).status_code == 409
+    again = world.post(f"/policy-signals/{signal}/summary", {"summary": "Huurwaarborg", "confirm_no_personal_data": True})
+    assert again.status_code == 409
+    assert world.runtime.vault.is_erased(signal)
+    [shredded] = [r.envelope for r in world.runtime.store.read_after(0, 1000) if r.envelope.type == "PolicySignalShredded"]
+    assert shredded.stream_id == signal and shredded.actor.role == "admin" and "Snorkelbaum" not in str(shredded)
+    assert world.runtime.store.verify().ok
+    with world.runtime.engine.connect() as conn:  # no read model keeps the text
+        for table in ("fu_policy_signals",):
+            assert "Snorkelbaum" not in str(conn.exec_driver_sql(f"SELECT * FROM {table}").fetchall())
+
+
+def test_buddy_privacy_shred_signal_asks_follow_up(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    from urllib.parse import urlsplit
+
+    from typer.testing import CliRunner
+
+    from shared.cli import app as cli
+
+    def through_the_app(method: str, url: str, headers: dict[str, str], **_: Any) -> Any:
+        return world.client.request(method, urlsplit(url).path, headers=headers)
+
+    monkeypatch.setattr("httpx.request", through_the_app)
+    signal = ok(world.post(f"/projects/{PROJECT}/policy-signals", {
+        "theme": "housing", "observed_on": TODAY.isoformat(), "description": "Meneer Quibbleworth"}), 201)["signal_id"]
+    refused = CliRunner().invoke(cli, ["privacy", "shred-signal", signal, "--token", "dev-professional"])
+    assert refused.exit_code == 2 and ok(world.get(f"/policy-signals/{signal}"))["status"] == "recorded"
+    done = CliRunner().invoke(cli, ["privacy", "shred-signal", signal, "--token", "dev-admin"])
+    assert done.exit_code == 0 and "shredded" in done.output, done.output
+    assert ok(world.get(f"/policy-signals/{signal}"))["description"] is None
+    assert CliRunner().invoke(cli, ["privacy", "shred-signal", "ps-nobody", "--token", "dev-admin"]).exit_code == 2
+
+
 def test_erasing_the_participant_in_matching_shreds_their_notes_here(world: World) -> None:
     cid = ok(world.post(f"/duos/{DUO}/contacts", contact(TODAY, note="Praat over haar schulden")), 201)["contact_id"]
     goal = ok(world.post(f"/duos/{DUO}/goals", {"domain": "housing", "set_on": TODAY.isoformat(), "baseline": 1,

@@ -521,8 +521,20 @@ def test_summaries_with_obvious_personal_data_are_refused(text: str) -> None:
 
 
 @pytest.mark.parametrize("text", [
+    "Mevrouw Peeters uit de Kerkstraat vindt geen bus", "mevr. Claes", "meneer De Smet", "dhr. Janssens",
+    "de heer Wouters", "Madame Dubois", "Mr. Jones", "woont in de Kerkstraat 12", "Leuvensesteenweg 300 bus 2",
+])
+def test_summaries_naming_a_person_or_an_address_are_refused(text: str) -> None:
+    assert personal_data_in(text) is not None
+    with pytest.raises(InvalidInput, match="personal data") as caught:
+        recorded_signal().confirm_summary(summary=f"Drempel: {text}", confirmed_no_personal_data=True, today=TODAY)
+    assert caught.value.field == "summary"
+
+
+@pytest.mark.parametrize("text", [
     "Sinds 2024 kunnen aanvragen enkel nog online; 3 op 10 deelnemers hebben geen computer.",
     "Wachttijd bij de schuldbemiddeling loopt op tot 6 maanden (2023-2024).",
+    "Oudere mevrouwen en meneren in de wijk vinden de Kerkstraat onveilig om over te steken.",
 ])
 def test_clean_summaries_pass(text: str) -> None:
     signal = recorded_signal()
