@@ -158,7 +158,8 @@ class ServiceRuntime:
         """
         if not self.ready:  # starting or stopping: tasks end on purpose
             return []
-        return [f"{task.get_name()}: {_why_ended(task, detail=detail)}" for task in self.background_tasks() if task.done()]
+        return [f"{task.get_name()}: {_why_ended(task, detail=detail)}"
+                for task in self.background_tasks() if task.done()]
 
     def _task_ended(self, task: asyncio.Task[None]) -> None:
         if self.ready:  # not a stop: say so at once, not at shutdown
