@@ -134,7 +134,7 @@ class ServiceRuntime:
         refusals = self.settings.dev_token_refusals()
         if not refusals:
             log.warning("auth.dev_tokens_accepted", service=self.name,
-                        note="public dev tokens, the default service token, /metrics and /docs are open: "
+                        why="public dev tokens, the default service token, /metrics and /docs are open: "
                              "development only")
             return
         # Asked for and refused is a configuration to fix; not asked for is the normal production state.
@@ -142,7 +142,7 @@ class ServiceRuntime:
             "auth.dev_tokens_refused", service=self.name, reasons=refusals)
         if self.settings.accepted_service_token() is None:
             log.warning("auth.service_token_missing", service=self.name,
-                        note="BUDDY_SERVICE_TOKEN is not set: the event feeds and /metrics refuse the public "
+                        why="BUDDY_SERVICE_TOKEN is not set: the event feeds and /metrics refuse the public "
                              "default, so consumers cannot catch up from the feeds")
 
     def background_tasks(self) -> list[asyncio.Task[None]]:
@@ -158,7 +158,8 @@ class ServiceRuntime:
         """
         if not self.ready:  # starting or stopping: tasks end on purpose
             return []
-        return [f"{task.get_name()}: {_why_ended(task, detail=detail)}" for task in self.background_tasks() if task.done()]
+        return [f"{task.get_name()}: {_why_ended(task, detail=detail)}"
+                for task in self.background_tasks() if task.done()]
 
     def _task_ended(self, task: asyncio.Task[None]) -> None:
         if self.ready:  # not a stop: say so at once, not at shutdown

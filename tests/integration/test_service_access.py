@@ -25,6 +25,7 @@ import pytest
 from fastapi.testclient import TestClient
 from structlog.testing import capture_logs
 
+from shared.logging import PERSONAL_KEYS
 from shared.settings import DEV_SERVICE_TOKEN, Settings
 from services.matching.bootstrap import build as build_matching
 
@@ -66,6 +67,7 @@ def test_startup_says_why_dev_tokens_are_refused(settings_factory: Callable[...,
     [refused] = [e for e in logs if e["event"] == "auth.dev_tokens_refused"]
     assert refused["log_level"] == "warning"  # asked for and refused: loud
     assert any("BUDDY_SERVICE_TOKEN" in reason for reason in refused["reasons"])
+    assert not PERSONAL_KEYS & set(refused)
 
 
 def test_startup_says_when_dev_tokens_are_accepted(settings_factory: Callable[..., Settings]) -> None:
@@ -74,6 +76,7 @@ def test_startup_says_when_dev_tokens_are_accepted(settings_factory: Callable[..
         pass
     [accepted] = [e for e in logs if e["event"] == "auth.dev_tokens_accepted"]
     assert accepted["log_level"] == "warning"
+    assert not PERSONAL_KEYS & set(accepted)  # the explanation must not be redacted away in the log file
 
 
 # ------------------------------------------------------------------------------ an installation
