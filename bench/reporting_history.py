@@ -505,6 +505,11 @@ class Simulation:
             self.at(7, lambda: self.emit("followup", signal_id, fu.PolicySignalSummaryConfirmed(
                 signal_id=signal_id, project_id=p, theme=theme, summary=self.rng.choice(SUMMARIES),
                 confirmed_on=self.day()), p))
+            # one signal in fifty is shredded by an admin later on; decided by its number, not
+            # by the random stream, so the rest of a seed's history stays as it was
+            if int(signal_id[len("ps"):]) % 50 == 0:
+                self.at(30, lambda: self.emit("followup", signal_id, fu.PolicySignalShredded(
+                    signal_id=signal_id, project_id=p, shredded_on=self.day()), p))
 
 
 
