@@ -39,6 +39,9 @@ from shared.domain import DomainError, InvalidInput
 from shared.events.envelope import Role
 from shared.eventstore import ConcurrencyConflict, EventStore, make_engine, migrate
 from shared.eventstore.db import reader
+from shared.idempotency import IdempotencyKeys
+from shared.idempotency import declare as declare_idempotency
+from shared.idempotency import install as install_idempotency
 from shared.logging import configure_logging, get_logger
 from shared.privacy import holds_personal_data, personal_data_router
 from shared.settings import Settings
@@ -440,6 +443,8 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
+    keys = IdempotencyKeys(runtime.engine, runtime.authenticator, runtime.clock, settings.idempotency_keep_hours)
+    install_idempotency(app, keys)  # innermost: each database retry looks the key up afresh
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(DatabaseRetry)  # outside the body limit, inside the correlation id and metrics
 
@@ -559,8 +564,9 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     if runtime.relay is not None:
         app.include_router(feed_router(runtime))
     if holds_personal_data(runtime):  # reads of personal data are reasoned and recorded
-        app.include_router(personal_data_router(runtime))
+        routers = [personal_data_router(runtime), *routers]
     for router in routers:
+        declare_idempotency(router.routes, keys)  # every command takes an Idempotency-Key
         app.include_router(router)
     document_errors(app)
     return app

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     body_timeout_s: float = Field(
         15.0, gt=0, description="A request body not fully received within this time is refused with 408 (slow clients)."
     )
+    idempotency_keep_hours: float = Field(
+        24.0, gt=0, description="How long a command's Idempotency-Key and first answer are kept for replays."
+    )
     disclosure_threshold: int = Field(10, ge=1, description="Counts below this are never shown in reports.")
     rounding_base: int = Field(5, ge=1, description="Shown counts are rounded to a multiple of this.")
     dev_tokens: bool = Field(True, description="Accept the static dev tokens (only ever on the dev default).")

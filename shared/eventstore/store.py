@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError
 from shared.clock import Clock, SystemClock
 from shared.events.envelope import Actor, Envelope, canonical_json
 from shared.events.registry import DomainEvent
+from shared.eventstore.claims import record_claim
 from shared.eventstore.db import WriteLock, reader, write_lock
 from shared.eventstore.tables import GENESIS_HASH, events, store_head
 
@@ -370,7 +371,9 @@ class EventStore:
             if not conn.in_transaction():
                 conn.begin()  # what SQLAlchemy's autobegin does on a first statement (BEGIN IMMEDIATE on SQLite)
             try:
-                return writer.write(conn.connection.driver_connection, build, committing=None)
+                positions = writer.write(conn.connection.driver_connection, build, committing=None)
+                record_claim(conn.connection.driver_connection, conn.dialect)  # the command's key, if any
+                return positions
             except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it: callers catch those
                 raise DBAPIError.instance(writer.insert, None, exc, conn.dialect.loaded_dbapi.Error,
                                           dialect=conn.dialect) from exc
@@ -378,11 +381,15 @@ class EventStore:
         with self.engine.connect() as own:
             raw = own.connection
             dbc = raw.driver_connection
-            try:
+
+            def committing() -> None:
+                record_claim(dbc, own.dialect)  # the command's key, if any, with its events
                 # the commit is sent on the driver connection: commit listeners hear of it as
                 # they would from SQLAlchemy (a request whose commit began is not retried)
-                return writer.write(dbc, build, committing=lambda: own.dispatch.commit(own),
-                                    lock=write_lock(self.engine))
+                own.dispatch.commit(own)
+
+            try:
+                return writer.write(dbc, build, committing=committing, lock=write_lock(self.engine))
             except ConcurrencyConflict:
                 raw.rollback()
                 raise
