@@ -7,6 +7,7 @@ and stops.
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -19,15 +20,33 @@ PROJECTS = [
 ]
 
 
-def _call(client: httpx.Client, method: str, url: str, token: str, body: Any = None, retry_404_s: float = 0) -> httpx.Response:
-    """One API call; retries 404 for a while where another service has yet to learn an id."""
+def _call(client: httpx.Client, method: str, url: str, token: str, body: Any = None, retry_404_s: float = 0,
+          tries: int = 5) -> httpx.Response:
+    """One API call; retries 404 for a while where another service has yet to learn an id.
+
+    A command carries a fresh ``Idempotency-Key``, the same on every retry: a retry after a
+    lost answer (a dropped connection, a 503) is answered, never recorded a second time.
+    """
+    headers = {"Authorization": f"Bearer {token}"}
+    if method != "GET":
+        headers["Idempotency-Key"] = str(uuid.uuid4())
     deadline = time.monotonic() + retry_404_s
-    while True:
-        resp = client.request(method, url, json=body, headers={"Authorization": f"Bearer {token}"})
+    for attempt in range(1, tries + 1):
+        try:
+            resp = client.request(method, url, json=body, headers=headers)
+        except httpx.TransportError:
+            if attempt == tries:
+                raise
+            time.sleep(0.2 * attempt)
+            continue
         if resp.status_code == 404 and time.monotonic() < deadline:
             time.sleep(0.2)
             continue
+        if resp.status_code in (409, 503) and resp.headers.get("retry-after") and attempt < tries:
+            time.sleep(min(float(resp.headers["retry-after"]), 2.0))  # unavailable, or the key still in use
+            continue
         return resp
+    return resp
 
 
 def _wait_for_candidate(client: httpx.Client, url: str, project_id: str, volunteer_id: str, timeout_s: float) -> None:
