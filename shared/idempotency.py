@@ -27,6 +27,7 @@ true``. What holds:
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import threading
 import time
@@ -102,13 +103,17 @@ class Replay(Exception):
         self.status, self.body, self.media_type = status, body, media_type
 
 
-def request_hash(method: str, path: str, query: str, body: bytes) -> str:
-    """What a repeat must match: method, path, query and body (JSON compared by content)."""
+def request_hash(secret: bytes, method: str, path: str, query: str, body: bytes) -> str:
+    """What a repeat must match: method, path, query and body (JSON compared by content).
+
+    Keyed (HMAC): a body holds personal data, and a plain hash of a name and a birth date
+    could be confirmed by guessing.
+    """
     try:
         canonical = json.dumps(json.loads(body), sort_keys=True, separators=(",", ":")).encode() if body else b""
     except ValueError:  # not JSON: the bytes as sent
         canonical = body
-    digest = hashlib.sha256(f"{method}\n{path}\n{query}\n".encode())
+    digest = hmac.new(secret, f"{method}\n{path}\n{query}\n".encode(), hashlib.sha256)
     digest.update(canonical)
     return digest.hexdigest()
 
@@ -116,8 +121,9 @@ def request_hash(method: str, path: str, query: str, body: bytes) -> str:
 class IdempotencyKeys:
     """Looks keys up, keeps answers and purges old keys for one service database."""
 
-    def __init__(self, engine: Engine, authenticator: Authenticator, clock: Clock, keep_hours: float) -> None:
-        self.engine, self.authenticator, self.clock = engine, authenticator, clock
+    def __init__(self, engine: Engine, authenticator: Authenticator, clock: Clock, keep_hours: float,
+                 secret: bytes) -> None:
+        self.engine, self.authenticator, self.clock, self.secret = engine, authenticator, clock, secret
         self.keep = timedelta(hours=keep_hours)
         self._purged_at = 0.0
         self._purge_lock = threading.Lock()
@@ -137,7 +143,7 @@ class IdempotencyKeys:
             principal = self.authenticator.known(token) if token else None
             if principal is None:  # may fetch the provider's keys: in a worker thread
                 principal = await anyio.to_thread.run_sync(authenticate_credentials, self.authenticator, credentials)
-            digest = request_hash(request.method, request.url.path, request.url.query, await request.body())
+            digest = request_hash(self.secret, request.method, request.url.path, request.url.query, await request.body())
             row = await anyio.to_thread.run_sync(self._find, principal.actor.id, key)
             if row is not None:
                 if row.request_hash != digest:  # before anything else: a different request never learns more
@@ -246,6 +252,26 @@ def install(app: FastAPI, keys: IdempotencyKeys) -> None:
                             content={"detail": IN_USE, "code": "idempotency_key_in_use"})
 
     app.add_middleware(KeepAnswers, keys=keys)
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        schema = generate()
+        for operations in schema.get("paths", {}).values():
+            for method, operation in operations.items():
+                if method.upper() not in COMMAND_METHODS:
+                    continue
+                for code, response in operation.get("responses", {}).items():
+                    if code.startswith("2"):
+                        response.setdefault("headers", {})[REPLAYED] = {
+                            "description": "`true` wanneer dit het eerste antwoord op een herhaalde opdracht is "
+                                           "(zelfde Idempotency-Key) / `true` when this is the first answer to a "
+                                           "repeated command (same Idempotency-Key)",
+                            "schema": {"type": "string", "enum": ["true"]}}
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def declare(routes: list[Any], keys: IdempotencyKeys) -> None:

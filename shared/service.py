@@ -443,7 +443,8 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan)
     app.state.runtime = runtime
-    keys = IdempotencyKeys(runtime.engine, runtime.authenticator, runtime.clock, settings.idempotency_keep_hours)
+    keys = IdempotencyKeys(runtime.engine, runtime.authenticator, runtime.clock, settings.idempotency_keep_hours,
+                           settings.key_bytes("blind_index_key"))
     install_idempotency(app, keys)  # innermost: each database retry looks the key up afresh
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(DatabaseRetry)  # outside the body limit, inside the correlation id and metrics

@@ -10,6 +10,8 @@ every command of every service declares the header in its OpenAPI.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -178,6 +180,9 @@ def test_personal_data_in_an_answer_is_never_kept(rc: RC) -> None:
         accesses = conn.execute(select(func.count()).select_from(events)
                                 .where(events.c.type.like("%PersonalDataAccessed"))).scalar_one()
     assert kept.status == 200 and kept.body is None and accesses == 1
+    plain = hashlib.sha256(f"POST\n/personal-data/{volunteer}/access\n\n".encode() + json.dumps(
+        body, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    assert kept.request_hash != plain, "a body's hash must be keyed: a plain one can be confirmed by guessing"
 
 
 def test_keys_are_purged_after_the_retention(rc: RC) -> None:
@@ -232,6 +237,8 @@ def test_every_command_declares_the_header_in_its_openapi(settings_factory: Call
                 if method.upper() in COMMAND_METHODS:
                     commands += 1
                     assert HEADER.lower() in headers, f"{method.upper()} {path} takes no {HEADER}"
+                    success = [r for code, r in operation["responses"].items() if code.startswith("2")]
+                    assert success and all(REPLAYED in r.get("headers", {}) for r in success), f"{method} {path}"
                 else:
                     assert HEADER.lower() not in headers, f"{method.upper()} {path}"
     assert commands > 50
