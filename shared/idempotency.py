@@ -55,6 +55,8 @@ log = get_logger(__name__)
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 KEY_PATTERN = r"^[A-Za-z0-9_.:-]{1,100}$"
+#: A key recorded this recently without an answer is taken to be still in flight (409 in use, retry).
+IN_FLIGHT_S = 30
 COMMAND_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 #: ``openapi_extra`` of a command whose answer holds personal data: it is never kept.
 ANSWER_NOT_KEPT = {"x-idempotent-answer-kept": False}
@@ -149,7 +151,7 @@ class IdempotencyKeys:
                 if row.request_hash != digest:  # before anything else: a different request never learns more
                     raise KeyReused()
                 if row.status is None:  # being handled, or the process stopped before keeping the answer
-                    raise KeyInUse(key) if self._young(row.created_at) else AnswerNotKept()
+                    raise KeyInUse(key) if self._in_flight(row.created_at) else AnswerNotKept()
                 if row.body is None:
                     raise AnswerNotKept()
                 raise Replay(row.status, row.body, row.media_type)
@@ -165,8 +167,9 @@ class IdempotencyKeys:
     def _now(self) -> str:
         return format_time(self.clock.now())
 
-    def _young(self, created_at: str) -> bool:
-        return (self.clock.now() - parse_time(created_at)).total_seconds() < 30
+    def _in_flight(self, created_at: str) -> bool:
+        """Recorded so recently that its answer may still be on its way to being kept."""
+        return (self.clock.now() - parse_time(created_at)).total_seconds() < IN_FLIGHT_S
 
     def _find(self, actor_id: str, key: str) -> Any:
         with reader(self.engine).connect() as conn:

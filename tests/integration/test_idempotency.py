@@ -33,6 +33,8 @@ from shared.idempotency import COMMAND_METHODS, HEADER, REPLAYED
 from shared.settings import Settings
 from services.recruitment.bootstrap import build
 from tests.integration.test_event_store import stopped
+from tests.integration.test_reporting_api import World as ReportingWorld
+from tests.integration.test_reporting_api import overview, world  # noqa: F401  (fixture)
 from tests.integration.test_recruitment_api import ADMIN, ANTWERPEN, BRUGGE, NO_FEEDS, PRO, PRO_OTHER, START, RC
 
 ENQUIRY = {"channel": "website", "municipality_nis": "11002",
@@ -242,3 +244,19 @@ def test_every_command_declares_the_header_in_its_openapi(settings_factory: Call
                 else:
                     assert HEADER.lower() not in headers, f"{method.upper()} {path}"
     assert commands > 50
+
+
+def test_a_report_published_twice_with_one_key_is_kept_once(world: ReportingWorld) -> None:
+    """Reporting records no events: its published report carries the key in the same transaction."""
+    key = str(uuid.uuid4())
+    headers = {"Authorization": f"Bearer {ADMIN}", HEADER: key}
+    before = world.get("/reports", ADMIN, limit=1).json()["total"]
+    first = world.client.post("/reports", json=overview(), headers=headers)
+    again = world.client.post("/reports", json=overview(), headers=headers)
+    assert first.status_code == 201, first.text
+    assert (again.status_code, again.json()["report_id"]) == (201, first.json()["report_id"])
+    assert again.headers.get(REPLAYED) == "true"
+    assert world.get("/reports", ADMIN, limit=1).json()["total"] == before + 1
+    other = world.client.post("/reports", json=overview(grain="quarter"), headers=headers)
+    assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused", other.text
+    assert world.get("/reports", ADMIN, limit=1).json()["total"] == before + 1
