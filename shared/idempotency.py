@@ -17,7 +17,7 @@ true``. What holds:
   the first one's result.
 - The answer is kept right after the commit, before it is sent. Only answers of requests
   that recorded something are kept (a refusal that recorded nothing can simply be sent
-  again). Answers holding personal data are not kept (routes marked
+  again), and never a 5xx (a 503 after the commit began does not know whether it held). Answers holding personal data are not kept (routes marked
   ``ANSWER_NOT_KEPT``): a repeat is told the command was recorded (409
   ``idempotency_answer_not_kept``). If the process stops between the commit and keeping
   the answer, a repeat is told the same.
@@ -223,7 +223,9 @@ class KeepAnswers:
 
         async def keeping_send(message: dict[str, Any]) -> None:
             nonlocal start
-            if message["type"] == "http.response.start" and claim() is not None:
+            # A 5xx after a commit (its outcome unknown to the server, or a fault) is no answer to
+            # repeat: the key stays unanswered, and a repeat hears the command was recorded.
+            if message["type"] == "http.response.start" and message["status"] < 500 and claim() is not None:
                 start = message
                 return
             if start is None:

@@ -260,3 +260,22 @@ def test_a_report_published_twice_with_one_key_is_kept_once(world: ReportingWorl
     other = world.client.post("/reports", json=overview(grain="quarter"), headers=headers)
     assert other.status_code == 422 and other.json()["code"] == "idempotency_key_reused", other.text
     assert world.get("/reports", ADMIN, limit=1).json()["total"] == before + 1
+
+
+def test_a_503_whose_commit_went_through_is_not_replayed_nor_recorded_again(
+        rc: RC, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database went away just after the commit: the outcome is unknown to the server (503)."""
+    from sqlalchemy.exc import OperationalError
+
+    def cut(*_: Any) -> None:
+        raise OperationalError("COMMIT", None, ConnectionError("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(rc.runtime, "recorded", cut)  # runs right after the command's commit
+    key = str(uuid.uuid4())
+    unknown = send(rc, f"/projects/{ANTWERPEN}/volunteers", ENQUIRY, key)
+    assert unknown.status_code == 503, unknown.text
+    monkeypatch.undo()
+    rc.clock.advance(minutes=5)
+    retried = send(rc, f"/projects/{ANTWERPEN}/volunteers", ENQUIRY, key)
+    assert retried.status_code == 409 and retried.json()["code"] == "idempotency_answer_not_kept", retried.text
+    assert volunteers_recorded(rc) == 1
