@@ -31,22 +31,24 @@ def _call(client: httpx.Client, method: str, url: str, token: str, body: Any = N
     if method != "GET":
         headers["Idempotency-Key"] = str(uuid.uuid4())
     deadline = time.monotonic() + retry_404_s
-    for attempt in range(1, tries + 1):
+    failed = 0  # tries without an answer to act on
+    while True:
         try:
             resp = client.request(method, url, json=body, headers=headers)
         except httpx.TransportError:
-            if attempt == tries:
+            failed += 1
+            if failed == tries:
                 raise
-            time.sleep(0.2 * attempt)
+            time.sleep(0.2 * failed)
             continue
         if resp.status_code == 404 and time.monotonic() < deadline:
             time.sleep(0.2)
             continue
-        if resp.status_code in (409, 503) and resp.headers.get("retry-after") and attempt < tries:
+        if resp.status_code in (409, 503) and resp.headers.get("retry-after") and failed + 1 < tries:
+            failed += 1
             time.sleep(min(float(resp.headers["retry-after"]), 2.0))  # unavailable, or the key still in use
             continue
         return resp
-    return resp
 
 
 def _wait_for_candidate(client: httpx.Client, url: str, project_id: str, volunteer_id: str, timeout_s: float) -> None:

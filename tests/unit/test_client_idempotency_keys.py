@@ -88,3 +88,19 @@ def test_the_load_generators_key_every_command() -> None:
     asyncio.run(paced())
     keys = [r.headers.get(HEADER) for r in captured]
     assert len(keys) >= 2 and all(keys) and len(set(keys)) == len(keys)
+
+
+def test_the_demo_loader_still_waits_for_an_id_another_service_has_yet_to_learn(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(demo.time, "sleep", lambda _: None)
+    answers = iter([404] * 20 + [201])
+    seen: list[httpx.Request] = []
+
+    def service(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(next(answers), json={})
+
+    with httpx.Client(transport=httpx.MockTransport(service)) as client:
+        resp = demo._call(client, "POST", "http://m/projects/p/duos", "dev-professional", {}, retry_404_s=30)
+    assert resp.status_code == 201 and len(seen) == 21
+    assert len({r.headers[HEADER] for r in seen}) == 1
