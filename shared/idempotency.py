@@ -288,5 +288,8 @@ def declare(routes: list[Any], keys: IdempotencyKeys) -> None:
     dependency = Depends(keys.dependency())
     for route in routes:
         if isinstance(route, APIRoute) and route.methods & COMMAND_METHODS:
+            # once, with these keys, even if the router is included in a second app
+            route.dependencies[:] = [d for d in route.dependencies
+                                     if getattr(d.dependency, "__name__", None) != "idempotency_key"]
             route.dependencies.append(dependency)
 
