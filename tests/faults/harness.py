@@ -142,11 +142,13 @@ class Recorder:
         self.transport: Counter[tuple[str, str]] = Counter()
         self.server_errors: list[dict[str, Any]] = []
         self.timeline: list[tuple[float, str, int | None]] = []
+        self.replayed = 0  # retries answered with the first answer (Idempotent-Replayed)
 
     def response(self, service: str, method: str, path: str, resp: httpx.Response) -> None:
         now = time.monotonic() - self.t0
         with self.lock:
             self.statuses[(service, resp.status_code)] += 1
+            self.replayed += resp.headers.get("idempotent-replayed") == "true"
             self.timeline.append((now, service, resp.status_code))
             if resp.status_code >= 500:
                 self.server_errors.append({
@@ -177,6 +179,7 @@ class Recorder:
                 "5xx": by_class.get("5xx", 0),
                 "connection_errors": sum(self.transport.values()),
                 "connection_errors_by_service": dict(sorted(by_service.items())),
+                "replayed": self.replayed,
             }
 
 
@@ -842,6 +845,7 @@ class Scenario:
             "5xx_samples": errors[:10],
             "connection_errors": responses["connection_errors"],
             "connection_errors_by_service": responses["connection_errors_by_service"],
+            "replayed_answers": responses["replayed"],
             "journeys": dict(load.counts),
             "journeys_abandoned": dict(load.abandoned.most_common(10)),
             "bus": dict(chaos.injected),
