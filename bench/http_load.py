@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,6 +51,12 @@ def _auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def _keyed(request: httpx.Request) -> None:
+    """Every command with its own Idempotency-Key, as every client of the services sends it."""
+    if request.method != "GET":
+        request.headers.setdefault("Idempotency-Key", str(uuid.uuid4()))
+
+
 def enquiry_body() -> dict[str, Any]:
     return {"channel": "website", "municipality_nis": "11002",
             "personal": {"first_name": "Bench", "last_name": "Vrijwilliger", "birth_date": "1980-02-03"}}
@@ -67,7 +74,8 @@ def contact_body() -> dict[str, Any]:
 
 
 def register_project(urls: dict[str, str]) -> None:
-    _ok(httpx.post(f"{urls['recruitment']}/projects", headers=_auth(ADMIN), timeout=30, json={
+    _ok(httpx.post(f"{urls['recruitment']}/projects", headers={**_auth(ADMIN), "Idempotency-Key": str(uuid.uuid4())},
+                   timeout=30, json={
         "project_id": PROJECT, "name": "Benchproject", "organisation": "Benchvzw", "municipality_nis": "11002",
         "region": "antwerpen-kempen", "target_groups": ["individual_adult", "family"]}), 201)
 
@@ -76,7 +84,7 @@ def set_up_duos(urls: dict[str, str], count: int) -> list[str]:
     """``count`` running duos that followup knows, made through the public APIs."""
     today = datetime.now(UTC).date().isoformat()
     duos = []
-    with httpx.Client(headers=_auth(PRO), timeout=30) as client:
+    with httpx.Client(headers=_auth(PRO), timeout=30, event_hooks={"request": [_keyed]}) as client:
         rec, mat = urls["recruitment"], urls["matching"]
         for _ in range(count):
             volunteer = _ok(client.post(f"{rec}/projects/{PROJECT}/volunteers", json=enquiry_body()), 201)["volunteer_id"]

@@ -91,10 +91,16 @@ local i = 0
 counts = {}
 local threads = {}
 
-function setup(thread) table.insert(threads, thread) end
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("tid", #threads)
+end
 
 function request()
   i = i + 1
+  if %(keyed)s then  -- a command: its own Idempotency-Key, as every client sends
+    headers["Idempotency-Key"] = string.format("%(run)s-%%d-%%d", tid or 0, i)
+  end
   return wrk.format("%(method)s", paths[(i %% #paths) + 1], headers, body)
 end
 
@@ -127,6 +133,8 @@ def run_wrk(load: Load) -> LoadResult:
         "token": load.token,
         "body": _lua_string(json.dumps(load.body)) if load.body is not None else "nil",
         "method": load.method,
+        "keyed": "true" if load.method != "GET" else "false",
+        "run": uuid.uuid4().hex,
     }
     with tempfile.TemporaryDirectory(prefix="buddy-wrk-") as folder:
         path = Path(folder) / "load.lua"
@@ -173,8 +181,9 @@ async def _closed_loop(load: Load) -> LoadResult:
                 counter += 1
                 path = load.paths[counter % len(load.paths)]
                 sent = time.perf_counter()
+                keyed = {"Idempotency-Key": str(uuid.uuid4())} if load.method != "GET" else None  # as every client
                 try:
-                    resp = await client.request(load.method, path, json=load.body)
+                    resp = await client.request(load.method, path, json=load.body, headers=keyed)
                 except httpx.HTTPError:
                     errors += 1
                     continue
@@ -242,7 +251,8 @@ async def _paced(targets: list[tuple[str, dict[str, Any]]], token: str, rate: fl
             correlation = str(uuid.uuid4())
             sent = time.perf_counter()
             try:
-                resp = await client.post(url, json=body, headers={"X-Correlation-ID": correlation})
+                resp = await client.post(url, json=body, headers={"X-Correlation-ID": correlation,
+                                                                   "Idempotency-Key": str(uuid.uuid4())})
             except httpx.HTTPError:
                 errors += 1
                 return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -234,16 +235,32 @@ def _moment(text: str) -> "datetime":
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _service_call(method: str, url: str, token: str | None, **kwargs):  # type: ignore[no-untyped-def]
+def _service_call(method: str, url: str, token: str | None, tries: int = 3, **kwargs):  # type: ignore[no-untyped-def]
+    """A call in the user's name; a command is sent with one Idempotency-Key on every try,
+    so a try whose answer was lost (a dropped connection, a 503) is not recorded twice."""
+    import time as clock
+
     import httpx
 
     if not token:
         raise typer.BadParameter("give --token (or BUDDY_TOKEN): reading personal data is done in your name")
-    try:
-        return httpx.request(method, url, headers={"Authorization": f"Bearer {token}"}, timeout=60, **kwargs)
-    except httpx.HTTPError as exc:
-        typer.echo(f"{url}: not reachable ({type(exc).__name__}); is the service running?", err=True)
-        raise typer.Exit(2) from None
+    headers = {"Authorization": f"Bearer {token}"}
+    if method != "GET":
+        headers["Idempotency-Key"] = str(uuid.uuid4())
+    for attempt in range(1, tries + 1):
+        try:
+            resp = httpx.request(method, url, headers=headers, timeout=60, **kwargs)
+        except httpx.HTTPError as exc:
+            if attempt < tries and method != "GET":
+                clock.sleep(attempt)
+                continue
+            typer.echo(f"{url}: not reachable ({type(exc).__name__}); is the service running?", err=True)
+            raise typer.Exit(2) from None
+        if method != "GET" and resp.status_code in (409, 503) and resp.headers.get("retry-after") and attempt < tries:
+            clock.sleep(min(float(resp.headers["retry-after"]), 5.0))  # unavailable, or the key still in use
+            continue
+        return resp
+    return resp
 
 
 def _refused(name: str, resp) -> None:  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ and stops.
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -19,13 +20,33 @@ PROJECTS = [
 ]
 
 
-def _call(client: httpx.Client, method: str, url: str, token: str, body: Any = None, retry_404_s: float = 0) -> httpx.Response:
-    """One API call; retries 404 for a while where another service has yet to learn an id."""
+def _call(client: httpx.Client, method: str, url: str, token: str, body: Any = None, retry_404_s: float = 0,
+          tries: int = 5) -> httpx.Response:
+    """One API call; retries 404 for a while where another service has yet to learn an id.
+
+    A command carries a fresh ``Idempotency-Key``, the same on every retry: a retry after a
+    lost answer (a dropped connection, a 503) is answered, never recorded a second time.
+    """
+    headers = {"Authorization": f"Bearer {token}"}
+    if method != "GET":
+        headers["Idempotency-Key"] = str(uuid.uuid4())
     deadline = time.monotonic() + retry_404_s
+    failed = 0  # tries without an answer to act on
     while True:
-        resp = client.request(method, url, json=body, headers={"Authorization": f"Bearer {token}"})
+        try:
+            resp = client.request(method, url, json=body, headers=headers)
+        except httpx.TransportError:
+            failed += 1
+            if failed == tries:
+                raise
+            time.sleep(0.2 * failed)
+            continue
         if resp.status_code == 404 and time.monotonic() < deadline:
             time.sleep(0.2)
+            continue
+        if resp.status_code in (409, 503) and resp.headers.get("retry-after") and failed + 1 < tries:
+            failed += 1
+            time.sleep(min(float(resp.headers["retry-after"]), 2.0))  # unavailable, or the key still in use
             continue
         return resp
 

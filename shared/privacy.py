@@ -60,6 +60,7 @@ from shared.events.envelope import Actor, Envelope, Role
 from shared.eventstore.db import make_engine, reader
 from shared.eventstore.store import ANY_VERSION, EventStore, NewEvent, format_time
 from shared.eventstore.tables import events
+from shared.idempotency import ANSWER_NOT_KEPT
 from shared.logging import get_logger
 from shared.settings import Settings
 from shared.vault import Vault, VaultError
@@ -363,7 +364,7 @@ def personal_data_router(runtime: "ServiceRuntime", owners: SubjectProjects = ow
                  actor_id=principal.actor.id, position=position)
         return subject, opened, erased, position
 
-    @router.post("/personal-data/{subject_id}/access",
+    @router.post("/personal-data/{subject_id}/access", openapi_extra=ANSWER_NOT_KEPT,
                  summary="Decrypt a person's personal data, with a reason; the read is recorded as an event")
     def access(subject_id: str, body: AccessRequest, principal: Caller, request: Request) -> dict[str, Any]:
         _, opened, erased, position = read(subject_id, principal, request, kind=AccessKind.view, reason=body.reason,

@@ -46,6 +46,9 @@ from shared.domain import DomainError, InvalidInput
 from shared.events.envelope import Role
 from shared.eventstore import ConcurrencyConflict, EventStore, StoreBusy, make_engine, migrate
 from shared.eventstore.db import reader
+from shared.idempotency import IdempotencyKeys
+from shared.idempotency import declare as declare_idempotency
+from shared.idempotency import install as install_idempotency
 from shared.logging import configure_logging, get_logger
 from shared.privacy import SubjectProjects, holds_personal_data, own_stream_projects, personal_data_router
 from shared.settings import Settings
@@ -495,6 +498,9 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan,
                   **({} if public_docs else {"openapi_url": None, "docs_url": None, "redoc_url": None}))
     app.state.runtime = runtime
+    keys = IdempotencyKeys(runtime.engine, runtime.authenticator, runtime.clock, settings.idempotency_keep_hours,
+                           settings.key_bytes("blind_index_key"))
+    install_idempotency(app, keys)  # innermost: each database retry looks the key up afresh
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes, timeout_s=settings.body_timeout_s)
     app.add_middleware(DatabaseRetry)  # outside the body limit, inside the correlation id and metrics
 
@@ -643,8 +649,9 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
     if runtime.relay is not None:
         app.include_router(feed_router(runtime))
     if holds_personal_data(runtime):  # reads of personal data are reasoned and recorded
-        app.include_router(personal_data_router(runtime, owners))
+        routers = [personal_data_router(runtime, owners), *routers]
     for router in routers:
+        declare_idempotency(router.routes, keys)  # every command takes an Idempotency-Key
         app.include_router(router)
     document_errors(app)
     return app

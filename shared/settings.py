@@ -97,6 +97,9 @@ class Settings(BaseSettings):
         10.0, gt=0, description="How long a write waits for another's lock on the event store before it is "
         "answered 503 with Retry-After (nothing written; the client tries again).",
     )
+    idempotency_keep_hours: float = Field(
+        24.0, gt=0, description="How long a command's Idempotency-Key and first answer are kept for replays."
+    )
     disclosure_threshold: int = Field(10, ge=1, description="Counts below this are never shown in reports.")
     rounding_base: int = Field(5, ge=1, description="Shown counts are rounded to a multiple of this.")
     as_known_on_rebuilds: int = Field(1, ge=1, description="'As known on' reports rebuilt at once (reporting).")

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from shared.events.envelope import canonical_json
+from shared.eventstore.claims import record_claim
 from shared.eventstore.store import format_time
 from services.reporting.disclosure import carry_over
 from services.reporting.read_models import reports
@@ -35,6 +36,7 @@ def record(conn: Connection, *, kind: str, parameters: dict[str, Any], watermark
         "pattern": None if pattern is None else canonical_json(pattern),
     }
     conn.execute(insert(reports).values(**row))
+    record_claim(conn.connection.driver_connection, conn.dialect)  # the request's Idempotency-Key, if any
     return as_dict(row)
 
 

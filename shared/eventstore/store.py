@@ -19,6 +19,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from shared.clock import Clock, SystemClock
 from shared.events.envelope import Actor, Envelope, canonical_json
 from shared.events.registry import DomainEvent
+from shared.eventstore.claims import record_claim
 from shared.eventstore.db import StoreBusy, WriteLock, lock_timeout_s, lock_wait_timed_out, reader, snapshot, write_lock
 from shared.eventstore.tables import GENESIS_HASH, events, store_head
 
@@ -395,19 +396,26 @@ class EventStore:
             if not conn.in_transaction():
                 conn.begin()  # what SQLAlchemy's autobegin does on a first statement (BEGIN IMMEDIATE on SQLite)
             try:
-                return writer.write(conn.connection.driver_connection, build, committing=None,
-                                    timeout_ms=self._timeout_ms)
+                positions = writer.write(conn.connection.driver_connection, build, committing=None,
+                                         timeout_ms=self._timeout_ms)
+                record_claim(conn.connection.driver_connection, conn.dialect)  # the command's key, if any
+                return positions
             except conn.dialect.loaded_dbapi.Error as exc:  # as SQLAlchemy would raise it: callers catch those
                 raise self._database_error(exc, writer.insert, conn.dialect) from exc
         writer = self._writer(self.engine.dialect.name)
         with self.engine.connect() as own:
             raw = own.connection
             dbc = raw.driver_connection
-            try:
+
+            def committing() -> None:
+                record_claim(dbc, own.dialect)  # the command's key, if any, with its events
                 # the commit is sent on the driver connection: commit listeners hear of it as
                 # they would from SQLAlchemy (a request whose commit began is not retried)
-                return writer.write(dbc, build, committing=lambda: own.dispatch.commit(own),
-                                    lock=write_lock(self.engine), timeout_ms=self._timeout_ms)
+                own.dispatch.commit(own)
+
+            try:
+                return writer.write(dbc, build, committing=committing, lock=write_lock(self.engine),
+                                    timeout_ms=self._timeout_ms)
             except ConcurrencyConflict:
                 raw.rollback()
                 raise

@@ -102,3 +102,19 @@ vault_keys = Table(
 )
 
 GENESIS_HASH = "0" * 64
+
+# The Idempotency-Key of each recorded command, per caller, with its first answer
+# (shared/idempotency.py). Written in the command's own transaction (claims.record_claim).
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("actor_id", String(100), nullable=False),
+    Column("idem_key", String(100), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("token", String(36), nullable=False),
+    Column("created_at", String(32), nullable=False, index=True),
+    Column("status", Integer, nullable=True),  # null until the answer is kept
+    Column("media_type", String(100), nullable=True),
+    Column("body", LargeBinary, nullable=True),  # null when not kept (personal data)
+    PrimaryKeyConstraint("actor_id", "idem_key"),
+)

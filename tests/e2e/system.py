@@ -240,7 +240,8 @@ class Api:
                 **kwargs: Any) -> httpx.Response:
         if body is not None:
             kwargs["json"] = body
-        return self.client.request(method, f"{self.system.url(service)}{path}", headers=auth(token), **kwargs)
+        headers = {**auth(token), **kwargs.pop("headers", {})}
+        return self.client.request(method, f"{self.system.url(service)}{path}", headers=headers, **kwargs)
 
     def get(self, service: str, path: str, token: str | None = None, **kwargs: Any) -> httpx.Response:
         return self.request("GET", service, path, token, **kwargs)

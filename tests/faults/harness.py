@@ -36,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -141,11 +142,13 @@ class Recorder:
         self.transport: Counter[tuple[str, str]] = Counter()
         self.server_errors: list[dict[str, Any]] = []
         self.timeline: list[tuple[float, str, int | None]] = []
+        self.replayed = 0  # retries answered with the first answer (Idempotent-Replayed)
 
     def response(self, service: str, method: str, path: str, resp: httpx.Response) -> None:
         now = time.monotonic() - self.t0
         with self.lock:
             self.statuses[(service, resp.status_code)] += 1
+            self.replayed += resp.headers.get("idempotent-replayed") == "true"
             self.timeline.append((now, service, resp.status_code))
             if resp.status_code >= 500:
                 self.server_errors.append({
@@ -176,11 +179,19 @@ class Recorder:
                 "5xx": by_class.get("5xx", 0),
                 "connection_errors": sum(self.transport.values()),
                 "connection_errors_by_service": dict(sorted(by_service.items())),
+                "replayed": self.replayed,
             }
 
 
+# The Idempotency-Key of the step a load thread is taking: every try of it sends the same one
+_step = threading.local()
+
+
 class RecordingApi(Api):
-    """``Api`` that records the outcome of every request (the flows' helpers go through it)."""
+    """``Api`` that records the outcome of every request (the flows' helpers go through it).
+
+    A command sent during a step carries the step's Idempotency-Key, as a client should.
+    """
 
     def __init__(self, system: ServiceSystem, recorder: Recorder, timeout: float = 15) -> None:
         super().__init__(system, timeout=timeout)
@@ -188,6 +199,9 @@ class RecordingApi(Api):
 
     def request(self, method: str, service: str, path: str, token: str | None = None, body: Any = None,
                 **kwargs: Any) -> httpx.Response:
+        key = getattr(_step, "key", None)
+        if method != "GET" and key is not None:
+            kwargs["headers"] = {**kwargs.get("headers", {}), "Idempotency-Key": key}
         try:
             resp = super().request(method, service, path, token, body, **kwargs)
         except httpx.TransportError as exc:
@@ -300,32 +314,39 @@ class Load:
         """Run one step until it answers.
 
         A connection error (or a 5xx, which is recorded and fails the run anyway) leaves the
-        outcome unknown: the step is retried once the service answers again; a 409 on that
-        retry means the first attempt had been applied (for steps that create something, the
-        retry may create a second one: a user would too).
+        outcome unknown: the step is retried once the service answers again, with the same
+        Idempotency-Key, so a first attempt that had been applied is answered again, not
+        applied twice. A 409 on that retry means the first attempt had been applied but its
+        answer is not at hand (for steps that create something, the step cannot go on).
         """
         unknown = False
         deadline = time.monotonic() + self.step_timeout
-        while True:
-            if self.stop.is_set():
-                raise Stop
-            try:
-                return fn()
-            except httpx.TransportError:
-                unknown = True
-            except AssertionError as exc:
-                status = _status_of(exc)
-                if status is not None and status >= 500:
-                    unknown = True  # recorded as a 5xx already; a user would try again
-                elif status == 404 and retry_404:
-                    pass
-                elif status == 409 and unknown and not creates:
-                    return None
-                else:
-                    raise Abandon(f"{service} answered {status}: {str(exc)[:120]}") from exc
-            if time.monotonic() > deadline:
-                raise Abandon(f"{service}: no answer within {self.step_timeout:.0f} s")
-            time.sleep(0.2)
+        _step.key = str(uuid.uuid4())
+        try:
+            while True:
+                if self.stop.is_set():
+                    raise Stop
+                try:
+                    return fn()
+                except httpx.TransportError:
+                    unknown = True
+                except AssertionError as exc:
+                    status = _status_of(exc)
+                    if status is not None and status >= 500:
+                        unknown = True  # recorded as a 5xx already; a user would try again
+                    elif status == 404 and retry_404:
+                        pass
+                    elif status == 409 and "idempotency_key_in_use" in str(exc):
+                        pass  # the first attempt is still being handled: its answer comes on a retry
+                    elif status == 409 and unknown and not creates:
+                        return None
+                    else:
+                        raise Abandon(f"{service} answered {status}: {str(exc)[:120]}") from exc
+                if time.monotonic() > deadline:
+                    raise Abandon(f"{service}: no answer within {self.step_timeout:.0f} s")
+                time.sleep(0.2)
+        finally:
+            _step.key = None
 
     def until(self, service: str, check: Callable[[], bool], what: str) -> None:
         deadline = time.monotonic() + self.step_timeout
@@ -824,6 +845,7 @@ class Scenario:
             "5xx_samples": errors[:10],
             "connection_errors": responses["connection_errors"],
             "connection_errors_by_service": responses["connection_errors_by_service"],
+            "replayed_answers": responses["replayed"],
             "journeys": dict(load.counts),
             "journeys_abandoned": dict(load.abandoned.most_common(10)),
             "bus": dict(chaos.injected),
