@@ -34,6 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from shared.auth import Authenticator, authenticate_credentials, bearer_scheme, require_role
 from shared.bus import EventConsumer, Feed, Handler, HttpFeed, OutboxRelay
 from shared.bus.connect import bus_client, make_broker
+from shared.bus.signing import BusKeys
 from shared.clock import Clock, SystemClock
 from shared.domain import DomainError, InvalidInput
 from shared.events.envelope import Role
@@ -77,8 +78,10 @@ class ServiceRuntime:
         if not settings.redis_url:
             raise ValueError("BUDDY_REDIS_URL is not set: start the system with `make run` or point it at a Redis")
         self.broker = make_broker(settings.redis_url)
+        self.bus_keys = BusKeys.from_settings(settings)  # signs what the relay publishes, checks what is consumed
         self.relay = (
-            OutboxRelay(self.store, self.broker, settings.stream_of(name), interval_s=settings.relay_interval_s)
+            OutboxRelay(self.store, self.broker, settings.stream_of(name), interval_s=settings.relay_interval_s,
+                        keys=self.bus_keys)
             if writes_events else None
         )
         self.upstreams, self.handler = tuple(upstreams), handler
@@ -113,6 +116,7 @@ class ServiceRuntime:
                 reclaim_idle_ms=self.settings.reclaim_idle_ms,
                 catch_up_interval_s=self.settings.catch_up_interval_s,
                 consumer_id=self.settings.consumer_name,
+                keys=self.bus_keys,
                 **({"batch": self.batch} if self.batch is not None else {}),
             )
             await self.consumer.start()
@@ -533,9 +537,9 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
             problems.append("starting")
         for stopped in runtime.stopped_tasks():  # logged once when it stopped (ServiceRuntime._task_ended)
             problems.append(f"achtergrondtaak gestopt / background task stopped: {stopped}")
-        if runtime.consumer is not None:  # a producer that lost events we applied (restored from a backup)
+        if runtime.consumer is not None:  # a producer that lost events we applied, or a forged event applied
             for diverged in runtime.consumer.problems:
-                problems.append(f"producent verloor toegepaste events / producer lost applied events: {diverged}")
+                problems.append(f"bron gestopt / upstream stopped: {diverged}")
         return JSONResponse(status_code=503 if problems else 200,
                             content={"status": "unready" if problems else "ready", "problems": problems})
 
