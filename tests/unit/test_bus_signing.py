@@ -66,3 +66,16 @@ def test_production_requires_a_bus_key() -> None:
         Settings(env="production", redis_url="redis://r:6379/0", database_url="postgresql://x/y", master_key=key,
                  blind_index_key=key, oidc_issuer="https://id/", oidc_audience="a", oidc_jwks_url="https://id/j",
                  service_token="a-long-random-service-token")
+
+
+def test_the_mac_is_hmac_sha256_over_the_stream_name_and_the_message() -> None:
+    """Anything that holds the key can check an entry with a plain HMAC (an auditor's script, say)."""
+    import hashlib
+    import hmac
+    import struct
+
+    from shared.bus.signing import key_id
+
+    mac = BusKeys([OLD]).sign(STREAM, DATA)
+    framed = struct.pack(">H", len(STREAM)) + STREAM.encode()
+    assert mac == key_id(OLD) + hmac.digest(OLD, framed + DATA, hashlib.sha256)
