@@ -423,6 +423,8 @@ class _Metrics:
         self.published = Gauge("buddy_relay_published_position", "Last position published to Redis", registry=self.registry)
         self.checkpoint = Gauge("buddy_consumer_checkpoint", "Last applied position per upstream", ["upstream"], registry=self.registry)
         self.applied = Gauge("buddy_consumer_applied", "Effects applied since start", registry=self.registry)
+        self.forged = Gauge("buddy_consumer_forged_entries", "Stream entries set aside as forged since start "
+                            "(no valid MAC, or unlike the producer's event)", registry=self.registry)
         self.diverged = Gauge("buddy_consumer_upstream_diverged",
                               "1 while an upstream no longer holds the events this consumer applied",
                               ["upstream"], registry=self.registry)
@@ -553,6 +555,7 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
                 for upstream in runtime.upstreams:
                     metrics.checkpoint.labels(upstream).set(runtime.consumer.checkpoint(upstream))
                 metrics.applied.set(runtime.consumer.applied)
+                metrics.forged.set(runtime.consumer.forgeries)
                 for upstream in runtime.upstreams:
                     metrics.diverged.labels(upstream).set(1 if upstream in runtime.consumer.diverged else 0)
 

@@ -35,11 +35,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import datetime
 import os
 import socket
 import traceback
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -313,7 +313,8 @@ class EventConsumer:
                 decoded.append((entry_id, decode_entry(fields)))
             except MalformedMessage as exc:
                 await self._dead_letter_malformed(upstream, entry_id, fields, str(exc),
-                                                  alarm=isinstance(exc, NotAuthentic))
+                                                  forged="consumer.entry_not_authentic"
+                                                  if isinstance(exc, NotAuthentic) else None)
                 done.append(entry_id)
         if len({env.position for _, env in decoded}) < len(decoded):
             decoded, conflicted = await self._set_aside_conflicts(upstream, decoded, dict(entries))
@@ -380,7 +381,8 @@ class EventConsumer:
                 await self._dead_letter_malformed(
                     upstream, eid, fields_of[eid],
                     f"two different entries claim position {position} (events {', '.join(events)}): one of them is "
-                    f"forged with the bus key; both are set aside and the producer's event there comes from its feed")
+                    f"forged with the bus key; both are set aside and the producer's event there comes from its feed",
+                    forged="consumer.conflicting_entry_dead_lettered")
                 settled.append(eid)
         head = self._heads.get(upstream, 0)
         if within := [p for p in conflicted if p <= head]:
@@ -454,7 +456,7 @@ class EventConsumer:
                     upstream, eid, fields_of[eid],
                     f"an authentic entry that is not the producer's event at position {env.position} "
                     f"(event {env.event_id} on the bus, {own.event_id} in the feed): forged with the bus key",
-                    alarm=True)
+                    forged="consumer.forged_entry_dead_lettered")
                 settled.append(eid)
                 kept.append((eid, own))  # the real event it stood for applies now
             elif env.position > head and await self._seen_beyond_head(upstream, eid, env, head, fields_of[eid]):
@@ -646,8 +648,8 @@ class EventConsumer:
         return True
 
     async def _dead_letter_malformed(self, upstream: str, entry_id: Any, fields: dict[Any, Any], reason: str, *,
-                                     alarm: bool = False) -> None:
-        """Set an entry aside as garbage; ``alarm``: it is a forgery (not authentic, or unlike the feed)."""
+                                     forged: str | None = None) -> None:
+        """Set an entry aside as garbage; ``forged``: the alarm's log event when it is (or may be) a forgery."""
         entry = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
         raw = {(k.decode() if isinstance(k, bytes) else k): (v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
                for k, v in fields.items()}
@@ -666,10 +668,9 @@ class EventConsumer:
                 pass  # already recorded on an earlier delivery
 
         await anyio.to_thread.run_sync(record)
-        if alarm:
+        if forged is not None:
             self.forgeries += 1
-            log.error("consumer.entry_not_authentic", consumer=self.name, upstream=upstream, entry_id=entry,
-                      reason=reason)
+            log.error(forged, consumer=self.name, upstream=upstream, entry_id=entry, reason=reason)
         else:
             log.error("consumer.malformed_dead_lettered", consumer=self.name, upstream=upstream, entry_id=entry)
 

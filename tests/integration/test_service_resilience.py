@@ -94,6 +94,8 @@ def test_readyz_and_metrics_name_a_producer_that_lost_applied_events(settings_fa
         assert 'buddy_consumer_upstream_diverged{upstream="recruitment"} 1.0' in client.get("/metrics").text
         consumer.diverged.clear()
         assert client.get("/readyz").status_code == 200
+        consumer.forgeries = 3  # entries the consumer set aside as forged (counted in shared/bus)
+        assert "buddy_consumer_forged_entries 3.0" in client.get("/metrics").text
 
 
 # ------------------------------------------------------------------------------ database outages
