@@ -50,12 +50,16 @@ DESCRIPTION = (
     "Domeinevents van Buddywerking. Elke schrijvende dienst (recruitment, matching, followup) "
     "publiceert zijn events op een eigen Redis Stream `buddy:events:<dienst>`; de body van elk "
     "bericht is de JSON van de envelope, met de headers `position`, `type` en `correlation_id`. "
+    "Elk bericht draagt in het veld `__mac__` een HMAC-SHA256 met de bussleutel (`BUDDY_BUS_KEY`); "
+    "een bericht zonder geldige MAC wordt niet toegepast. "
     "Envelope en payload bevatten nooit persoonsgegevens: die blijven versleuteld in de dienst "
     "die ze bezit. Dit document is gegenereerd uit de code (`buddy docs export`).\n\n"
     "Domain events of Buddywerking. Every writing service (recruitment, matching, followup) "
     "publishes its events on its own Redis Stream `buddy:events:<service>`; the body of every "
     "message is the JSON of the envelope, with the headers `position`, `type` and "
-    "`correlation_id`. Envelope and payload never carry personal data: it stays encrypted in "
+    "`correlation_id`. Every entry carries in its `__mac__` field an HMAC-SHA256 made with the bus "
+    "key (`BUDDY_BUS_KEY`); an entry without a valid MAC is not applied. "
+    "Envelope and payload never carry personal data: it stays encrypted in "
     "the service that owns it. This document is generated from the code (`buddy docs export`)."
 )
 

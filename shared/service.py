@@ -41,6 +41,7 @@ from shared.auth import (
 )
 from shared.bus import EventConsumer, Feed, Handler, HttpFeed, OutboxRelay
 from shared.bus.connect import bus_client, make_broker
+from shared.bus.signing import BusKeys
 from shared.clock import Clock, SystemClock
 from shared.domain import DomainError, InvalidInput
 from shared.events.envelope import Role
@@ -87,8 +88,10 @@ class ServiceRuntime:
         if not settings.redis_url:
             raise ValueError("BUDDY_REDIS_URL is not set: start the system with `make run` or point it at a Redis")
         self.broker = make_broker(settings.redis_url)
+        self.bus_keys = BusKeys.from_settings(settings)  # signs what the relay publishes, checks what is consumed
         self.relay = (
-            OutboxRelay(self.store, self.broker, settings.stream_of(name), interval_s=settings.relay_interval_s)
+            OutboxRelay(self.store, self.broker, settings.stream_of(name), interval_s=settings.relay_interval_s,
+                        keys=self.bus_keys)
             if writes_events else None
         )
         self.upstreams, self.handler = tuple(upstreams), handler
@@ -123,6 +126,7 @@ class ServiceRuntime:
                 reclaim_idle_ms=self.settings.reclaim_idle_ms,
                 catch_up_interval_s=self.settings.catch_up_interval_s,
                 consumer_id=self.settings.consumer_name,
+                keys=self.bus_keys,
                 **({"batch": self.batch} if self.batch is not None else {}),
             )
             await self.consumer.start()
@@ -453,6 +457,8 @@ class _Metrics:
         self.published = Gauge("buddy_relay_published_position", "Last position published to Redis", registry=self.registry)
         self.checkpoint = Gauge("buddy_consumer_checkpoint", "Last applied position per upstream", ["upstream"], registry=self.registry)
         self.applied = Gauge("buddy_consumer_applied", "Effects applied since start", registry=self.registry)
+        self.forged = Gauge("buddy_consumer_forged_entries", "Stream entries set aside as forged since start "
+                            "(no valid MAC, or unlike the producer's event)", registry=self.registry)
         self.diverged = Gauge("buddy_consumer_upstream_diverged",
                               "1 while an upstream no longer holds the events this consumer applied",
                               ["upstream"], registry=self.registry)
@@ -605,9 +611,9 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
         # logged once, in full, when it stopped (ServiceRuntime._task_ended)
         for stopped in runtime.stopped_tasks(detail=development):
             problems.append(f"achtergrondtaak gestopt / background task stopped: {stopped}")
-        if runtime.consumer is not None:  # a producer that lost events we applied (restored from a backup)
+        if runtime.consumer is not None:  # a producer that lost events we applied, or a forged event applied
             for diverged in runtime.consumer.problems:
-                problems.append(f"producent verloor toegepaste events / producer lost applied events: {diverged}")
+                problems.append(f"bron gestopt / upstream stopped: {diverged}")
         return JSONResponse(status_code=503 if problems else 200,
                             content={"status": "unready" if problems else "ready", "problems": problems})
 
@@ -631,6 +637,7 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
                 for upstream in runtime.upstreams:
                     metrics.checkpoint.labels(upstream).set(runtime.consumer.checkpoint(upstream))
                 metrics.applied.set(runtime.consumer.applied)
+                metrics.forged.set(runtime.consumer.forgeries)
                 for upstream in runtime.upstreams:
                     metrics.diverged.labels(upstream).set(1 if upstream in runtime.consumer.diverged else 0)
 

@@ -56,6 +56,11 @@ class Settings(BaseSettings):
     blind_index_key: SecretStr | None = Field(
         None, description="Base64 key for the searchable name index (required in production)."
     )
+    bus_key: SecretStr | None = Field(
+        None,
+        description="Base64 32-byte key(s) the relays sign stream entries with and the consumers verify them "
+        "with; comma-separated during a rotation: the first signs, every one verifies (required in production).",
+    )
     log_format: Literal["console", "json"] | None = Field(None, description="Default: json in production.")
     log_level: str = "INFO"
     host: str = "127.0.0.1"
@@ -118,7 +123,7 @@ class Settings(BaseSettings):
         if self.env == "production":
             missing = [
                 name
-                for name in ("redis_url", "database_url", "master_key", "blind_index_key", "oidc_issuer", "oidc_audience", "oidc_jwks_url")
+                for name in ("redis_url", "database_url", "master_key", "blind_index_key", "bus_key", "oidc_issuer", "oidc_audience", "oidc_jwks_url")
                 if not getattr(self, name)
             ]
             if self.uses_public_service_token:
@@ -189,10 +194,23 @@ class Settings(BaseSettings):
         """The key from settings, or on the dev default one kept in the data folder."""
         value = getattr(self, name)
         if value is not None:
-            raw = base64.b64decode(value.get_secret_value())
-            if len(raw) != 32:
-                raise ValueError(f"BUDDY_{name.upper()} must be 32 bytes, base64-encoded")
-            return raw
+            return _key_of(value.get_secret_value(), name)
+        return self._dev_key(name)
+
+    def bus_keys(self) -> list[bytes]:
+        """The bus keys, the signing one first; on the dev default one kept in the data folder.
+
+        Several keys (comma-separated) let a rotation go without a stop: every service first
+        gets the new key second (it verifies), then first (it signs), then the old one goes.
+        """
+        if self.bus_key is None:
+            return [self._dev_key("bus_key")]
+        keys = [_key_of(part.strip(), "bus_key") for part in self.bus_key.get_secret_value().split(",") if part.strip()]
+        if not keys:
+            raise ValueError("BUDDY_BUS_KEY names no key")
+        return keys
+
+    def _dev_key(self, name: str) -> bytes:
         if self.env == "production":  # pragma: no cover - the validator already refuses this
             raise ValueError(f"BUDDY_{name.upper()} is required in production")
         path = self.data_dir / f"{name}.dev"
@@ -211,6 +229,16 @@ class Settings(BaseSettings):
             finally:
                 tmp.unlink()
         return base64.b64decode(path.read_text().strip())
+
+
+def _key_of(text: str, name: str) -> bytes:
+    try:
+        raw = base64.b64decode(text)
+    except ValueError:
+        raw = b""
+    if len(raw) != 32:
+        raise ValueError(f"BUDDY_{name.upper()} must be 32 bytes, base64-encoded")
+    return raw
 
 
 @lru_cache

@@ -4,18 +4,27 @@ FastStream's stream subscriber leaves a failed message pending with nothing to r
 it, stops for good when its group disappears, and hides delivery counts. This layer
 reads the streams itself with the same Redis client and adds what is missing:
 
+- every entry must carry a valid MAC made with the bus key (``shared.bus.signing``):
+  whoever can write to Redis cannot make an entry that is applied; one without is
+  dead-lettered as not authentic (``consumer.entry_not_authentic``);
+- two different entries for one position are an alarm (``consumer.conflicting_entries``):
+  both are dead-lettered and the producer's event at that position comes from its feed;
 - the last applied position per upstream is stored in the same transaction as the
   effect, so a redelivered or duplicated event has no second effect;
 - a gap in positions is filled from the producer's feed before the next event applies;
 - an entry naming a position beyond the producer's head (as last read from its feed) is
   compared with the feed first: unlike the producer's event there it is dead-lettered as
   garbage; beyond the feed's head it stays pending (garbage after N sightings); neither
-  moves the checkpoint. Entries at or below that head are taken as they are (the hot path),
-  and an event that keeps failing is compared with the feed before its position is given up;
+  moves the checkpoint. Authentic entries at or below that head are taken as they are (the
+  hot path), and an event that keeps failing is compared with the feed before its position
+  is given up;
 - a periodic look at each producer's feed catches up whatever the bus lost
   (a deleted or trimmed stream, a Redis that lost its data);
-- a producer whose feed no longer holds the event we applied last (restored from an old
-  backup) stops that upstream and is reported in ``problems``: nothing is skipped silently;
+- the event applied last is kept with the checkpoint (its id, position and time); a producer
+  whose feed no longer holds it stops that upstream and is reported in ``problems``, also
+  after a restart, named for what it is: the producer recorded another event there before
+  we applied ours (what we applied was forged), or after (restored from an old backup);
+  nothing is skipped silently;
 - pending entries idle longer than ``reclaim_idle_ms`` are claimed from dead consumers;
   consumers of the group that are long idle and hold nothing pending are removed;
 - an event that keeps failing is dead-lettered after N attempts and the consumer goes on;
@@ -30,6 +39,7 @@ import os
 import socket
 import traceback
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Any
 
 import anyio
@@ -42,6 +52,7 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from shared.bus.feed import Feed
+from shared.bus.signing import BusKeys, NotAuthentic
 from shared.bus.wire import MalformedMessage, decode_entry
 from shared.events.envelope import Envelope
 from shared.eventstore.db import reader
@@ -70,6 +81,30 @@ def _same_event(bus: Envelope, feed: Envelope) -> bool:
             and bus.stream_id == feed.stream_id and bus.version == feed.version and bus.payload == feed.payload)
 
 
+def _applied(env: Envelope, applied_at: str) -> dict[str, Any]:
+    """The checkpoint's record of the event applied last."""
+    return {"event_id": str(env.event_id), "event_position": env.position, "applied_at": applied_at}
+
+
+def _rewritten(position: int, theirs: Envelope, last: tuple[int, str, str | None]) -> tuple[str, str]:
+    """Why the producer's event at our checkpoint is not the one we applied, and the log event.
+
+    Recorded by the producer before we applied ours: the producer never had what we applied
+    there (a forged entry was applied). Recorded after: its history was rewritten since.
+    The times are the producer's and our own clocks; they are compared as they are.
+    """
+    _, ours, applied_at = last
+    if applied_at is not None and theirs.recorded_at <= datetime.fromisoformat(applied_at):
+        return (f"we applied event {ours} at position {position} at {applied_at}, but the producer had recorded "
+                f"its own event {theirs.event_id} there at {theirs.recorded_at.isoformat()}, before: what we applied "
+                f"was never the producer's event, it was a forged bus entry (signed with the bus key: replace the key "
+                f"and rebuild this consumer's read models); nothing more is applied from it until resolved",
+                "consumer.forged_event_applied")
+    return (f"the producer's event at position {position} is {theirs.event_id}, we applied {ours}: its history was "
+            f"rewritten (restored from an old backup?); nothing more is applied from it until resolved",
+            "consumer.producer_lost_events")
+
+
 def _key(entry_id: Any) -> str:
     return entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
 
@@ -94,12 +129,14 @@ class EventConsumer:
         feed_page: int = 500,
         forget_idle_ms: int = 600_000,
         batch: Callable[[Connection], BatchedConnection] = BatchedConnection,
+        keys: BusKeys | None = None,
     ) -> None:
         self.name = name  # the consumer group, one per consuming service
         self.engine, self.redis, self.streams = engine, redis, streams
         self.handler, self.feed = handler, feed
         self.batch = batch  # what a batch's handlers write through: grouped into few statements
         self.dead_letter_stream = dead_letter_stream
+        self.keys = keys or BusKeys.from_settings()  # default: BUDDY_BUS_KEY (the dev key on the dev default)
         self.dead_letter_after = dead_letter_after
         self.reclaim_idle_ms, self.catch_up_interval_s = reclaim_idle_ms, catch_up_interval_s
         self.consumer_id = consumer_id or f"{socket.gethostname()}-{os.getpid()}"
@@ -108,12 +145,15 @@ class EventConsumer:
         self._locks = {upstream: asyncio.Lock() for upstream in streams}
         self._tasks: list[asyncio.Task[None]] = []
         self.applied = 0  # effects committed by this instance, for metrics
+        self.forgeries = 0  # entries set aside as forged (not authentic, or unlike the producer's event)
         # upstream -> what is wrong with its producer (lost events we applied); for /readyz and metrics
         self.diverged: dict[str, str] = {}
-        self._last_applied: dict[str, tuple[int, Any]] = {}  # upstream -> (position, event_id) we applied last
+        # upstream -> (position, event id, when) of the event we applied last, as kept with the checkpoint
+        self._last_applied: dict[str, tuple[int, str, str | None]] = {}
         self._ahead: dict[str, int] = {}  # entry id -> times seen beyond the producer's head
         self._heads: dict[str, int] = {}  # upstream -> the producer's head as last read from its feed
         self._doubt: dict[str, set[int]] = {}  # upstream -> positions whose bus copy must match the feed's
+        self._wanted: dict[str, int] = {}  # upstream -> apply the feed's events up to here (positions set aside)
 
     @property
     def tasks(self) -> list[asyncio.Task[None]]:
@@ -254,22 +294,31 @@ class EventConsumer:
     async def handle_entries(self, upstream: str, entries: Sequence[tuple[Any, dict[Any, Any]]]) -> None:
         """Apply a batch of stream entries in position order; ack what has had its effect.
 
-        Entries at or below the producer's head as last read from its feed are taken as they
-        are; the others are first compared with the feed (``_screen``). Consecutive events are
-        applied in one transaction; a gap is filled from the feed first; what fails stays
-        pending for a later attempt.
+        An entry without a valid MAC is dead-lettered, as is every entry of a position that
+        two different entries claim (the feed's event applies there). Authentic entries at or
+        below the producer's head as last read from its feed are taken as they are; the
+        others are first compared with the feed (``_screen``). Consecutive events are applied
+        in one transaction; a gap is filled from the feed first; what fails stays pending for
+        a later attempt.
         """
         if not entries:
             return
         stream = self.streams[upstream]
+        verify = self.keys.verify
         decoded: list[tuple[Any, Envelope]] = []
         done: list[Any] = []
         for entry_id, fields in entries:
             try:
+                verify(stream, fields)
                 decoded.append((entry_id, decode_entry(fields)))
             except MalformedMessage as exc:
-                await self._dead_letter_malformed(upstream, entry_id, fields, str(exc))
+                await self._dead_letter_malformed(upstream, entry_id, fields, str(exc),
+                                                  forged="consumer.entry_not_authentic"
+                                                  if isinstance(exc, NotAuthentic) else None)
                 done.append(entry_id)
+        if len({env.position for _, env in decoded}) < len(decoded):
+            decoded, conflicted = await self._set_aside_conflicts(upstream, decoded, dict(entries))
+            done.extend(conflicted)
         async with self._locks[upstream]:
             checkpoint = await anyio.to_thread.run_sync(self.checkpoint, upstream)
             done.extend(eid for eid, env in decoded if env.position <= checkpoint)
@@ -278,12 +327,13 @@ class EventConsumer:
                 fresh, settled = await self._screen(upstream, checkpoint, fresh, dict(entries))
                 done.extend(settled)
             pending = sorted({env.position: env for _, env in fresh}.values(), key=lambda e: e.position)
-            while pending:
+            wanted = max(self._wanted.get(upstream, 0), pending[-1].position if pending else 0)
+            while wanted > checkpoint:
                 pending = [e for e in pending if e.position > checkpoint]
-                if not pending:
-                    break
                 try:
-                    if pending[0].position > checkpoint + 1:
+                    if not pending:  # a position set aside: the producer's event comes from its feed
+                        await self._fill(upstream, until=wanted)
+                    elif pending[0].position > checkpoint + 1:
                         log.info("consumer.gap", consumer=self.name, upstream=upstream, after=checkpoint,
                                  got=pending[0].position)
                         await self._fill(upstream, until=pending[0].position - 1)
@@ -300,9 +350,44 @@ class EventConsumer:
                 if moved == checkpoint:
                     break  # the feed has nothing yet for the gap: try again later
                 checkpoint = moved
+            if self._wanted.get(upstream, 0) <= checkpoint:
+                self._wanted.pop(upstream, None)
             done.extend(eid for eid, env in fresh if env.position <= checkpoint)
         if done:
             await self.redis.xack(stream, self.name, *done)
+
+    async def _set_aside_conflicts(self, upstream: str, decoded: list[tuple[Any, Envelope]],
+                                   fields_of: dict[Any, dict[Any, Any]]) -> tuple[list[tuple[Any, Envelope]], list[Any]]:
+        """Dead-letter every entry of a position that two different entries claim; keep the rest.
+
+        A relay that re-publishes sends the same event again; two *different* events for one
+        position mean one of them is forged (with the bus key) and nothing on the bus says
+        which: both are set aside, and the producer's event at that position is applied from
+        its feed (up to the head as last read from it; further on, the catch-up does it).
+        """
+        by_position: dict[int, list[tuple[Any, Envelope]]] = {}
+        for eid, env in decoded:
+            by_position.setdefault(env.position, []).append((eid, env))
+        conflicted = {position: claims for position, claims in by_position.items()
+                      if any(env != claims[0][1] for _, env in claims[1:])}
+        if not conflicted:
+            return decoded, []
+        settled = []
+        for position, claims in sorted(conflicted.items()):
+            events = sorted({str(env.event_id) for _, env in claims})
+            log.error("consumer.conflicting_entries", consumer=self.name, upstream=upstream, position=position,
+                      entries=[_key(eid) for eid, _ in claims], events=events)
+            for eid, _ in claims:
+                await self._dead_letter_malformed(
+                    upstream, eid, fields_of[eid],
+                    f"two different entries claim position {position} (events {', '.join(events)}): one of them is "
+                    f"forged with the bus key; both are set aside and the producer's event there comes from its feed",
+                    forged="consumer.conflicting_entry_dead_lettered")
+                settled.append(eid)
+        head = self._heads.get(upstream, 0)
+        if within := [p for p in conflicted if p <= head]:
+            self._wanted[upstream] = max(self._wanted.get(upstream, 0), *within)
+        return [(eid, env) for eid, env in decoded if env.position not in conflicted], settled
 
     async def _screen(self, upstream: str, checkpoint: int, fresh: list[tuple[Any, Envelope]],
                       fields_of: dict[Any, dict[Any, Any]]) -> tuple[list[tuple[Any, Envelope]], list[Any]]:
@@ -369,8 +454,9 @@ class EventConsumer:
             elif own is not None:
                 await self._dead_letter_malformed(
                     upstream, eid, fields_of[eid],
-                    f"an envelope-shaped entry that is not the producer's event at position {env.position} "
-                    f"(event {env.event_id} on the bus, {own.event_id} in the feed)")
+                    f"an authentic entry that is not the producer's event at position {env.position} "
+                    f"(event {env.event_id} on the bus, {own.event_id} in the feed): forged with the bus key",
+                    forged="consumer.forged_entry_dead_lettered")
                 settled.append(eid)
                 kept.append((eid, own))  # the real event it stood for applies now
             elif env.position > head and await self._seen_beyond_head(upstream, eid, env, head, fields_of[eid]):
@@ -412,10 +498,8 @@ class EventConsumer:
                 self._diverge(upstream, f"the producer's log ends at position {await self.feed.head(upstream)}, before "
                                         f"the event we applied at position {checkpoint}: it lost recorded events "
                                         f"(restored from an old backup?); nothing more is applied from it until resolved")
-            if envs[0].event_id != last[1]:
-                self._diverge(upstream, f"the producer's event at position {checkpoint} is {envs[0].event_id}, we "
-                                        f"applied {last[1]}: its history was rewritten (restored from an old "
-                                        f"backup?); nothing more is applied from it until resolved")
+            if str(envs[0].event_id) != last[1]:
+                self._diverge(upstream, *_rewritten(checkpoint, envs[0], last))
             envs = envs[1:]
         elif checkpoint > 0 and not envs and (probe_head or upstream in self.diverged):
             head = await self.feed.head(upstream)
@@ -427,9 +511,9 @@ class EventConsumer:
             log.warning("consumer.producer_recovered", consumer=self.name, upstream=upstream)
         return envs
 
-    def _diverge(self, upstream: str, reason: str) -> None:
+    def _diverge(self, upstream: str, reason: str, event: str = "consumer.producer_lost_events") -> None:
         if self.diverged.get(upstream) != reason:
-            log.error("consumer.producer_lost_events", consumer=self.name, upstream=upstream, reason=reason)
+            log.error(event, consumer=self.name, upstream=upstream, reason=reason)
         self.diverged[upstream] = reason
         self._heads.pop(upstream, None)
         raise _Diverged(upstream)
@@ -490,13 +574,14 @@ class EventConsumer:
                 checkpoint, last = env.position, env
                 applied += 1
             batched.flush()
+            applied_at = format_time(utcnow())
             conn.execute(
                 update(consumer_checkpoints)
                 .where(consumer_checkpoints.c.consumer == self.name, consumer_checkpoints.c.upstream == upstream)
-                .values(position=checkpoint)
+                .values(position=checkpoint, **(_applied(last, applied_at) if last is not None else {}))
             )
         if last is not None:
-            self._last_applied[upstream] = (last.position, last.event_id)
+            self._last_applied[upstream] = (last.position, str(last.event_id), applied_at)
         self.applied += applied
         return applied
 
@@ -555,13 +640,16 @@ class EventConsumer:
             conn.execute(delete(consumer_failures).where(
                 consumer_failures.c.consumer == self.name, consumer_failures.c.upstream == upstream,
                 consumer_failures.c.position == env.position))
+            applied_at = format_time(utcnow())
             conn.execute(update(consumer_checkpoints).where(
                 consumer_checkpoints.c.consumer == self.name, consumer_checkpoints.c.upstream == upstream,
-            ).values(position=env.position))
-        self._last_applied[upstream] = (env.position, env.event_id)
+            ).values(position=env.position, **_applied(env, applied_at)))
+        self._last_applied[upstream] = (env.position, str(env.event_id), applied_at)
         return True
 
-    async def _dead_letter_malformed(self, upstream: str, entry_id: Any, fields: dict[Any, Any], reason: str) -> None:
+    async def _dead_letter_malformed(self, upstream: str, entry_id: Any, fields: dict[Any, Any], reason: str, *,
+                                     forged: str | None = None) -> None:
+        """Set an entry aside as garbage; ``forged``: the alarm's log event when it is (or may be) a forgery."""
         entry = entry_id.decode() if isinstance(entry_id, bytes) else str(entry_id)
         raw = {(k.decode() if isinstance(k, bytes) else k): (v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
                for k, v in fields.items()}
@@ -580,13 +668,23 @@ class EventConsumer:
                 pass  # already recorded on an earlier delivery
 
         await anyio.to_thread.run_sync(record)
-        log.error("consumer.malformed_dead_lettered", consumer=self.name, upstream=upstream, entry_id=entry)
+        if forged is not None:
+            self.forgeries += 1
+            log.error(forged, consumer=self.name, upstream=upstream, entry_id=entry, reason=reason)
+        else:
+            log.error("consumer.malformed_dead_lettered", consumer=self.name, upstream=upstream, entry_id=entry)
 
     # ---------------------------------------------------------------- checkpoints
     def _ensure_checkpoints(self) -> None:
+        """Create the missing checkpoints; learn the event applied last at each kept one."""
+        c = consumer_checkpoints.c
         with self.engine.begin() as conn:
-            have = set(conn.execute(select(consumer_checkpoints.c.upstream).where(
-                consumer_checkpoints.c.consumer == self.name)).scalars())
+            rows = conn.execute(select(c.upstream, c.position, c.event_id, c.event_position, c.applied_at)
+                                .where(c.consumer == self.name)).all()
+            for row in rows:
+                if row.upstream in self.streams and row.event_id and row.event_position == row.position:
+                    self._last_applied.setdefault(row.upstream, (row.position, row.event_id, row.applied_at))
+            have = {row.upstream for row in rows}
             for upstream in self.streams:
                 if upstream not in have:
                     conn.execute(insert(consumer_checkpoints).values(consumer=self.name, upstream=upstream, position=0))

@@ -7,6 +7,9 @@ new) and otherwise at most once per ``save_every_s``: storing it is a durable co
 one per command under load would double the commits a command costs. A crash re-publishes
 what was sent since the last save, which consumers absorb (they keep the last position
 they applied); a clean stop saves it.
+
+Every entry is signed with the bus key (``shared.bus.signing``): consumers apply no entry
+that Redis holds without a valid MAC.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DBAPIError
 
+from shared.bus.signing import MAC_KEY, BusKeys
 from shared.bus.wire import DATA_KEY, encode_row
 from shared.eventstore.db import reader
 from shared.eventstore.store import EventStore
@@ -33,8 +37,9 @@ log = get_logger(__name__)
 
 class OutboxRelay:
     def __init__(self, store: EventStore, broker: RedisBroker, stream: str, *, batch: int = 500, interval_s: float = 0.05,
-                 max_len: int | None = 100_000, save_every_s: float = 1.0) -> None:
+                 max_len: int | None = 100_000, save_every_s: float = 1.0, keys: BusKeys | None = None) -> None:
         self.store, self.broker, self.stream = store, broker, stream
+        self.keys = keys or BusKeys.from_settings()  # default: BUDDY_BUS_KEY (the dev key on the dev default)
         self.batch, self.interval_s, self.save_every_s = batch, interval_s, save_every_s
         self._published: int | None = None  # known once read from the database; ahead of it until saved
         self._saved: int | None = None
@@ -80,10 +85,12 @@ class OutboxRelay:
         # FastStream's message format and client, one pipelined XADD per event: the
         # publisher's per-message call costs more than Redis does (see bench/bus.py).
         redis = self.broker._connection
-        service = self.store.service
+        service, sign = self.store.service, self.keys.sign
         async with redis.pipeline(transaction=False) as pipe:
             for row in rows:
-                pipe.xadd(self.stream, {DATA_KEY: encode_row(row, service)}, maxlen=self.max_len, approximate=True)
+                data = encode_row(row, service)
+                pipe.xadd(self.stream, {DATA_KEY: data, MAC_KEY: sign(self.stream, data)}, maxlen=self.max_len,
+                          approximate=True)
             await pipe.execute()
         self._published = rows[-1]["position"]
         await self._save_if_due()

@@ -67,6 +67,11 @@ consumer_checkpoints = Table(
     Column("consumer", String(100), nullable=False),
     Column("upstream", String(50), nullable=False),
     Column("position", BigInteger, nullable=False),
+    # the event applied last, where and when (the consumer's clock); trusted only while
+    # event_position equals position (a checkpoint set back by hand or a rebuild leaves it stale)
+    Column("event_id", String(36), nullable=True),
+    Column("event_position", BigInteger, nullable=True),
+    Column("applied_at", String(32), nullable=True),
     PrimaryKeyConstraint("consumer", "upstream"),
 )
 

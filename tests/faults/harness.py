@@ -78,12 +78,14 @@ KINDS = {
     "bus_reorder": "a consumer killed; its unread stream tail deleted and added back shuffled, "
                    "duplicated and partly late; the consumer restarted",
     "bus_poison": "garbage entries (not events) added to every stream",
+    "bus_forgery": "a consumer killed; entries with the positions of real events (applied, unread, the newest) and "
+                   "other content added to its upstream streams, without the bus key; the consumer restarted",
 }
 DOWN_S = {  # how long a fault lasts: (min, max) seconds
     "kill9": (0.2, 2.5), "redis_restart_aof": (0.3, 2.5), "redis_crash_aof": (0.3, 2.5),
     "redis_data_lost": (0.3, 2.0), "cut_redis": (1.0, 5.0), "cut_db": (1.0, 5.0),
     "pg_restart_fast": (0.5, 3.0), "pg_restart_immediate": (0.5, 3.0), "bus_reorder": (3.0, 6.0),
-    "restart_without_redis": (2.0, 6.0),
+    "restart_without_redis": (2.0, 6.0), "bus_forgery": (1.0, 4.0),
 }
 
 
@@ -451,12 +453,13 @@ class BusChaos:
         self.late: list[tuple[float, str, dict[Any, Any]]] = []
         self.injected: Counter[str] = Counter()
         self.garbage: Counter[str] = Counter()  # per producer stream
+        self.forged: set[bytes] = set()  # the messages of forged entries: never copied as real events
 
     def close(self) -> None:
         self.client.close()
 
     def _events(self, entries: list[tuple[Any, dict[Any, Any]]]) -> list[tuple[Any, dict[Any, Any]]]:
-        return [(eid, f) for eid, f in entries if f and _is_event(f)]
+        return [(eid, f) for eid, f in entries if f and _is_event(f) and f.get(DATA_KEY) not in self.forged]
 
     def _add(self, stream: str, copies: list[dict[Any, Any]]) -> None:
         if copies:
@@ -536,6 +539,27 @@ class BusChaos:
             added += len(entries)
         return added
 
+    def forge(self, consumer: str) -> int:
+        """While ``consumer`` is down: for each upstream stream, entries naming the positions of real
+        events (the newest one and others at or below it, applied or not yet read) with another event
+        id and other content, as someone who can write to Redis but lacks the bus key adds them:
+        unsigned, signed with another key, or with a real entry's MAC. Each must be dead-lettered
+        once by every consumer of the stream and never applied."""
+        added = 0
+        for upstream in UPSTREAMS[consumer]:
+            stream = self.streams[upstream]
+            recent = self._events(self.client.xrevrange(stream, count=100))
+            if not recent:
+                continue
+            picks = [recent[0]] + self.rng.sample(recent[1:], min(len(recent) - 1, 7))
+            entries = asyncio.run(_forgeries(stream, [f for _, f in picks], self.rng))
+            self.forged.update(f[DATA_KEY] for f in entries)
+            self._add(stream, entries)
+            self.garbage[upstream] += len(entries)
+            self.injected["forged"] += len(entries)
+            added += len(entries)
+        return added
+
     def garbage_expected(self) -> dict[str, int]:
         return {consumer: sum(self.garbage[u] for u in upstreams) for consumer, upstreams in UPSTREAMS.items()}
 
@@ -560,6 +584,32 @@ async def _garbage(real: dict[Any, Any] | None, rng: random.Random) -> list[dict
         envelope = json.loads(body)
         entries.append({DATA_KEY: await message(json.dumps({**envelope, "position": "not-a-number"}).encode())})
         entries.append({DATA_KEY: await message(json.dumps({**envelope, "payload": "not an object"}).encode())})
+    return entries
+
+
+async def _forgeries(stream: str, real: list[dict[Any, Any]], rng: random.Random) -> list[dict[Any, Any]]:
+    """Each real entry's envelope with a new event id (and, for a contact, another contact and length)."""
+    import uuid
+
+    from faststream.redis.parser import BinaryMessageFormatV1 as Format
+
+    from shared.bus.signing import MAC_KEY, BusKeys
+
+    stranger = BusKeys([rng.randbytes(32)])  # a key the services do not hold
+    entries: list[dict[Any, Any]] = []
+    for i, fields in enumerate(real):
+        body, _ = Format.parse(fields[DATA_KEY])
+        envelope = json.loads(body)
+        payload = dict(envelope["payload"])
+        if "contact_id" in payload:
+            payload["contact_id"] = f"forged-{rng.getrandbits(32):08x}"
+        if isinstance(payload.get("minutes"), int):
+            payload["minutes"] += 1
+        forged = {**envelope, "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "payload": payload}
+        raw = await Format.encode(message=json.dumps(forged).encode(), reply_to=None,
+                                  headers={"content-type": "application/json"}, correlation_id=forged["correlation_id"])
+        mac = (None, stranger.sign(stream, raw), fields.get(MAC_KEY))[i % 3]  # unsigned, another key, a copied MAC
+        entries.append({DATA_KEY: raw} if mac is None else {DATA_KEY: raw, MAC_KEY: mac})
     return entries
 
 
@@ -750,7 +800,7 @@ class Scenario:
         """Every garbage entry is read (and dead-lettered) unless Redis lost entries after it was added."""
         poisoned = False
         for fault in schedule:
-            poisoned = poisoned or fault.kind == "bus_poison"
+            poisoned = poisoned or fault.kind in ("bus_poison", "bus_forgery")
             if poisoned and fault.kind in ("redis_data_lost", "redis_crash_aof"):
                 return False
         return True
@@ -803,6 +853,12 @@ class Scenario:
             time.sleep(fault.down_s)  # its upstreams go on producing meanwhile
             fault.note = f"{chaos.reorder(target)} entries reordered"
             system.restart(target)
+        elif kind == "bus_forgery":
+            assert target
+            system.kill9(target)
+            time.sleep(fault.down_s)  # its upstreams go on producing: it restarts behind their heads
+            fault.note = f"{chaos.forge(target)} forged entries"
+            system.restart(target)
         else:  # pragma: no cover - a typo in a plan
             raise ValueError(f"unknown fault kind {kind}")
         fault.took = round(time.monotonic() - begun, 2)
@@ -851,6 +907,8 @@ class Scenario:
             "bus": dict(chaos.injected),
             "garbage_dead_lettered": dict(verdict.dead_lettered_garbage) if verdict else None,
             "gap_fills_logged": logs.count("consumer.gap"),
+            "forgeries_logged": logs.count("consumer.entry_not_authentic"),
+            "divergences_logged": logs.count("consumer.producer_lost_events") + logs.count("consumer.forged_event_applied"),
             "unexpected_errors_logged": logs.count("http.unexpected_error"),
             "quiet": quiet[0],
             "quiet_after_s": round(quiet[1], 1),
@@ -870,7 +928,7 @@ class Scenario:
 
 def affects(fault: Fault, service: str) -> bool:
     """Whether a fault takes something away from ``service`` (the bus faults take nothing away)."""
-    if fault.kind in ("kill9", "cut_redis", "cut_db", "bus_reorder", "restart_without_redis"):
+    if fault.kind in ("kill9", "cut_redis", "cut_db", "bus_reorder", "bus_forgery", "restart_without_redis"):
         return fault.target == service
     return not fault.kind.startswith("bus_")
 

@@ -7,6 +7,10 @@ beyond the producer's head stays pending without moving the checkpoint and is de
 as garbage after N sightings; one whose content differs from the producer's event at its
 position is dead-lettered as garbage at once. Either way the real event is applied once.
 
+Without the bus key such an entry is not authentic and is dead-lettered at once (see
+``tests/integration/test_bus.py``); these probes sign it with the key, as if it had leaked,
+to hold the checks behind the MAC.
+
 These run against a private Redis with the bus harness of the integration tests (no service
 processes; a few seconds).
 """
@@ -26,6 +30,7 @@ from faststream.redis.parser import BinaryMessageFormatV1
 from redis.asyncio import Redis
 from sqlalchemy import insert, select
 
+from shared.bus.signing import MAC_KEY, BusKeys
 from shared.bus.wire import DATA_KEY, decode_entry
 from shared.events.envelope import Envelope
 from shared.events.registry import REGISTRY
@@ -59,7 +64,7 @@ async def _value(result: Any) -> Any:
 
 
 async def forge_after_head(redis: Redis, **changes: Any) -> tuple[int, str]:
-    """An envelope-shaped entry: the last real one with the next position and other content."""
+    """An envelope-shaped entry, signed with the bus key: the last real one with the next position and other content."""
     [(_, fields)] = await redis.xrevrange(STREAM, count=1)
     body, _ = BinaryMessageFormatV1.parse(fields[DATA_KEY])
     envelope = json.loads(body)
@@ -67,7 +72,7 @@ async def forge_after_head(redis: Redis, **changes: Any) -> tuple[int, str]:
     raw = await BinaryMessageFormatV1.encode(message=json.dumps(forged).encode(), reply_to=None, headers={},
                                              correlation_id=forged["correlation_id"])
     decode_entry({DATA_KEY: raw})  # it passes as an event: this is the point
-    entry_id = await redis.xadd(STREAM, {DATA_KEY: raw})
+    entry_id = await redis.xadd(STREAM, {DATA_KEY: raw, MAC_KEY: BusKeys.from_settings().sign(STREAM, raw)})
     return int(forged["position"]), entry_id.decode()
 
 

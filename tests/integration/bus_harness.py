@@ -10,15 +10,20 @@ acknowledged, instead of guessing a moment from timing.
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
+import uuid
 import time
 from pathlib import Path
 
 from faststream.redis import RedisBroker
+from faststream.redis.parser import BinaryMessageFormatV1
 from redis.asyncio import Redis
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, insert, select
 
 from shared.bus import EventConsumer, OutboxRelay, StoreFeed
+from shared.bus.signing import MAC_KEY, BusKeys
+from shared.bus.wire import DATA_KEY
 from shared.contracts.recruitment import StopReason, VolunteerStopped
 from shared.events.envelope import Actor, Envelope, Role
 from shared.eventstore import EventStore, NewEvent, make_engine, migrate
@@ -83,6 +88,17 @@ def make_consumer(engine: Engine, redis: Redis, prefix: str, store: EventStore, 
         handler=handler or recording_handler(), feed=StoreFeed({"recruitment": store}),
         dead_letter_stream=f"{prefix}:deadletter:{name}", consumer_id=consumer_id, **kw,
     )
+
+
+async def forged_entry(fields: dict, stream: str, *, keys: BusKeys | None = None, **changes: object) -> dict:
+    """A real entry's envelope with another event id (and ``changes``), as someone who can write to
+    Redis would add it: unsigned, or signed with ``keys`` (a leaked bus key)."""
+    body, _ = BinaryMessageFormatV1.parse(fields[DATA_KEY])
+    envelope = json.loads(body)
+    forged = {**envelope, "event_id": str(uuid.uuid4()), **changes}
+    raw = await BinaryMessageFormatV1.encode(message=json.dumps(forged).encode(), reply_to=None, headers={},
+                                             correlation_id=forged["correlation_id"])
+    return {DATA_KEY: raw, MAC_KEY: keys.sign(stream, raw)} if keys else {DATA_KEY: raw}
 
 
 async def publish_all(store: EventStore, redis_url: str, prefix: str) -> int:

@@ -19,11 +19,13 @@ from structlog.testing import capture_logs
 
 from shared.bus.wire import decode_entry
 from shared.eventstore.db import reader
+from shared.bus.signing import BusKeys
 from tests.integration.bus_harness import (
     append,
     consumer_engine,
     effect_counts,
     effects,
+    forged_entry,
     make_consumer,
     producer,
     publish_all,
@@ -121,7 +123,8 @@ async def test_malformed_message_is_dead_lettered_and_the_consumer_carries_on(re
     stream = f"{key_prefix}:events:recruitment"
     append(store, 2)
     await publish_all(store, redis_url, key_prefix)
-    await redis.xadd(stream, {"__data__": b"\x00garbage that is no event"})
+    garbage = b"\x00garbage that is no event"  # signed (a relay's bug, say): authentic, and still no event
+    await redis.xadd(stream, {"__data__": garbage, "__mac__": BusKeys.from_settings().sign(stream, garbage)})
     await redis.xadd(stream, {"something": "else"})
     append(store, 2, start=2)
     await publish_all(store, redis_url, key_prefix)
@@ -132,8 +135,8 @@ async def test_malformed_message_is_dead_lettered_and_the_consumer_carries_on(re
         dead = await redis.xrange(f"{key_prefix}:deadletter:reporting")
         assert len(dead) == 2
         reasons = sorted(f[b"reason"].decode() for _, f in dead)
-        assert reasons[0].startswith("the body is not an event envelope")
-        assert reasons[1] == "the entry has no __data__ field"
+        assert reasons[0].startswith("not authentic: the entry carries no MAC")
+        assert reasons[1].startswith("the body is not an event envelope")
         await eventually(lambda: _pending_is_empty(redis, stream))
     finally:
         await consumer.stop()
@@ -366,3 +369,131 @@ async def test_entries_wait_while_the_producers_feed_is_away_and_apply_once_it_a
 
 async def _has_pending(redis, stream: str) -> bool:  # type: ignore[no-untyped-def]
     return (await redis.xpending(stream, "reporting"))["pending"] > 0
+
+
+def _real_event_ids(store) -> dict[int, str]:  # type: ignore[no-untyped-def]
+    return {e.envelope.position: str(e.envelope.event_id) for e in store.read_after(0, 1000)}
+
+
+def _dead_reasons(engine) -> list[str]:  # type: ignore[no-untyped-def]
+    from shared.eventstore.tables import dead_letters
+
+    with reader(engine).connect() as conn:
+        return sorted(r for r in conn.execute(select(dead_letters.c.reason)).scalars())
+
+
+async def test_unsigned_entries_in_the_place_of_real_ones_are_dead_lettered_and_the_real_events_apply(
+        redis, redis_url, key_prefix, stores) -> None:
+    """Someone who can write to Redis, without the bus key, adds entries with the positions of real
+    events while the consumer lags behind the producer's head it knows (it was restarted)."""
+    store, engine = stores
+    stream = f"{key_prefix}:events:recruitment"
+    append(store, 3)
+    await publish_all(store, redis_url, key_prefix)
+    first = make_consumer(engine, redis, key_prefix, store, catch_up_interval_s=3600)
+    await first.start()
+    try:
+        await eventually(lambda: first.checkpoint("recruitment") == 3)
+    finally:
+        await first.stop()
+    append(store, 3, start=3)  # 4..6 recorded, not yet relayed
+    [(_, template)] = await redis.xrange(stream, count=1)
+    for position in (2, 4, 5, 6):  # below the checkpoint, below the head and at it
+        await redis.xadd(stream, await forged_entry(template, stream, position=position))
+    restarted = make_consumer(engine, redis, key_prefix, store, consumer_id="c2", catch_up_interval_s=3600)
+    await restarted.start()  # it reads the producer's head (6): every forged entry is at or below it
+    try:
+        await eventually(lambda: len(_dead_reasons(engine)) == 4)
+        await publish_all(store, redis_url, key_prefix)  # the real 4..6 arrive
+        await eventually(lambda: restarted.checkpoint("recruitment") == 6)
+        await eventually(lambda: _pending_is_empty(redis, stream))
+    finally:
+        await restarted.stop()
+    assert _effect_ids(engine) == _real_event_ids(store)
+    assert set(effect_counts(engine).values()) == {1}
+    assert all("not authentic: the entry carries no MAC" in r for r in _dead_reasons(engine)), _dead_reasons(engine)
+
+
+async def test_two_different_signed_entries_for_one_position_are_set_aside_and_the_feeds_event_applies(
+        redis, redis_url, key_prefix, stores) -> None:
+    """With the bus key leaked a forged entry verifies; beside the real one it is an alarm."""
+    store, engine = stores
+    stream = f"{key_prefix}:events:recruitment"
+    append(store, 3)
+    await publish_all(store, redis_url, key_prefix)
+    [(_, template)] = await redis.xrange(stream, count=1)
+    forged = await forged_entry(template, stream, keys=BusKeys.from_settings(), position=2)
+    forged_id = await redis.xadd(stream, forged)  # after the real 2: it used to replace it
+    consumer = make_consumer(engine, redis, key_prefix, store, catch_up_interval_s=3600)
+    with capture_logs() as logs:
+        await consumer.start()
+        try:
+            await eventually(lambda: consumer.checkpoint("recruitment") == 3)
+            await eventually(lambda: _pending_is_empty(redis, stream))
+        finally:
+            await consumer.stop()
+    assert _effect_ids(engine) == _real_event_ids(store)
+    dead = await redis.xrange(f"{key_prefix}:deadletter:reporting")
+    assert sorted(f[b"entry_id"] for _, f in dead) == sorted([(await redis.xrange(stream))[1][0], forged_id])
+    assert all(b"two different entries claim position 2" in f[b"reason"] for _, f in dead)
+    assert [e["position"] for e in logs if e["event"] == "consumer.conflicting_entries"] == [2]
+    assert consumer.forgeries == 2
+
+
+async def test_a_forged_event_applied_last_is_named_a_forgery_and_still_after_a_restart(
+        redis, redis_url, key_prefix, stores) -> None:
+    """A signed forgery (leaked key) applied in place of the producer's event: the consumer notices once
+    it compares its last applied event with the feed, names it a forgery (not a restored producer),
+    and a restart does not clear it (the event id is kept with the checkpoint)."""
+    store, engine = stores
+    stream = f"{key_prefix}:events:recruitment"
+    append(store, 2)
+    await publish_all(store, redis_url, key_prefix)
+    append(store, 1, start=2)  # 3 recorded, not yet relayed
+    [(_, template)] = await redis.xrange(stream, count=1)
+    await redis.xadd(stream, await forged_entry(template, stream, keys=BusKeys.from_settings(), position=3))
+    consumer = make_consumer(engine, redis, key_prefix, store, catch_up_interval_s=0.1)
+    await consumer.start()
+    try:
+        await eventually(lambda: consumer.problems != [])
+    finally:
+        await consumer.stop()
+    assert consumer.checkpoint("recruitment") == 3
+    assert "forged" in consumer.problems[0] and "backup" not in consumer.problems[0], consumer.problems
+    restarted = make_consumer(engine, redis, key_prefix, store, consumer_id="c2", catch_up_interval_s=0.1)
+    await restarted.start()
+    try:
+        await eventually(lambda: restarted.problems != [])
+        assert "forged" in restarted.problems[0] and "position 3" in restarted.problems[0], restarted.problems
+        await publish_all(store, redis_url, key_prefix)
+        await asyncio.sleep(0.3)
+        assert restarted.problems and restarted.checkpoint("recruitment") == 3
+    finally:
+        await restarted.stop()
+
+
+async def test_a_consumer_started_after_its_producer_was_restored_and_grew_past_it_names_the_restore(
+        redis, redis_url, key_prefix, stores, tmp_path) -> None:
+    store, engine = stores
+    append(store, 3)
+    _backup_sqlite(tmp_path / "producer.db", tmp_path / "backup.db")
+    append(store, 3, start=3)
+    await publish_all(store, redis_url, key_prefix)
+    consumer = make_consumer(engine, redis, key_prefix, store, catch_up_interval_s=3600)
+    await consumer.start()
+    try:
+        await eventually(lambda: consumer.checkpoint("recruitment") == 6)
+    finally:
+        await consumer.stop()
+    restored = producer(f"sqlite:///{tmp_path}/backup.db")
+    append(restored, 5, start=100)  # 4..8: other events at positions the consumer passed, and beyond
+    fresh = make_consumer(engine, redis, key_prefix, restored, consumer_id="c2", catch_up_interval_s=0.1)
+    await fresh.start()
+    try:
+        await eventually(lambda: fresh.problems != [])
+        assert "restored from an old backup" in fresh.problems[0] and "position 6" in fresh.problems[0]
+        await asyncio.sleep(0.3)
+        assert fresh.checkpoint("recruitment") == 6
+    finally:
+        await fresh.stop()
+        restored.engine.dispose()

@@ -24,6 +24,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from shared.bus import OutboxRelay, StoreFeed
+from shared.bus.signing import BusKeys
 from shared.clock import Clock, FixedClock
 from shared.contracts.matching import (
     Consent,
@@ -55,7 +56,8 @@ UNREACHABLE = {"matching": "http://127.0.0.1:9"}  # the catch-up feed is replace
 class FakeMatching:
     """Matching's side of the bus: its events in its own store, published by the real relay."""
 
-    def __init__(self, path: Path, redis_url: str, prefix: str) -> None:
+    def __init__(self, path: Path, redis_url: str, prefix: str, keys: BusKeys) -> None:
+        self.keys = keys  # the bus key the follow-up runtimes verify with
         self.engine = make_engine(f"sqlite:///{path.as_posix()}")
         migrate(self.engine)
         self.store = EventStore(self.engine, "matching")
@@ -95,7 +97,7 @@ class FakeMatching:
         broker = RedisBroker(self.redis_url)
         await broker.connect()
         try:
-            relay = OutboxRelay(self.store, broker, self.stream)
+            relay = OutboxRelay(self.store, broker, self.stream, keys=self.keys)
             total = 0
             while (n := await relay.publish_pending()) > 0:
                 total += n
@@ -121,7 +123,8 @@ class _StoreFeed(StoreFeed):
 @pytest.fixture
 def matching(tmp_path: Path, redis_url: str, key_prefix: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeMatching]:
     """The matching stand-in; every follow-up runtime built in the test catches up from its store."""
-    fake = FakeMatching(tmp_path / "matching.db", redis_url, key_prefix)
+    # the dev bus key of the runtimes' data folder (settings_factory: data_dir=tmp_path)
+    fake = FakeMatching(tmp_path / "matching.db", redis_url, key_prefix, BusKeys(Settings(data_dir=tmp_path).bus_keys()))
     monkeypatch.setattr("shared.service.HttpFeed", lambda urls, token: _StoreFeed({"matching": fake.store}))
     yield fake
     fake.close()

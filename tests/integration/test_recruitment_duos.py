@@ -19,6 +19,7 @@ from faststream.redis import RedisBroker
 from sqlalchemy import select, update
 
 from shared.bus import OutboxRelay
+from shared.bus.signing import BusKeys
 from shared.clock import FixedClock
 from shared.contracts.matching import DuoEnded, DuoStarted, EndReason
 from shared.events.envelope import Actor, Role
@@ -34,7 +35,8 @@ PROFESSIONAL = Actor(id="prof-7", role=Role.professional)
 class Matching:
     """Matching's store and relay, just enough to publish duo events."""
 
-    def __init__(self, path: Path, redis_url: str, prefix: str) -> None:
+    def __init__(self, path: Path, redis_url: str, prefix: str, keys: BusKeys) -> None:
+        self.keys = keys  # the bus key the recruitment app verifies with
         self.engine = make_engine(f"sqlite:///{path.as_posix()}")
         migrate(self.engine)
         self.store = EventStore(self.engine, "matching")
@@ -47,7 +49,7 @@ class Matching:
     def publish(self, *, from_start: bool = False) -> None:
         async def run() -> None:
             broker = RedisBroker(self.redis_url)
-            relay = OutboxRelay(self.store, broker, self.stream)
+            relay = OutboxRelay(self.store, broker, self.stream, keys=self.keys)
             await broker.connect()
             try:
                 while await relay.publish_pending():
@@ -81,7 +83,7 @@ def checkpoint(rc: RC) -> int:
 
 
 def test_duos_from_matching_move_the_volunteer_once(rc: RC, redis_url: str, key_prefix: str, tmp_path: Path) -> None:
-    matching = Matching(tmp_path / "matching.db", redis_url, key_prefix)
+    matching = Matching(tmp_path / "matching.db", redis_url, key_prefix, rc.runtime.bus_keys)
     rc.project()
     vid = rc.enquire(first="Duo", last="Buddy")
     rc.available(vid, max_duos=2)

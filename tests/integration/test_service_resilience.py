@@ -90,11 +90,13 @@ def test_readyz_and_metrics_name_a_producer_that_lost_applied_events(settings_fa
         consumer.diverged["recruitment"] = "the producer's log ends at position 3, before position 7 that we applied"
         body = client.get("/readyz").json()
         assert body["status"] == "unready"
-        assert body["problems"] == ["producent verloor toegepaste events / producer lost applied events: recruitment: "
+        assert body["problems"] == ["bron gestopt / upstream stopped: recruitment: "
                                     "the producer's log ends at position 3, before position 7 that we applied"]
         assert 'buddy_consumer_upstream_diverged{upstream="recruitment"} 1.0' in client.get("/metrics").text
         consumer.diverged.clear()
         assert client.get("/readyz").status_code == 200
+        consumer.forgeries = 3  # entries the consumer set aside as forged (counted in shared/bus)
+        assert "buddy_consumer_forged_entries 3.0" in client.get("/metrics").text
 
 
 # ------------------------------------------------------------------------------ a busy store

@@ -245,6 +245,8 @@ def _production_settings(jwks_url: str, **extra: Any) -> Settings:
     key = base64.b64encode(b"k" * 32).decode()
     if "service_token" in Settings.model_fields:
         extra.setdefault("service_token", "test-service-token-" + "x" * 24)
+    if "bus_key" in Settings.model_fields:
+        extra.setdefault("bus_key", key)
     return Settings(
         env="production",
         redis_url="redis://127.0.0.1:1",

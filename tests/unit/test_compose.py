@@ -32,6 +32,7 @@ SECRETS = (
     "BUDDY_OIDC_AUDIENCE",
     "BUDDY_OIDC_JWKS_URL",
     "BUDDY_SERVICE_TOKEN",
+    "BUDDY_BUS_KEY",
 )
 
 
@@ -193,6 +194,7 @@ def test_compose_environment_makes_valid_production_settings(
         "BUDDY_OIDC_AUDIENCE": "buddy",
         "BUDDY_OIDC_JWKS_URL": "https://id.example.org/jwks",
         "BUDDY_SERVICE_TOKEN": "a-long-random-service-token",
+        "BUDDY_BUS_KEY": key,
     }
     init_sql = INIT_SQL.read_text(encoding="utf-8")
     for name, svc in _buddy_services(compose).items():
@@ -204,6 +206,7 @@ def test_compose_environment_makes_valid_production_settings(
         assert settings.env == "production"
         assert settings.dev_tokens is False
         assert settings.key_bytes("master_key") == b"k" * 32
+        assert settings.bus_keys() == [b"k" * 32]
         assert settings.port_of(name) == _published_ports(svc)[0][0]
         assert settings.url_of(name) == f"http://{name}:{DEFAULT_PORTS[name]}"
         database = settings.database_url_of(name).rsplit("/", 1)[1]
