@@ -49,7 +49,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from sqlalchemy import Connection, Engine, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 
 from shared.bus.feed import Feed
 from shared.bus.signing import BusKeys, NotAuthentic
@@ -69,6 +69,12 @@ REDIS_DOWN = (RedisConnectionError, RedisTimeoutError, OSError)
 
 class _Failed(Exception):
     """An event's effect failed and it is not yet dead-lettered: leave it pending."""
+
+
+def _database_trouble(exc: BaseException) -> bool:
+    """The consumer's own database is busy or away (a lock wait that timed out, a dropped
+    connection): passing trouble of the database, not a fault of the event being applied."""
+    return isinstance(exc, OperationalError) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)
 
 
 class _Diverged(Exception):
@@ -543,21 +549,33 @@ class EventConsumer:
             applied += await self._apply_batch(upstream, envs)
 
     async def _apply_batch(self, upstream: str, envs: list[Envelope]) -> int:
-        """Apply consecutive events in one transaction; on failure, one by one."""
+        """Apply consecutive events in one transaction; on failure, one by one.
+
+        A busy or unreachable database fails every event alike and says nothing about the
+        event: it is not counted towards dead-lettering; the events wait for a later attempt.
+        """
         try:
             return await anyio.to_thread.run_sync(self._commit, upstream, envs)
         except _Failed:
             raise
-        except Exception:
+        except Exception as exc:
+            self._unless_database_trouble(upstream, exc)
             if len(envs) == 1:
                 return await self._on_failure(upstream, envs[0])
         applied = 0
         for env in envs:
             try:
                 applied += await anyio.to_thread.run_sync(self._commit, upstream, [env])
-            except Exception:
+            except Exception as exc:
+                self._unless_database_trouble(upstream, exc)
                 applied += await self._on_failure(upstream, env)
         return applied
+
+    def _unless_database_trouble(self, upstream: str, exc: Exception) -> None:
+        if _database_trouble(exc):
+            log.warning("consumer.database_unavailable", consumer=self.name, upstream=upstream,
+                        error=f"{type(exc).__name__}: {str(exc)[:200]}")
+            raise _Failed(str(exc)) from exc
 
     def _commit(self, upstream: str, envs: list[Envelope]) -> int:
         applied, last = 0, None

@@ -161,6 +161,38 @@ async def test_an_event_that_keeps_failing_is_dead_lettered_after_n_attempts(red
     assert set(effect_counts(engine).values()) == {1}
 
 
+async def test_a_database_that_is_busy_or_away_dead_letters_nothing(redis, redis_url, key_prefix, stores) -> None:
+    """A lock wait that timed out or a dropped connection is the database's trouble, not the event's:
+    however often it happens, the event waits and is applied once the database answers again."""
+    from sqlalchemy.exc import OperationalError
+
+    from shared.eventstore.db import StoreBusy
+
+    store, engine = stores
+    append(store, 4)
+    await publish_all(store, redis_url, key_prefix)
+    troubles = [StoreBusy("SELECT", Exception("lock wait timed out"), 0.5),
+                OperationalError("INSERT", None, Exception("server closed the connection unexpectedly"))] * 4
+    record = recording_handler()
+
+    def handler(conn, env):  # type: ignore[no-untyped-def]
+        if env.position == 3 and troubles:
+            raise troubles.pop()
+        record(conn, env)
+
+    consumer = make_consumer(engine, redis, key_prefix, store, handler=handler, dead_letter_after=3,
+                             reclaim_idle_ms=100, catch_up_interval_s=0.1)
+    await consumer.start()
+    try:
+        await eventually(lambda: sorted(effect_counts(engine)) == [1, 2, 3, 4])
+        await eventually(lambda: _pending_is_empty(redis, f"{key_prefix}:events:recruitment"))
+    finally:
+        await consumer.stop()
+    assert not troubles  # every one of the eight was met, more than dead_letter_after
+    assert await redis.xrange(f"{key_prefix}:deadletter:reporting") == []
+    assert effect_counts(engine) == {1: 1, 2: 1, 3: 1, 4: 1}
+
+
 async def test_stream_deleted_in_redis_consumer_catches_up_from_the_feed(redis, redis_url, key_prefix, stores) -> None:
     store, engine = stores
     stream = f"{key_prefix}:events:recruitment"
