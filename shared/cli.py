@@ -23,7 +23,7 @@ app.add_typer(docs, name="docs")
 app.add_typer(keys, name="keys")
 app.add_typer(privacy, name="privacy")
 
-Service = StrEnum("Service", {name: name for name in SERVICES})  # type: ignore[misc]
+Service = StrEnum("Service", {name: name for name in (*SERVICES, "web")})  # type: ignore[misc]
 WRITING_SERVICES = tuple(s for s in SERVICES if s != "reporting")
 
 
@@ -40,7 +40,13 @@ def serve(service: Annotated[Service, typer.Argument(help="Which service to run.
     import uvicorn
 
     settings = Settings()
-    uvicorn.run(build_app(service.value, settings), host=settings.host, port=settings.port_of(service.value),
+    if service.value == "web":  # the web front: BUDDY_PORT if given, else BUDDY_WEB_PORT (8000)
+        from services.web.config import WebSettings
+
+        port = settings.port or WebSettings().port
+    else:
+        port = settings.port_of(service.value)
+    uvicorn.run(build_app(service.value, settings), host=settings.host, port=port,
                 log_config=None, access_log=False, timeout_graceful_shutdown=10)
 
 
