@@ -7,8 +7,6 @@ what the caller may see is listed, by the same rules as the reports themselves
 (``outputs.access``), so the list itself leaks no project of another region.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
