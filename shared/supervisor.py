@@ -16,6 +16,16 @@ from shared.bus.connect import parse_redis_url
 from shared.embedded import die_with_parent, redis_url_or_embedded
 from shared.settings import DEFAULT_PORTS, SERVICES, Settings
 
+WEB = "web"  # the web front, started with the services; its address is printed first
+
+
+def _port(name: str) -> int:
+    if name == WEB:
+        from services.web.config import WebSettings
+
+        return WebSettings().port
+    return DEFAULT_PORTS[name]
+
 
 def _wait_ready(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 90) -> str | None:
     """None when every service answers /readyz; else the name of one that died or hangs."""
@@ -25,7 +35,7 @@ def _wait_ready(procs: dict[str, subprocess.Popen[bytes]], timeout: float = 90) 
             if procs[name].poll() is not None:
                 return name
             try:
-                if httpx.get(f"http://127.0.0.1:{DEFAULT_PORTS[name]}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"http://127.0.0.1:{_port(name)}/readyz", timeout=1).status_code == 200:
                     pending.discard(name)
             except httpx.HTTPError:
                 pass
@@ -62,7 +72,7 @@ def run_system(settings: Settings, *, demo: bool) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        for name in SERVICES:
+        for name in (*SERVICES, WEB):
             log = (data_dir / "logs" / f"{name}.log").open("ab")
             procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "shared.cli", "serve", name], env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -78,6 +88,7 @@ def run_system(settings: Settings, *, demo: bool) -> int:
 
             print(load_demo({n: f"http://127.0.0.1:{p}" for n, p in DEFAULT_PORTS.items()}))
         print("\nBuddywerking draait / is running:")
+        print(f"  {'web':<12} http://127.0.0.1:{_port(WEB)}/   <- open dit / open this")
         print(f"  Redis        {parse_redis_url(redis_url).redacted()}")
         for name in SERVICES:
             print(f"  {name:<12} http://127.0.0.1:{DEFAULT_PORTS[name]}/docs")

@@ -45,6 +45,7 @@ class ProjectOut(BaseModel):
     project_id: str
     title: str
     region: str
+    region_name: str
 
 
 class Scopes(BaseModel):
@@ -71,7 +72,8 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
         return Scopes(
             flanders=principal.role in EVERYWHERE,
             regions=[RegionOut(code=c, name=region_name(c)) for c in region_codes],
-            projects=sorted((ProjectOut(project_id=p.project_id, title=p.title, region=p.region) for p in visible),
+            projects=sorted((ProjectOut(project_id=p.project_id, title=p.title, region=p.region,
+                                       region_name=region_name(p.region)) for p in visible),
                             key=lambda p: p.title.casefold()),
         )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ from services.web.backend import ServiceError, Services
 from services.web.config import WebSettings
 from services.web.i18n import N_
 from services.web.pages import PageError, SignInNeeded, Web, pages_router
+from services.web.reportstyle import report_css
 from services.web.security import SecurityHeaders
 from services.web.sessions import SessionStore
 from services.web.signin import SignInProvider, provider_for
@@ -43,7 +43,7 @@ log = get_logger(__name__)
 def _assets() -> dict[str, bytes]:
     """The page assets, read once; the report styles come from the reporting outputs' package."""
     out = {name: (STATIC / name).read_bytes() for name in ASSETS}
-    out["report.css"] = files("services.reporting.outputs").joinpath("static/dashboard.css").read_bytes()
+    out["report.css"] = report_css()
     return out
 
 

@@ -63,8 +63,9 @@ def translator(lang: Lang) -> Callable[..., str]:
     return gettext
 
 
-def today() -> date:
-    return datetime.now(BRUSSELS).date()
+def today(now: datetime | None = None) -> date:
+    """The day it is in Brussels (``now``: an aware moment, default the present)."""
+    return (now or datetime.now(BRUSSELS)).astimezone(BRUSSELS).date()
 
 
 def local(moment: datetime) -> datetime:

@@ -49,7 +49,7 @@ class ScopeChoices:
             options.append(Option(f"region:{code}", name, N_("Regions"), {"audience": "coordinator", "region": code}))
         for p in data.get("projects", []):
             names[p["project_id"]] = p["title"]
-            region = regions.get(p["region"]) or p["region"]
+            region = regions.get(p["region"]) or p.get("region_name") or p["region"]
             options.append(Option(f"project:{p['project_id']}", f"{p['title']} ({region})", N_("Projects"),
                                   {"audience": "project", "project_id": p["project_id"]}))
         return cls(options, names)

@@ -39,12 +39,12 @@ class SignInProvider(Protocol):
 
 # Invented names for the demo identities; the description says role and scope.
 _DEMO = {
-    "dev-admin": ("An Peeters", N_("Administrator: manages staff and projects everywhere")),
-    "dev-professional": ("Jonas Claes", N_("Professional in Buddywerking Antwerpen and Samen Sterk Gent")),
-    "dev-professional-other": ("Sara Janssens", N_("Professional in Buddy Brugge")),
-    "dev-coordinator": ("Wim Maes", N_("Regional coordinator of Antwerpen-Kempen")),
-    "dev-auditor": ("Lotte Jacobs", N_("Auditor: reads the history and every report")),
-    "dev-buddy": ("Mehmet Yilmaz", N_("Buddy (volunteer) in Buddywerking Antwerpen")),
+    "dev-admin": ("An Peeters", N_("Manages staff and projects everywhere")),
+    "dev-professional": ("Jonas Claes", N_("Works in Buddywerking Antwerpen and Samen Sterk Gent")),
+    "dev-professional-other": ("Sara Janssens", N_("Works in Buddy Brugge")),
+    "dev-coordinator": ("Wim Maes", N_("Coordinates the region Antwerpen-Kempen")),
+    "dev-auditor": ("Lotte Jacobs", N_("Reads the history and every report")),
+    "dev-buddy": ("Mehmet Yilmaz", N_("Volunteer in Buddywerking Antwerpen")),
 }
 
 

@@ -36,6 +36,7 @@ def test_a_professional_sees_only_their_own_projects(world: World) -> None:
     found = scopes(world, PRO)
     assert found["flanders"] is False and found["regions"] == []
     assert sorted(p["project_id"] for p in found["projects"]) == ["demo-antwerpen", "demo-gent"]
+    assert {p["region_name"] for p in found["projects"]} == {"Antwerpen-Kempen", "Gent-Meetjesland"}
     other = scopes(world, PRO_OTHER)  # demo-brugge is not registered in this history
     assert other == {"flanders": False, "regions": [], "projects": []}
 
