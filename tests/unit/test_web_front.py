@@ -219,3 +219,9 @@ def test_the_language_is_remembered_and_only_local_paths_are_returned_to(tmp_pat
         assert resp.headers["location"] == "/"
         page = c.get("/signin")
         assert '<html lang="en">' in page.text and "<h1>Sign in</h1>" in page.text
+
+
+def test_every_web_setting_is_in_the_readme() -> None:
+    readme = (WEB.parents[1] / "README.md").read_text()
+    missing = [f"BUDDY_WEB_{n.upper()}" for n in WebSettings.model_fields if f"`BUDDY_WEB_{n.upper()}`" not in readme]
+    assert not missing, missing
