@@ -81,7 +81,7 @@ def day(value: date | str, lang: Lang, form: str = "long") -> str:
 def moment(value: datetime | str, lang: Lang) -> str:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return format_datetime(local(value), "medium", tzinfo=BRUSSELS, locale=LOCALES[lang])
+    return format_datetime(local(value), "d MMMM y, HH:mm", tzinfo=BRUSSELS, locale=LOCALES[lang])
 
 
 def month(value: date, lang: Lang) -> str:

@@ -126,7 +126,7 @@ class ReportView:
     doc: OutputDocument
     title: str
     scope: str
-    sections: list[tuple[str, Markup]]  # (title, rendered HTML) of the sections with figures
+    sections: list[tuple[str, str, Markup]]  # (key, title, rendered HTML) of the sections with figures
     empty: list[str]  # titles of the sections without any figure
     notes: list[str]
 
@@ -137,7 +137,8 @@ def report_view(content: dict[str, Any], lang: i18n.Lang, choices: ScopeChoices)
     for index, section in enumerate(doc.sections):
         if has_figures(section):
             # section_html escapes every text it places: safe to mark as such
-            shown.append((pick(section.title, lang), Markup(section_html(section, lang, index))))  # noqa: S704
+            shown.append((section.key, pick(section.title, lang),
+                          Markup(section_html(section, lang, index))))  # noqa: S704
         else:
             empty.append(pick(section.title, lang))
     scope = choices.describe(doc.scope, i18n.translator(lang)) if doc.scope else pick(doc.scope_label, lang)
