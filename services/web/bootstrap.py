@@ -26,7 +26,7 @@ from services.web.config import WebSettings
 from services.web.i18n import N_
 from services.web.pages import PageError, SignInNeeded, Web, pages_router
 from services.web.reportstyle import report_css
-from services.web.security import SecurityHeaders
+from services.web.security import HEADERS, SecurityHeaders
 from services.web.sessions import SessionStore
 from services.web.signin import SignInProvider, provider_for
 
@@ -117,7 +117,9 @@ def build(settings: Settings, *, web_settings: WebSettings | None = None, clock:
     @app.exception_handler(Exception)
     async def crashed(request: Request, exc: Exception) -> Response:
         log.exception("web.error", path=request.url.path)
-        return web.error_page(web.context(request), PageError(500, "Something went wrong. Please try again in a moment."))
+        page = web.error_page(web.context(request), PageError(500, "Something went wrong. Please try again in a moment."))
+        page.headers.update(HEADERS)  # answered outside the middleware that adds them elsewhere
+        return page
 
     app.add_middleware(SecurityHeaders, production=settings.env == "production")
     return app

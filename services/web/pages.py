@@ -256,7 +256,7 @@ def pages_router(web: Web) -> APIRouter:
             else:
                 view = report_view(live["content"], ctx.lang, choices)
                 values["publish"] = params
-        template = "_figures.html" if request.headers.get("hx-request") and not errors else "reports.html"
+        template = "_dashboard.html" if request.headers.get("hx-request") else "reports.html"
         return web.render(ctx, template, choices=choices, view=view, errors=errors, values=values, months=months)
 
     @api.post("/reports/publish")

@@ -153,7 +153,13 @@ def fake_services(request: httpx.Request) -> httpx.Response:
     if request.url.path == "/reports":
         return httpx.Response(200, json={"items": [], "total": 0, "limit": 200, "offset": 0})
     if request.url.path == "/scopes":
-        return httpx.Response(200, json={"flanders": False, "regions": [], "projects": []})
+        return httpx.Response(200, json={"flanders": False, "regions": [{"code": "antwerpen-kempen",
+                                                                          "name": "Antwerpen-Kempen"}], "projects": []})
+    if request.url.path == "/reports/overview":
+        from tests.unit.test_reporting_outputs_sample import sample_document
+
+        assert request.url.params["region"] == "antwerpen-kempen" and request.url.params["audience"] == "coordinator"
+        return httpx.Response(200, json={"content": sample_document("coordinator").model_dump(mode="json")})
     return httpx.Response(404, json={"detail": "Niet gevonden / Not found"})
 
 
@@ -225,3 +231,27 @@ def test_every_web_setting_is_in_the_readme() -> None:
     readme = (WEB.parents[1] / "README.md").read_text()
     missing = [f"BUDDY_WEB_{n.upper()}" for n in WebSettings.model_fields if f"`BUDDY_WEB_{n.upper()}`" not in readme]
     assert not missing, missing
+
+
+def signed_in(c: TestClient, person: str = "dev-coordinator") -> None:
+    token = csrf_of(c.get("/signin").text)
+    assert c.post("/signin", data={"person": person, "csrf_token": token}, follow_redirects=False).status_code == 303
+
+
+def test_htmx_gets_the_form_and_figures_alone_with_errors_next_to_their_field(tmp_path: Path) -> None:
+    with client(tmp_path) as c:
+        signed_in(c)
+        full = c.get("/reports", params={"scope": "region:antwerpen-kempen", "from": "2026-01", "to": "2026-03"})
+        assert full.status_code == 200 and "<html" in full.text and 'id="figures"' in full.text
+        assert '<option value="region:antwerpen-kempen" selected>Antwerpen-Kempen</option>' in full.text
+        part = c.get("/reports", params={"scope": "region:antwerpen-kempen", "from": "2026-01", "to": "2026-03"},
+                     headers={"HX-Request": "true"})
+        assert part.text.startswith('<div id="dashboard">') and "<html" not in part.text
+        assert 'class="report-section"' in part.text
+        wrong = c.get("/reports", params={"scope": "region:antwerpen-kempen", "from": "2026-05", "to": "2026-03"},
+                      headers={"HX-Request": "true"})
+        assert 'aria-invalid="true" aria-describedby="to-error"' in wrong.text
+        assert '<p class="field-error" id="to-error">De laatste maand ligt voor de eerste.</p>' in wrong.text
+        assert 'class="report-section"' not in wrong.text
+        other = c.get("/reports", params={"scope": "project:elsewhere"})
+        assert "Kies een van de regio" in other.text and 'class="report-section"' not in other.text
