@@ -254,7 +254,7 @@ def pages_router(web: Web) -> APIRouter:
                     raise
                 errors["to"] = _in_lang(exc.detail or ctx._("Some of what was asked is not valid."), ctx.lang)
             else:
-                view = report_view(live["content"], ctx.lang, choices)
+                view = report_view(live["content"], ctx.lang)
                 values["publish"] = params
         template = "_dashboard.html" if request.headers.get("hx-request") else "reports.html"
         return web.render(ctx, template, choices=choices, view=view, errors=errors, values=values, months=months)
@@ -300,7 +300,7 @@ def pages_router(web: Web) -> APIRouter:
         ctx = web.signed_in(request)
         report = await services.get("reporting", f"/reports/{report_id}", ctx.session.token)  # type: ignore[union-attr]
         choices = await scope_choices(ctx)
-        view = report_view(report["content"], ctx.lang, choices) if report.get("kind") == "overview" else None
+        view = report_view(report["content"], ctx.lang) if report.get("kind") == "overview" else None
         row = archive_row(report, ctx, choices)
         return web.render(ctx, "report.html", report=report, row=row, view=view,
                           just_published=bool(request.query_params.get("published")))

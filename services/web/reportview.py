@@ -50,6 +50,7 @@ class ScopeChoices:
         for p in data.get("projects", []):
             names[p["project_id"]] = p["title"]
             region = regions.get(p["region"]) or p.get("region_name") or p["region"]
+            names.setdefault(p["region"], region)
             options.append(Option(f"project:{p['project_id']}", f"{p['title']} ({region})", N_("Projects"),
                                   {"audience": "project", "project_id": p["project_id"]}))
         return cls(options, names)
@@ -131,7 +132,7 @@ class ReportView:
     notes: list[str]
 
 
-def report_view(content: dict[str, Any], lang: i18n.Lang, choices: ScopeChoices) -> ReportView:
+def report_view(content: dict[str, Any], lang: i18n.Lang) -> ReportView:
     doc = document(content)
     shown, empty = [], []
     for index, section in enumerate(doc.sections):
@@ -141,5 +142,5 @@ def report_view(content: dict[str, Any], lang: i18n.Lang, choices: ScopeChoices)
                           Markup(section_html(section, lang, index))))  # noqa: S704
         else:
             empty.append(pick(section.title, lang))
-    scope = choices.describe(doc.scope, i18n.translator(lang)) if doc.scope else pick(doc.scope_label, lang)
+    scope = pick(doc.scope_label, lang)  # "Regio Antwerpen-Kempen", "Project …", "Heel Vlaanderen"
     return ReportView(doc, pick(doc.title, lang), scope, shown, empty, [pick(n, lang) for n in doc.notes])
