@@ -9,16 +9,13 @@ the language switch are the only state the web front itself keeps.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
-from markupsafe import Markup
 from starlette.background import BackgroundTask
 
 from services.web import i18n
@@ -56,7 +53,6 @@ class Ctx:
     session: Session | None
     lang: i18n.Lang
     new_session: bool = False
-    cookies: dict[str, str] = field(default_factory=dict)
 
     @property
     def _(self) -> Any:
@@ -324,10 +320,3 @@ def pages_router(web: Web) -> APIRouter:
                                  background=BackgroundTask(resp.aclose))
 
     return api
-
-
-def url_with(path: str, **params: Any) -> str:
-    return f"{path}?{urlencode({k: v for k, v in params.items() if v not in (None, '')})}"
-
-
-__all__ = ["Ctx", "Markup", "PageError", "SignInNeeded", "Web", "date", "pages_router", "url_with"]

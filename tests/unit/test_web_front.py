@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 from babel.messages.extract import extract_from_dir
 from fastapi.testclient import TestClient
 from sqlalchemy import select
