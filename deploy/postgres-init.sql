@@ -5,9 +5,11 @@ CREATE DATABASE buddy_recruitment OWNER buddy;
 CREATE DATABASE buddy_matching OWNER buddy;
 CREATE DATABASE buddy_followup OWNER buddy;
 CREATE DATABASE buddy_reporting OWNER buddy;
+CREATE DATABASE buddy_web OWNER buddy;  -- the web front's sessions only
 
 -- Nobody but the owner may connect (PUBLIC gets CONNECT by default).
 REVOKE ALL ON DATABASE buddy_recruitment FROM PUBLIC;
 REVOKE ALL ON DATABASE buddy_matching FROM PUBLIC;
 REVOKE ALL ON DATABASE buddy_followup FROM PUBLIC;
 REVOKE ALL ON DATABASE buddy_reporting FROM PUBLIC;
+REVOKE ALL ON DATABASE buddy_web FROM PUBLIC;

@@ -24,7 +24,7 @@ app.add_typer(docs, name="docs")
 app.add_typer(keys, name="keys")
 app.add_typer(privacy, name="privacy")
 
-Service = StrEnum("Service", {name: name for name in SERVICES})  # type: ignore[misc]
+Service = StrEnum("Service", {name: name for name in (*SERVICES, "web")})  # type: ignore[misc]
 WRITING_SERVICES = tuple(s for s in SERVICES if s != "reporting")
 
 
@@ -41,7 +41,13 @@ def serve(service: Annotated[Service, typer.Argument(help="Which service to run.
     import uvicorn
 
     settings = Settings()
-    uvicorn.run(build_app(service.value, settings), host=settings.host, port=settings.port_of(service.value),
+    if service.value == "web":  # the web front: BUDDY_PORT if given, else BUDDY_WEB_PORT (8000)
+        from services.web.config import WebSettings
+
+        port = settings.port or WebSettings().port
+    else:
+        port = settings.port_of(service.value)
+    uvicorn.run(build_app(service.value, settings), host=settings.host, port=port,
                 log_config=None, access_log=False, timeout_graceful_shutdown=10)
 
 
@@ -50,7 +56,7 @@ def run(
     demo: Annotated[bool, typer.Option(help="Load a small demo data set through the public APIs.")] = True,
     base_port: Annotated[int | None, typer.Option(
         min=1, max=65_535 - 4, help="Services on this + 1 to + 4 (default BUDDY_BASE_PORT, 8000: 8001–8004); "
-                                    "the base itself is left free for a web front.")] = None,
+                                    "the web front on the base itself.")] = None,
 ) -> None:
     """Start the whole system on this machine: Redis, the four services, SQLite under the data folder.
 

@@ -14,7 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 SERVICES = ("recruitment", "matching", "followup", "reporting")
 DEV_SERVICE_TOKEN = "dev-service-token"  # public, like the dev tokens: only where those are accepted
-DEFAULT_BASE_PORT = 8000  # the base itself is kept free for a web front
+DEFAULT_BASE_PORT = 8000  # the web front; the services on the base + 1 to + 4
 PORT_OFFSETS = {"recruitment": 1, "matching": 2, "followup": 3, "reporting": 4}
 DEFAULT_PORTS = {name: DEFAULT_BASE_PORT + offset for name, offset in PORT_OFFSETS.items()}
 
@@ -66,8 +66,8 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int | None = Field(None, description="HTTP port; default per service the base port + 1–4.")
     base_port: int = Field(DEFAULT_BASE_PORT, ge=1, le=65_535 - 4, description=(
-        "Services listen on this + 1 (recruitment) to + 4 (reporting) unless BUDDY_PORT is set; the base itself "
-        "is left free for a web front."))
+        "Services listen on this + 1 (recruitment) to + 4 (reporting) unless BUDDY_PORT is set; `buddy run` "
+        "puts the web front on the base itself."))
     instance_id: str = Field(default_factory=lambda: secrets.token_hex(8), description=(
         "Names this process in /healthz; `buddy run` gives its services one, to tell them from another "
         "run's on the same ports."))

@@ -1,8 +1,8 @@
 """The embedded default: one command runs Redis and the four services as local processes.
 
-The services listen on a base port + 1 to + 4 (``--base-port`` or ``BUDDY_BASE_PORT``,
-default 8000: 8001–8004; the base itself is left for a web front). Before anything
-starts, every one of those ports must be free: a port in use is named, with how to
+The web front listens on a base port (``--base-port`` or ``BUDDY_BASE_PORT``, default
+8000) and the services on the base + 1 to + 4 (8001–8004). Before anything starts,
+every one of those ports must be free: a port in use is named, with how to
 choose others, and nothing is started. A service counts as started only when the
 process answering on its port is this run's (its ``/healthz`` carries the instance id
 this run gave it) and ready, so a second run never takes another run's services for
@@ -27,10 +27,17 @@ from shared.bus.connect import parse_redis_url
 from shared.embedded import die_with_parent, redis_url_or_embedded
 from shared.settings import PORT_OFFSETS, SERVICES, Settings
 
+WEB = "web"  # the web front, started with the services; its address is printed first
+
 
 def service_ports(base_port: int) -> dict[str, int]:
     """Each service's port for a base port."""
     return {name: base_port + PORT_OFFSETS[name] for name in SERVICES}
+
+
+def system_ports(base_port: int) -> dict[str, int]:
+    """Every port a run listens on: the web front on the base, the services above it."""
+    return {WEB: base_port, **service_ports(base_port)}
 
 
 def port_in_use(host: str, port: int) -> bool:
@@ -51,12 +58,12 @@ def busy_ports(host: str, ports: dict[str, int]) -> dict[str, int]:
 def busy_message(host: str, busy: dict[str, int], base_port: int) -> str:
     """Which ports are taken, and how to start on others (a base whose ports are free now)."""
     named = ", ".join(f"{port} ({name})" for name, port in busy.items())
-    other = next((b for b in range(base_port + 10, 65_535 - 4, 10) if not busy_ports(host, service_ports(b))),
+    other = next((b for b in range(base_port + 10, 65_535 - 4, 10) if not busy_ports(host, system_ports(b))),
                  base_port + 10)
     return (f"Poort in gebruik / Port in use: {named} (another `buddy run`?).\n"
             f"Stop what holds it, or start on other ports: `buddy run --base-port {other}` "
-            f"(`make run BASE_PORT={other}`) or BUDDY_BASE_PORT={other}; the services then listen on "
-            f"{other + 1}–{other + 4}. A second run also needs its own BUDDY_DATA_DIR.")
+            f"(`make run BASE_PORT={other}`) or BUDDY_BASE_PORT={other}; the web front then listens on "
+            f"{other} and the services on {other + 1}–{other + 4}. A second run also needs its own BUDDY_DATA_DIR.")
 
 
 def _ours(url: str, instance: str) -> bool:
@@ -99,7 +106,7 @@ def _stop(procs: dict[str, subprocess.Popen[bytes]]) -> None:
 
 def run_system(settings: Settings, *, demo: bool, base_port: int | None = None) -> int:
     base = settings.base_port if base_port is None else base_port
-    ports = service_ports(base)
+    ports = system_ports(base)
     busy = busy_ports(settings.host, ports)
     if busy:
         print(busy_message(settings.host, busy, base), file=sys.stderr)
@@ -109,10 +116,10 @@ def run_system(settings: Settings, *, demo: bool, base_port: int | None = None) 
     redis_url, redis = redis_url_or_embedded(settings, data_dir)
     instance = secrets.token_hex(8)
     env = os.environ | {"BUDDY_REDIS_URL": redis_url, "BUDDY_DATA_DIR": str(data_dir), "BUDDY_BASE_PORT": str(base),
-                        "BUDDY_INSTANCE_ID": instance}
+                        "BUDDY_WEB_PORT": str(base), "BUDDY_INSTANCE_ID": instance}
     env.pop("BUDDY_PORT", None)
     env.pop("BUDDY_SERVICE_URLS", None)  # the feeds are this run's services, on its ports
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+    urls = {name: f"http://127.0.0.1:{port}" for name, port in service_ports(base).items()}
     procs: dict[str, subprocess.Popen[bytes]] = {}
     stopping = False
 
@@ -123,7 +130,7 @@ def run_system(settings: Settings, *, demo: bool, base_port: int | None = None) 
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
-        for name in SERVICES:
+        for name in (*SERVICES, WEB):
             log = (data_dir / "logs" / f"{name}.log").open("ab")
             procs[name] = subprocess.Popen(
                 [sys.executable, "-m", "shared.cli", "serve", name], env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -146,6 +153,7 @@ def run_system(settings: Settings, *, demo: bool, base_port: int | None = None) 
 
             print(load_demo(urls))
         print("\nBuddywerking draait / is running:")
+        print(f"  {'web':<12} http://127.0.0.1:{ports[WEB]}/   <- open dit / open this")
         print(f"  Redis        {parse_redis_url(redis_url).redacted()}")
         for name in SERVICES:
             print(f"  {name:<12} {urls[name]}/docs")

@@ -62,6 +62,7 @@ class OverviewRequest(BaseModel):
     grain: Grain = "month"
     basis: Literal["occurred", "recorded"] = "occurred"
     as_known_on: date | None = None
+    title: str | None = Field(None, min_length=1, max_length=200, description="Shown in the archive; not a parameter.")
 
 
 def _may_see_project(principal: Principal, project_id: str, region: str) -> bool:
@@ -191,7 +192,7 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
                                   content=content, created_at=runtime.clock.now(), created_by=principal.actor.id)
 
     async def publish_overview(principal: Principal, request: OverviewRequest) -> JSONResponse:
-        params = overview_parameters(request.model_dump(exclude={"kind"}))
+        params = overview_parameters(request.model_dump(exclude={"kind", "title"}))
 
         def prepare() -> OverviewParameters:
             with reader(runtime.engine).connect() as conn:
@@ -221,7 +222,8 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
             with runtime.engine.begin() as conn:
                 kept = records.record(conn, kind="overview", parameters=full.model_dump(mode="json"),
                                       watermark=computed_from, content=built.content, pattern=built.pattern,
-                                      created_at=runtime.clock.now(), created_by=principal.actor.id)
+                                      created_at=runtime.clock.now(), created_by=principal.actor.id,
+                                      title=request.title)
             # encoded here too: a report is large, and encoding it on the event loop would hold up
             # every other request of the service meanwhile
             return JSONResponse(jsonable_encoder(kept), status_code=status.HTTP_201_CREATED)

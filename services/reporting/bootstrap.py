@@ -12,6 +12,7 @@ from shared.settings import Settings
 from services.reporting.api import router
 from services.reporting.projections import on_event
 from services.reporting.rebuild import BatchWriter
+from services.reporting.scopes import router as scopes_router
 
 NAME = "reporting"
 UPSTREAMS = ("recruitment", "matching", "followup")
@@ -22,6 +23,7 @@ def build(settings: Settings, *, feed: Feed | None = None, clock: Clock | None =
     runtime = ServiceRuntime(NAME, settings, upstreams=UPSTREAMS, handler=on_event, writes_events=False,
                              feed=feed, clock=clock, batch=BatchWriter)
     routers = [router(runtime, principal_dependency(runtime.authenticator))]
+    routers.append(scopes_router(runtime, principal_dependency(runtime.authenticator)))
     try:  # the outputs (CSV, XLSX, PDF, dashboard), when installed alongside
         from services.reporting.outputs.api import router as outputs_router
     except ImportError:  # pragma: no cover - the outputs are being built

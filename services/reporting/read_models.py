@@ -333,4 +333,5 @@ reports = Table(
     Column("created_by", String(100), nullable=False),
     # the suppression pattern (hidden cells per table set), for the next period's report
     Column("pattern", Text, nullable=True),
+    Column("title", String(200), nullable=True),  # as the publisher gave it
 )

@@ -26,14 +26,14 @@ def content_hash(content: dict[str, Any]) -> str:
 
 def record(conn: Connection, *, kind: str, parameters: dict[str, Any], watermark: dict[str, int],
            content: dict[str, Any], created_at: Any, created_by: str,
-           pattern: dict[str, list[dict[str, str]]] | None = None) -> dict[str, Any]:
+           pattern: dict[str, list[dict[str, str]]] | None = None, title: str | None = None) -> dict[str, Any]:
     """Keep a published report; ``pattern`` is its suppression pattern, for the next period's report."""
     report_id = f"r-{uuid.uuid4().hex}"
     row = {
         "report_id": report_id, "kind": kind, "parameters": canonical_json(parameters),
         "watermark": canonical_json(watermark), "content": canonical_json(content),
         "content_hash": content_hash(content), "created_at": format_time(created_at), "created_by": created_by,
-        "pattern": None if pattern is None else canonical_json(pattern),
+        "pattern": None if pattern is None else canonical_json(pattern), "title": title,
     }
     conn.execute(insert(reports).values(**row))
     record_claim(conn.connection.driver_connection, conn.dialect)  # the request's Idempotency-Key, if any
@@ -50,19 +50,20 @@ def as_dict(row: dict[str, Any]) -> dict[str, Any]:
         "report_id": row["report_id"], "kind": row["kind"], "parameters": json.loads(row["parameters"]),
         "computed_from": json.loads(row["watermark"]), "content": json.loads(row["content"]),
         "content_hash": row["content_hash"], "created_at": row["created_at"], "created_by": row["created_by"],
+        "title": row.get("title"),
     }
 
 
 def listing(conn: Connection, *, kind: str | None = None) -> list[dict[str, Any]]:
     """Every published report (newest first), without content: for lists filtered by the caller."""
     query = select(reports.c.report_id, reports.c.kind, reports.c.parameters, reports.c.watermark,
-                   reports.c.content_hash, reports.c.created_at, reports.c.created_by)
+                   reports.c.content_hash, reports.c.created_at, reports.c.created_by, reports.c.title)
     if kind is not None:
         query = query.where(reports.c.kind == kind)
     rows = conn.execute(query.order_by(reports.c.created_at.desc(), reports.c.report_id)).mappings()
     return [{"report_id": r["report_id"], "kind": r["kind"], "parameters": json.loads(r["parameters"]),
              "computed_from": json.loads(r["watermark"]), "content_hash": r["content_hash"],
-             "created_at": r["created_at"], "created_by": r["created_by"]} for r in rows]
+             "created_at": r["created_at"], "created_by": r["created_by"], "title": r["title"]} for r in rows]
 
 
 # Which parameters make two overview reports "the same report, another period".

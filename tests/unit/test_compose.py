@@ -15,6 +15,9 @@ import yaml
 from jsonschema.validators import validator_for
 
 from shared.settings import DEFAULT_PORTS, SERVICES, Settings
+from services.web.config import WebSettings
+
+PORTS = {**DEFAULT_PORTS, "web": 8000}  # the web front is the one address people open
 
 REPO = Path(__file__).resolve().parents[2]
 COMPOSE = REPO / "compose.yaml"
@@ -139,14 +142,14 @@ def test_every_dollar_is_a_known_interpolation() -> None:
 
 
 # --------------------------------------------------------------------------- the services
-def test_the_four_services_run_the_cli(compose: dict[str, Any]) -> None:
+def test_the_services_and_the_web_front_run_the_cli(compose: dict[str, Any]) -> None:
     services = _buddy_services(compose)
-    assert set(services) == set(SERVICES)
+    assert set(services) == {*SERVICES, "web"}
     for name, svc in services.items():
         command = svc["command"]
         assert isinstance(command, list) and len(command) == 3, name
         assert command[:2] == ["buddy", "serve"], name
-        assert command[2] in SERVICES, f"{name}: `buddy serve {command[2]}` is not a CLI service"
+        assert command[2] in (*SERVICES, "web"), f"{name}: `buddy serve {command[2]}` is not a CLI service"
         assert command[2] == name, f"compose service {name} runs {command[2]}"
         assert svc["build"] in (".", {"context": "."}), name
 
@@ -160,7 +163,7 @@ def test_healthcheck_port_is_the_published_port(compose: dict[str, Any]) -> None
         ports = _published_ports(svc)
         assert len(ports) == 1, name
         published, target = ports[0]
-        assert int(found[0]) == published == target == DEFAULT_PORTS[name], name
+        assert int(found[0]) == published == target == PORTS[name], name
 
 
 def test_services_are_production_and_wait_for_healthy_backends(compose: dict[str, Any]) -> None:
@@ -206,9 +209,12 @@ def test_compose_environment_makes_valid_production_settings(
         assert settings.env == "production"
         assert settings.dev_tokens is False
         assert settings.key_bytes("master_key") == b"k" * 32
-        assert settings.bus_keys() == [b"k" * 32]
-        assert settings.port_of(name) == _published_ports(svc)[0][0]
-        assert settings.url_of(name) == f"http://{name}:{DEFAULT_PORTS[name]}"
+        if name == "web":
+            assert WebSettings().port == _published_ports(svc)[0][0]
+        else:
+            assert settings.bus_keys() == [b"k" * 32]
+            assert settings.port_of(name) == _published_ports(svc)[0][0]
+            assert settings.url_of(name) == f"http://{name}:{DEFAULT_PORTS[name]}"
         database = settings.database_url_of(name).rsplit("/", 1)[1]
         assert database == f"buddy_{name}"
         assert re.search(rf"CREATE DATABASE {database}\b", init_sql), f"{database} missing from {INIT_SQL.name}"
@@ -234,7 +240,7 @@ def test_postgres_creates_one_database_per_service(compose: dict[str, Any]) -> N
     assert any(m.endswith(":/var/lib/postgresql/data") for m in mounts)
     assert "pg_isready" in postgres["healthcheck"]["test"]
     created = re.findall(r"CREATE DATABASE (\w+)", INIT_SQL.read_text(encoding="utf-8"))
-    assert sorted(created) == sorted(f"buddy_{s}" for s in SERVICES)
+    assert sorted(created) == sorted(f"buddy_{s}" for s in (*SERVICES, "web"))
 
 
 def test_dockerfile_basics() -> None:

@@ -1,0 +1,146 @@
+"""A report as the pages show it: names instead of codes, empty sections set aside.
+
+The sections are drawn by the reporting outputs' own HTML renderer (charts as inline SVG
+next to their tables, hidden cells marked): the same pure functions of the published
+document that the reporting dashboard uses, so a figure looks the same everywhere and
+disclosure control is never re-done here. What the web front adds: the scope and
+audience in words, and a line for the sections that have no figure to show (a small
+region's report would otherwise be pages of dashes).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from markupsafe import Markup
+
+from services.reporting.outputs.dashboard import section_html
+from services.reporting.outputs.view import OutputDocument, document, grid, pick, statistic
+from services.web import i18n
+from services.web.i18n import N_
+
+
+@dataclass(frozen=True)
+class Option:
+    value: str  # "flanders", "region:<code>" or "project:<id>"
+    label: str
+    group: str  # message id of the option group
+    parameters: dict[str, str]
+
+
+@dataclass
+class ScopeChoices:
+    """What this reader may ask reports about, from the reporting service's ``/scopes``."""
+
+    options: list[Option]
+    names: dict[str, str]  # region code or project id -> name
+
+    @classmethod
+    def of(cls, data: dict[str, Any], _: Callable[..., str]) -> "ScopeChoices":
+        options, names = [], {}
+        regions = {r["code"]: r["name"] for r in data.get("regions", [])}
+        names.update(regions)
+        if data.get("flanders"):
+            options.append(Option("flanders", _("All of Flanders"), N_("Flanders"), {"audience": "government"}))
+        for code, name in regions.items():
+            options.append(Option(f"region:{code}", name, N_("Regions"), {"audience": "coordinator", "region": code}))
+        for p in data.get("projects", []):
+            names[p["project_id"]] = p["title"]
+            region = regions.get(p["region"]) or p.get("region_name") or p["region"]
+            names.setdefault(p["region"], region)
+            options.append(Option(f"project:{p['project_id']}", f"{p['title']} ({region})", N_("Projects"),
+                                  {"audience": "project", "project_id": p["project_id"]}))
+        return cls(options, names)
+
+    def find(self, value: str) -> Option | None:
+        return next((o for o in self.options if o.value == value), None)
+
+    def groups(self) -> list[tuple[str, list[Option]]]:
+        out: dict[str, list[Option]] = {}
+        for option in self.options:
+            out.setdefault(option.group, []).append(option)
+        return list(out.items())
+
+    def describe(self, params: dict[str, Any], _: Callable[..., str]) -> str:
+        if params.get("project_id"):
+            return self.names.get(params["project_id"], params["project_id"])
+        if params.get("region"):
+            return self.names.get(params["region"], params["region"])
+        return _("All of Flanders")
+
+    @staticmethod
+    def audience_label(params: dict[str, Any], _: Callable[..., str]) -> str:
+        return {"government": _("Flemish government"), "coordinator": _("Regional coordinators"),
+                "project": _("Project staff")}.get(params.get("audience", "project"), _("Project staff"))
+
+
+@dataclass(frozen=True)
+class Month:
+    value: str  # YYYY-MM
+    label: str
+
+
+def month_choices(today: date, lang: i18n.Lang, count: int = 36) -> list[Month]:
+    """This month and the ``count - 1`` before it, newest first, named in the reader's language."""
+    out, year, month = [], today.year, today.month
+    for _i in range(count):
+        out.append(Month(f"{year:04d}-{month:02d}", i18n.month(date(year, month, 1), lang)))
+        year, month = (year - 1, 12) if month == 1 else (year, month - 1)
+    return out
+
+
+def _month_start(value: str) -> date | None:
+    try:
+        year, month = value.split("-")
+        return date(int(year), int(month), 1)
+    except (ValueError, TypeError):
+        return None
+
+
+def period_of(first: str, last: str, grain: str) -> tuple[date, date] | None:
+    """The first day of the first month to the last day of the last, widened to whole quarters or years."""
+    start, end = _month_start(first), _month_start(last)
+    if start is None or end is None:
+        return None
+    if grain == "quarter":
+        start = date(start.year, 3 * ((start.month - 1) // 3) + 1, 1)
+        end = date(end.year, 3 * ((end.month - 1) // 3) + 3, 1)
+    elif grain == "year":
+        start, end = date(start.year, 1, 1), date(end.year, 12, 1)
+    following = date(end.year + (end.month == 12), end.month % 12 + 1, 1)
+    return start, following - timedelta(days=1)
+
+
+def has_figures(section: Any) -> bool:
+    """Whether a section shows at least one figure (a released count above zero, or a statistic)."""
+    for view in section.tables:
+        if any(c.status == "shown" and (c.value or 0) > 0 for c in grid(view).cells.values()):
+            return True
+    return any(not statistic(s).hidden for s in section.statistics)
+
+
+@dataclass
+class ReportView:
+    doc: OutputDocument
+    title: str
+    scope: str
+    sections: list[tuple[str, str, Markup]]  # (key, title, rendered HTML) of the sections with figures
+    empty: list[str]  # titles of the sections without any figure
+    notes: list[str]
+
+
+def report_view(content: dict[str, Any], lang: i18n.Lang) -> ReportView:
+    doc = document(content)
+    shown, empty = [], []
+    for index, section in enumerate(doc.sections):
+        if has_figures(section):
+            # section_html escapes every text it places: safe to mark as such
+            shown.append((section.key, pick(section.title, lang),
+                          Markup(section_html(section, lang, index))))  # noqa: S704
+        else:
+            empty.append(pick(section.title, lang))
+    scope = pick(doc.scope_label, lang)  # "Regio Antwerpen-Kempen", "Project …", "Heel Vlaanderen"
+    return ReportView(doc, pick(doc.title, lang), scope, shown, empty, [pick(n, lang) for n in doc.notes])
