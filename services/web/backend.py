@@ -46,10 +46,13 @@ class Services:
         return f"{self.urls[service]}{path}"
 
     async def call(self, method: str, service: str, path: str, token: str, *, params: dict[str, Any] | None = None,
-                   json: Any = None) -> Any:
+                   json: Any = None, idempotency_key: str | None = None) -> Any:
+        headers = {"Authorization": f"Bearer {token}"}
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
         try:
             resp = await self.client.request(method, self._url(service, path), params=params, json=json,
-                                             headers={"Authorization": f"Bearer {token}"})
+                                             headers=headers)
         except httpx.HTTPError as exc:
             raise ServiceError(503, f"{service}: {type(exc).__name__}") from exc
         if resp.status_code >= 400:
@@ -59,8 +62,10 @@ class Services:
     async def get(self, service: str, path: str, token: str, **params: Any) -> Any:
         return await self.call("GET", service, path, token, params={k: v for k, v in params.items() if v is not None})
 
-    async def post(self, service: str, path: str, token: str, body: Any) -> Any:
-        return await self.call("POST", service, path, token, json=body)
+    async def post(self, service: str, path: str, token: str, body: Any, *, idempotency_key: str) -> Any:
+        """A command, with the key its form was rendered with: a double click or a resent form
+        is answered with the first result by the service, never recorded twice."""
+        return await self.call("POST", service, path, token, json=body, idempotency_key=idempotency_key)
 
     async def open_stream(self, service: str, path: str, token: str, **params: Any) -> httpx.Response:
         """A file from a service, to pass through as it arrives; the caller closes it.

@@ -21,6 +21,7 @@ from starlette.background import BackgroundTask
 from services.web import i18n
 from services.web.i18n import N_
 from services.web.backend import ServiceError, Services
+from services.web.commands import command_key, new_command_key
 from services.web.config import WebSettings
 from services.web.reportview import ReportView, ScopeChoices, month_choices, period_of, report_view
 from services.web.security import CSRF_FIELD, CSRF_HEADER, csrf_ok
@@ -252,6 +253,7 @@ def pages_router(web: Web) -> APIRouter:
             else:
                 view = report_view(live["content"], ctx.lang)
                 values["publish"] = params
+                values["command_key"] = new_command_key()
         template = "_dashboard.html" if request.headers.get("hx-request") else "reports.html"
         return web.render(ctx, template, choices=choices, view=view, errors=errors, values=values, months=months)
 
@@ -267,7 +269,8 @@ def pages_router(web: Web) -> APIRouter:
         if not title or len(title) > 200:
             raise PageError(422, "Give the report a title (at most 200 characters).")
         body["title"] = title
-        report = await services.post("reporting", "/reports", ctx.session.token, body)  # type: ignore[union-attr]
+        report = await services.post("reporting", "/reports", ctx.session.token, body,  # type: ignore[union-attr]
+                                     idempotency_key=command_key(form))
         return RedirectResponse(f"/archive/{report['report_id']}?published=1", status_code=303)
 
     @api.get("/archive", response_class=HTMLResponse)

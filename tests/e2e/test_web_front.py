@@ -289,6 +289,25 @@ def test_a_coordinator_publishes_a_report_finds_it_in_the_archive_and_downloads_
         v.check("archive-en")
 
 
+def test_a_publish_form_sent_twice_records_one_report(world: World) -> None:
+    """A double click or a resent form: the form's Idempotency-Key makes the second the first's answer."""
+    with visitor(world) as v:
+        v.sign_in("dev-coordinator")
+        v.goto("/reports?scope=region:antwerpen-kempen")
+        v.page.fill("#title", "Twee keer verstuurd")
+        form = v.page.locator("form.publish")
+        fields = {name: form.locator(f"input[name='{name}']").first.get_attribute("value") or ""
+                  for name in form.locator("input[type=hidden]").evaluate_all("els => els.map(e => e.name)")}
+        fields["title"] = "Twee keer verstuurd"
+        assert fields["idempotency_key"]
+        first = v.page.request.post(f"{v.base}/reports/publish", form=fields, max_redirects=0)
+        again = v.page.request.post(f"{v.base}/reports/publish", form=fields, max_redirects=0)
+        assert first.status == again.status == 303
+        assert first.headers["location"] == again.headers["location"]  # the same report
+        v.goto("/archive")
+        assert v.page.locator("li.archive-item", has_text="Twee keer verstuurd").count() == 1
+
+
 def test_signing_out_revokes_the_session_so_the_old_cookie_no_longer_works(world: World) -> None:
     with visitor(world) as v:
         v.sign_in("dev-auditor")
