@@ -24,7 +24,6 @@ events whose sealed data is theirs, and the events of the duos they were in.
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations at run time.
 
 import json
-import re
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from shared.contracts.audit import (
     access_stream_id,
     personal_data_accessed,
 )
+from shared.contracts.common import ID
 from shared.domain import DomainError, NotFound
 from shared.events.envelope import Actor, Envelope, Role
 from shared.eventstore.db import make_engine, reader
@@ -72,7 +72,7 @@ __all__ = [
     "trajectories",
 ]
 
-SUBJECT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+SUBJECT_ID = ID  # the one id rule of every service
 #: Payload fields that name a person or a duo, and those that list people.
 DIRECT_FIELDS = ("volunteer_id", "participant_id", "duo_id", "subject_id")
 LIST_FIELDS = ("volunteer_ids",)

@@ -40,6 +40,7 @@ from shared.events.envelope import Role
 from shared.eventstore import ConcurrencyConflict, EventStore, make_engine, migrate
 from shared.eventstore.db import reader
 from shared.logging import configure_logging, get_logger
+from shared.parameters import Position
 from shared.privacy import holds_personal_data, personal_data_router
 from shared.settings import Settings
 from shared.vault import Vault
@@ -586,7 +587,7 @@ def feed_router(runtime: ServiceRuntime) -> APIRouter:
 
     @router.get("/events", dependencies=[Depends(feed_reader)], summary="Events after a position, in log order")
     def events(
-        after: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=5000)] = 500
+        after: Position = 0, limit: Annotated[int, Query(ge=1, le=5000)] = 500
     ) -> dict[str, Any]:
         rows = runtime.store.read_after(after, limit)
         return {"events": [r.envelope.model_dump(mode="json") for r in rows], "head": runtime.store.head()[0]}
