@@ -45,13 +45,14 @@ from shared.contracts.audit import (
     access_stream_id,
     personal_data_accessed,
 )
-from shared.contracts.common import ID
+from shared.contracts.common import ID, Text
 from shared.domain import DomainError, NotFound
 from shared.events.envelope import Actor, Envelope, Role
 from shared.eventstore.db import make_engine, reader
 from shared.eventstore.store import ANY_VERSION, EventStore, NewEvent, format_time
 from shared.eventstore.tables import events
 from shared.logging import get_logger
+from shared.parameters import Offset, PathId
 from shared.settings import Settings
 from shared.vault import Vault, VaultError
 
@@ -188,7 +189,7 @@ class AccessRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: AccessReason = Field(description="Why the personal data is read (vocabulary: GET /personal-data/reasons).")
-    note: str | None = Field(None, min_length=1, max_length=2000,
+    note: Text | None = Field(None, min_length=1, max_length=2000,
                              description="Optional explanation; sealed under the person's key, never published.")
 
 
@@ -266,9 +267,9 @@ def personal_data_router(runtime: "ServiceRuntime") -> APIRouter:
 
     @router.get("/audit/history/{subject_id}",
                 summary="Auditors: the public events about a person or duo in this service, oldest first")
-    def history(subject_id: str, principal: Caller, duo: Duos = None,
+    def history(subject_id: PathId, principal: Caller, duo: Duos = None,
                 limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-                offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                offset: Offset = 0) -> dict[str, Any]:
         if principal.role not in (Role.auditor, Role.admin):
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NO_ROLE_ACCESS)
         _subject_or_404(subject_id)
@@ -282,7 +283,7 @@ def personal_data_router(runtime: "ServiceRuntime") -> APIRouter:
 
     @router.get("/personal-data/{subject_id}",
                 summary="What this service holds about a person (counts only; nothing is decrypted)")
-    def holdings(subject_id: str, principal: Caller, duo: Duos = None) -> dict[str, Any]:
+    def holdings(subject_id: PathId, principal: Caller, duo: Duos = None) -> dict[str, Any]:
         _may_read_personal_data(principal)
         _subject_or_404(subject_id)
         with reader(runtime.engine).connect() as conn:
@@ -331,7 +332,7 @@ def personal_data_router(runtime: "ServiceRuntime") -> APIRouter:
 
     @router.post("/personal-data/{subject_id}/access",
                  summary="Decrypt a person's personal data, with a reason; the read is recorded as an event")
-    def access(subject_id: str, body: AccessRequest, principal: Caller, request: Request) -> dict[str, Any]:
+    def access(subject_id: PathId, body: AccessRequest, principal: Caller, request: Request) -> dict[str, Any]:
         _, opened, erased, position = read(subject_id, principal, request, kind=AccessKind.view, reason=body.reason,
                                            note=body.note, duos=())
         return {"subject_id": subject_id, "service": service, "reason": body.reason, "subject_erased": erased,
@@ -339,7 +340,7 @@ def personal_data_router(runtime: "ServiceRuntime") -> APIRouter:
 
     @router.get("/personal-data/{subject_id}/export",
                 summary="Access request: all this service holds about a person as JSON; recorded as an event")
-    def export(subject_id: str, principal: Caller, request: Request,
+    def export(subject_id: PathId, principal: Caller, request: Request,
                reason: Annotated[AccessReason, Query(description="Why (vocabulary: GET /personal-data/reasons).")],
                duo: Duos = None) -> dict[str, Any]:
         subject, opened, erased, position = read(subject_id, principal, request, kind=AccessKind.export,
