@@ -431,7 +431,8 @@ def formula_document() -> ReportDocument:
     doc["sections"][1]["tables"][0]["row_labels"]["enquired"] = {"nl": "@SUM(A1:A9)", "en": "+32 x"}
     doc["sections"][2]["quotes"] = [
         {"theme": "housing", "theme_label": {"nl": "wonen", "en": "housing"}, "text": FORMULA},
-        {"theme": "mobility", "theme_label": {"nl": "mobiliteit", "en": "mobility"}, "text": 'Bus, "=2+3",-4 @x'}]
+        {"theme": "mobility", "theme_label": {"nl": "mobiliteit", "en": "mobility"}, "text": 'Bus, "=2+3",-4 @x'},
+        {"theme": "finances", "theme_label": {"nl": "financiën", "en": "finances"}, "text": "\x01Schulden\x00"}]
     return document(doc)
 
 
@@ -444,6 +445,7 @@ def test_a_formula_in_a_summary_is_text_in_the_workbook() -> None:
     assert summary.data_type == "s" and summary.quotePrefix
     assert next(c for c in cells if c.value == "=1+1").quotePrefix
     assert next(c for c in cells if c.value == "@SUM(A1:A9)").quotePrefix
+    assert "Schulden" in [c.value for c in cells]  # a control character a workbook cannot hold is left out
     with zipfile.ZipFile(io.BytesIO(data)) as package:
         sheets = [package.read(n).decode() for n in package.namelist() if n.startswith("xl/worksheets/")]
     assert not any("<f>" in sheet or "<f " in sheet for sheet in sheets)  # no formula anywhere in the file

@@ -12,8 +12,10 @@ from __future__ import annotations
 import io
 import re
 from datetime import datetime
+from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -238,6 +240,7 @@ def _quotes(ws: Worksheet, doc: ReportDocument, lang: Lang) -> None:
 
 def render_xlsx(doc: ReportDocument, *, source: Provenance | None = None, lang: Lang = "nl") -> bytes:
     source = source or Provenance()
+    doc = printable(doc)
     wb = Workbook()
     taken = {pick(t, lang).lower() for t in SHEETS.values()}
     ids = table_ids(doc)
@@ -265,6 +268,21 @@ def render_xlsx(doc: ReportDocument, *, source: Provenance | None = None, lang: 
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def printable(doc: ReportDocument) -> ReportDocument:
+    """The document without the control characters a workbook cannot hold (openpyxl refuses
+    them): texts from older history may still carry one."""
+    def clean(node: Any) -> Any:
+        if isinstance(node, str):
+            return ILLEGAL_CHARACTERS_RE.sub("", node)
+        if isinstance(node, dict):
+            return {clean(k): clean(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [clean(v) for v in node]
+        return node
+
+    return type(doc).model_validate(clean(doc.model_dump(mode="json")))  # the same kind of document back
 
 
 def as_text(wb: Workbook) -> None:
