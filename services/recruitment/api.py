@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, status
 
 from shared.auth import Principal
 from shared.contracts.recruitment import LegalItem, RecruitmentChannel
-from shared.parameters import PathId, QueryLine
+from shared.parameters import FormLine, PathId
 from shared.service import correlation_of
 from services.recruitment.domain import LegalState, Project, Volunteer, VolunteerStatus
 from services.recruitment.handlers import (
@@ -61,7 +61,7 @@ def router(handlers: RecruitmentHandlers, principal_of: Any) -> APIRouter:
 
     @api.get("/projects", summary="Projects the caller may see, filterable by region and status")
     def list_projects(principal: Caller, limit: Limit = 50, offset: Offset = 0,
-                      region: QueryLine = None,
+                      region: FormLine = None,
                       project_status: Annotated[str | None, Query(alias="status", pattern="^(open|closed)$")] = None,
                       ) -> dict[str, Any]:
         return handlers.projects(principal, region=region, status=project_status, limit=limit, offset=offset)

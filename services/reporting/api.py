@@ -63,7 +63,7 @@ class OverviewRequest(BaseModel):
     as_known_on: Day | None = None
 
 
-def _may_see_project(principal: Principal, project_id: PathId, region: str) -> bool:
+def _may_see_project(principal: Principal, project_id: str, region: str) -> bool:
     return (
         principal.role in EVERYWHERE
         or (principal.role is Role.professional and principal.can_act_in_project(project_id))
@@ -100,7 +100,7 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
     Caller = Annotated[Principal, Depends(principal_of)]
     settings = runtime.settings
 
-    def summary_parameters(project_id: PathId) -> dict[str, Any]:
+    def summary_parameters(project_id: str) -> dict[str, Any]:
         return {"project_id": project_id, "threshold": settings.disclosure_threshold,
                 "rounding_base": settings.rounding_base}
 
@@ -110,7 +110,7 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
                                    "rounding_base": settings.rounding_base})
         return params.model_copy(update={"disclosure": params.policy(), "threshold": None, "rounding_base": None})
 
-    def check_project(conn: Any, principal: Principal, project_id: PathId) -> None:
+    def check_project(conn: Any, principal: Principal, project_id: str) -> None:
         region = project_region(conn, project_id)
         if region is None:
             raise NotFound("Project", "Project", project_id)
@@ -175,7 +175,7 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
         request = _validated(SummaryRequest, body)
         return await anyio.to_thread.run_sync(publish_summary, principal, request.project_id)
 
-    def publish_summary(principal: Principal, project_id: PathId) -> dict[str, Any]:
+    def publish_summary(principal: Principal, project_id: str) -> dict[str, Any]:
         with snapshot(runtime.engine).connect() as conn:  # one snapshot: the watermark matches the content
             check_project(conn, principal, project_id)
             params = summary_parameters(project_id)

@@ -89,7 +89,7 @@ def as_document(content: Any) -> ReportDocument:
         raise DomainError(NOT_A_DOCUMENT, code="not_a_document") from None
 
 
-def filename(doc: ReportDocument, report_id: PathId, ext: str) -> str:
+def filename(doc: ReportDocument, report_id: str, ext: str) -> str:
     name = f"rapport-{doc.kind}-{doc.period.start}-{doc.period.end}-{report_id}"
     return f"{_SAFE.sub('-', name)[:150]}.{ext}"
 
@@ -132,7 +132,7 @@ def router(runtime: ServiceRuntime, principal_of: Any, *, compute_overview: Comp
             return overview_parameters(parameters)
         return {**parameters, "threshold": settings.disclosure_threshold, "rounding_base": settings.rounding_base}
 
-    def published(report_id: PathId, principal: Principal) -> tuple[ReportDocument, Provenance]:
+    def published(report_id: str, principal: Principal) -> tuple[ReportDocument, Provenance]:
         with reader(runtime.engine).connect() as conn:
             record = records.get(conn, report_id)
             if record is None:
@@ -140,7 +140,7 @@ def router(runtime: ServiceRuntime, principal_of: Any, *, compute_overview: Comp
             check_record(conn, principal, record)
         return as_document(record["content"]), Provenance.of_record(record)
 
-    def download(data: bytes, doc: ReportDocument, report_id: PathId, ext: str) -> Response:
+    def download(data: bytes, doc: ReportDocument, report_id: str, ext: str) -> Response:
         headers = {**FILE_HEADERS, "Content-Disposition": f'attachment; filename="{filename(doc, report_id, ext)}"'}
         return Response(data, media_type=MEDIA[ext], headers=headers)
 
