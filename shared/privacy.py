@@ -33,7 +33,6 @@ hinted duos are shown only when the duo is in the person's project.
 # No ``from __future__ import annotations``: FastAPI reads the routes' annotations at run time.
 
 import json
-import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,6 +54,7 @@ from shared.contracts.audit import (
     access_stream_id,
     personal_data_accessed,
 )
+from shared.contracts.common import ID, Text
 from shared.domain import DomainError, NotFound
 from shared.events.envelope import Actor, Envelope, Role
 from shared.eventstore.db import make_engine, reader
@@ -62,6 +62,7 @@ from shared.eventstore.store import ANY_VERSION, EventStore, NewEvent, format_ti
 from shared.eventstore.tables import events
 from shared.idempotency import ANSWER_NOT_KEPT
 from shared.logging import get_logger
+from shared.parameters import Offset, PathId
 from shared.settings import Settings
 from shared.vault import Vault, VaultError
 
@@ -84,7 +85,7 @@ __all__ = [
     "trajectories",
 ]
 
-SUBJECT_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+SUBJECT_ID = ID  # the one id rule of every service
 #: Payload fields that name a person or a duo, and those that list people.
 DIRECT_FIELDS = ("volunteer_id", "participant_id", "duo_id", "subject_id")
 LIST_FIELDS = ("volunteer_ids",)
@@ -200,7 +201,7 @@ class AccessRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: AccessReason = Field(description="Why the personal data is read (vocabulary: GET /personal-data/reasons).")
-    note: str | None = Field(None, min_length=1, max_length=2000,
+    note: Text | None = Field(None, min_length=1, max_length=2000,
                              description="Optional explanation; sealed under the person's key, never published.")
 
 
@@ -301,9 +302,9 @@ def personal_data_router(runtime: "ServiceRuntime", owners: SubjectProjects = ow
 
     @router.get("/audit/history/{subject_id}",
                 summary="Auditors: the public events about a person or duo in this service, oldest first")
-    def history(subject_id: str, principal: Caller, duo: Duos = None,
+    def history(subject_id: PathId, principal: Caller, duo: Duos = None,
                 limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
-                offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+                offset: Offset = 0) -> dict[str, Any]:
         if principal.role not in (Role.auditor, Role.admin):
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NO_ROLE_ACCESS)
         _subject_or_404(subject_id)
@@ -317,7 +318,7 @@ def personal_data_router(runtime: "ServiceRuntime", owners: SubjectProjects = ow
 
     @router.get("/personal-data/{subject_id}",
                 summary="What this service holds about a person (counts only; nothing is decrypted)")
-    def holdings(subject_id: str, principal: Caller, duo: Duos = None) -> dict[str, Any]:
+    def holdings(subject_id: PathId, principal: Caller, duo: Duos = None) -> dict[str, Any]:
         _may_read_personal_data(principal)
         _subject_or_404(subject_id)
         with reader(runtime.engine).connect() as conn:
@@ -366,7 +367,7 @@ def personal_data_router(runtime: "ServiceRuntime", owners: SubjectProjects = ow
 
     @router.post("/personal-data/{subject_id}/access", openapi_extra=ANSWER_NOT_KEPT,
                  summary="Decrypt a person's personal data, with a reason; the read is recorded as an event")
-    def access(subject_id: str, body: AccessRequest, principal: Caller, request: Request) -> dict[str, Any]:
+    def access(subject_id: PathId, body: AccessRequest, principal: Caller, request: Request) -> dict[str, Any]:
         _, opened, erased, position = read(subject_id, principal, request, kind=AccessKind.view, reason=body.reason,
                                            note=body.note, duos=())
         return {"subject_id": subject_id, "service": service, "reason": body.reason, "subject_erased": erased,
@@ -374,7 +375,7 @@ def personal_data_router(runtime: "ServiceRuntime", owners: SubjectProjects = ow
 
     @router.get("/personal-data/{subject_id}/export",
                 summary="Access request: all this service holds about a person as JSON; recorded as an event")
-    def export(subject_id: str, principal: Caller, request: Request,
+    def export(subject_id: PathId, principal: Caller, request: Request,
                reason: Annotated[AccessReason, Query(description="Why (vocabulary: GET /personal-data/reasons).")],
                duo: Duos = None) -> dict[str, Any]:
         subject, opened, erased, position = read(subject_id, principal, request, kind=AccessKind.export,

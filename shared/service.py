@@ -51,6 +51,7 @@ from shared.idempotency import IdempotencyKeys
 from shared.idempotency import declare as declare_idempotency
 from shared.idempotency import install as install_idempotency
 from shared.logging import configure_logging, get_logger
+from shared.parameters import Position
 from shared.privacy import SubjectProjects, holds_personal_data, own_stream_projects, personal_data_router
 from shared.settings import Settings
 from shared.vault import Vault
@@ -684,7 +685,7 @@ def feed_router(runtime: ServiceRuntime) -> APIRouter:
 
     @router.get("/events", dependencies=[Depends(feed_reader)], summary="Events after a position, in log order")
     def events(
-        after: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=5000)] = 500
+        after: Position = 0, limit: Annotated[int, Query(ge=1, le=5000)] = 500
     ) -> dict[str, Any]:
         rows = runtime.store.read_after(after, limit)
         return {"events": [r.envelope.model_dump(mode="json") for r in rows], "head": runtime.store.head()[0]}

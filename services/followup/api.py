@@ -2,10 +2,9 @@
 only — for buddies logging their own duo's contacts."""
 
 
-from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Body, Depends, Path, Query, Request, status
+from fastapi import APIRouter, Body, Depends, Query, Request, status
 
 from shared.auth import Principal
 from shared.contracts.followup import (
@@ -16,6 +15,7 @@ from shared.contracts.followup import (
     ContactMode,
     PolicyTheme,
 )
+from shared.parameters import PathId, QueryDay, QueryId
 from shared.service import correlation_of
 from services.followup.handlers import (
     AttemptCall,
@@ -41,8 +41,8 @@ from services.followup.vocabularies import vocabularies
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Items to skip.")]
-# A project id as recorded in events: anything else is refused as input, not found to be invalid later
-ProjectId = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:-]+$")]
+# An id as recorded in events: anything else is refused as input, not found to be invalid later
+ProjectId = PathId
 Month = Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")]
 
 
@@ -62,49 +62,49 @@ def router(handlers: FollowupHandlers, queries: FollowupQueries, principal_of: A
         return queries.duos(project_id, principal, status_filter=status_, limit=limit, offset=offset)
 
     @api.get("/duos/{duo_id}", tags=["roster"], summary="One duo: status, check-in, counts (buddies: their own)")
-    def duo(duo_id: str, principal: Caller) -> dict[str, Any]:
+    def duo(duo_id: PathId, principal: Caller) -> dict[str, Any]:
         return queries.duo(duo_id, principal)
 
     # ------------------------------------------------------------------ contacts
     @api.post("/duos/{duo_id}/contacts", status_code=status.HTTP_201_CREATED, tags=["contacts"],
               summary="Log a contact of a duo (buddies: of their own duo)")
-    def log_contact(duo_id: str, body: LogContact, principal: Caller, request: Request) -> dict[str, Any]:
+    def log_contact(duo_id: PathId, body: LogContact, principal: Caller, request: Request) -> dict[str, Any]:
         return {"contact_id": handlers.log_contact(duo_id, body, principal, correlation_of(request)),
                 "status": "logged"}
 
     @api.post("/duos/{duo_id}/contact-drafts", status_code=status.HTTP_201_CREATED, tags=["contacts"],
               summary="Keep a contact as a draft: not counted until submitted")
-    def draft_contact(duo_id: str, body: LogContact, principal: Caller, request: Request) -> dict[str, Any]:
+    def draft_contact(duo_id: PathId, body: LogContact, principal: Caller, request: Request) -> dict[str, Any]:
         return {"contact_id": handlers.log_contact(duo_id, body, principal, correlation_of(request), draft=True),
                 "status": "draft"}
 
     @api.post("/duos/{duo_id}/contacts/{contact_id}/submission", tags=["contacts"],
               summary="Submit a draft (optionally with final values): from now on it counts")
-    def submit_draft(duo_id: str, contact_id: str, principal: Caller, request: Request,
+    def submit_draft(duo_id: PathId, contact_id: PathId, principal: Caller, request: Request,
                      body: Annotated[LogContact | None, Body()] = None) -> dict[str, Any]:
         return handlers.submit_draft(duo_id, contact_id, body, principal, correlation_of(request))
 
     @api.post("/duos/{duo_id}/contacts/{contact_id}/discard", tags=["contacts"], summary="Drop a draft")
-    def discard_draft(duo_id: str, contact_id: str, principal: Caller, request: Request) -> dict[str, Any]:
+    def discard_draft(duo_id: PathId, contact_id: PathId, principal: Caller, request: Request) -> dict[str, Any]:
         return handlers.discard_draft(duo_id, contact_id, principal, correlation_of(request))
 
     @api.post("/duos/{duo_id}/contacts/{contact_id}/correction", tags=["contacts"],
               summary="Correct a logged contact (a new event; the original stays in the history)")
-    def correct_contact(duo_id: str, contact_id: str, body: CorrectContact, principal: Caller,
+    def correct_contact(duo_id: PathId, contact_id: PathId, body: CorrectContact, principal: Caller,
                         request: Request) -> dict[str, Any]:
         return handlers.correct_contact(duo_id, contact_id, body, principal, correlation_of(request))
 
     @api.post("/duos/{duo_id}/contacts/{contact_id}/retraction", tags=["contacts"],
               summary="Retract a logged contact: it no longer counts")
-    def retract_contact(duo_id: str, contact_id: str, body: RetractContact, principal: Caller,
+    def retract_contact(duo_id: PathId, contact_id: PathId, body: RetractContact, principal: Caller,
                         request: Request) -> dict[str, Any]:
         return handlers.retract_contact(duo_id, contact_id, body, principal, correlation_of(request))
 
     @api.get("/duos/{duo_id}/contacts", tags=["contacts"], summary="Contacts of a duo, newest first")
     def list_contacts(
-        duo_id: str, principal: Caller, limit: Limit = 50, offset: Offset = 0,
+        duo_id: PathId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
         status_: Annotated[Literal["logged", "draft", "retracted", "discarded"] | None, Query(alias="status")] = None,
-        from_date: date | None = None, to_date: date | None = None, mode: ContactMode | None = None,
+        from_date: QueryDay = None, to_date: QueryDay = None, mode: ContactMode | None = None,
         activity: Activity | None = None,
     ) -> dict[str, Any]:
         return queries.contacts(duo_id, principal, status_filter=status_, from_date=from_date, to_date=to_date,
@@ -112,16 +112,16 @@ def router(handlers: FollowupHandlers, queries: FollowupQueries, principal_of: A
 
     @api.get("/duos/{duo_id}/contacts/{contact_id}", tags=["contacts"],
              summary="One contact; its private note for professionals of the project")
-    def get_contact(duo_id: str, contact_id: str, principal: Caller) -> dict[str, Any]:
+    def get_contact(duo_id: PathId, contact_id: PathId, principal: Caller) -> dict[str, Any]:
         return queries.contact(duo_id, contact_id, principal)
 
     @api.get("/duos/{duo_id}/figures", tags=["contacts"], summary="Counted contacts of a duo per month")
-    def duo_figures(duo_id: str, principal: Caller) -> dict[str, Any]:
+    def duo_figures(duo_id: PathId, principal: Caller) -> dict[str, Any]:
         return queries.duo_figures(duo_id, principal)
 
     @api.get("/projects/{project_id}/figures", tags=["contacts"], summary="Counted contacts per duo per month")
     def project_figures(project_id: ProjectId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
-                        month_from: Month = None, month_to: Month = None, duo_id: str | None = None) -> dict[str, Any]:
+                        month_from: Month = None, month_to: Month = None, duo_id: QueryId = None) -> dict[str, Any]:
         return queries.project_figures(project_id, principal, month_from=month_from, month_to=month_to, duo_id=duo_id,
                                        limit=limit, offset=offset)
 
@@ -148,15 +148,15 @@ def router(handlers: FollowupHandlers, queries: FollowupQueries, principal_of: A
 
     @api.get("/projects/{project_id}/coaching-sessions", tags=["coaching"], summary="Coaching sessions, newest first")
     def coaching(project_id: ProjectId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
-                 kind: CoachingKind | None = None, volunteer_id: str | None = None, from_date: date | None = None,
-                 to_date: date | None = None) -> dict[str, Any]:
+                 kind: CoachingKind | None = None, volunteer_id: QueryId = None, from_date: QueryDay = None,
+                 to_date: QueryDay = None) -> dict[str, Any]:
         return queries.coaching_sessions(project_id, principal, kind=kind, volunteer_id=volunteer_id,
                                          from_date=from_date, to_date=to_date, limit=limit, offset=offset)
 
     # ------------------------------------------------------------------ boundary signals
     @api.post("/duos/{duo_id}/boundary-signals", status_code=status.HTTP_201_CREATED, tags=["boundary signals"],
               summary="Raise a boundary signal (grenzen)")
-    def raise_signal(duo_id: str, body: RaiseBoundarySignal, principal: Caller, request: Request) -> dict[str, Any]:
+    def raise_signal(duo_id: PathId, body: RaiseBoundarySignal, principal: Caller, request: Request) -> dict[str, Any]:
         return {"signal_id": handlers.raise_boundary_signal(duo_id, body, principal, correlation_of(request)),
                 "status": "open"}
 
@@ -165,55 +165,55 @@ def router(handlers: FollowupHandlers, queries: FollowupQueries, principal_of: A
     def list_signals(project_id: ProjectId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
                      status_: Annotated[Literal["open", "resolved"] | None, Query(alias="status")] = None,
                      signal_type: BoundarySignalType | None = None, severity: BoundarySeverity | None = None,
-                     duo_id: str | None = None) -> dict[str, Any]:
+                     duo_id: QueryId = None) -> dict[str, Any]:
         return queries.boundary_signals(project_id, principal, status_filter=status_, signal_type=signal_type,
                                         severity=severity, duo_id=duo_id, limit=limit, offset=offset)
 
     @api.get("/boundary-signals/{signal_id}", tags=["boundary signals"], summary="One signal with its private notes")
-    def get_signal(signal_id: str, principal: Caller) -> dict[str, Any]:
+    def get_signal(signal_id: PathId, principal: Caller) -> dict[str, Any]:
         return queries.boundary_signal(signal_id, principal)
 
     @api.post("/boundary-signals/{signal_id}/follow-ups", tags=["boundary signals"], summary="Record a follow-up")
-    def follow_up_signal(signal_id: str, body: FollowUpBoundarySignal, principal: Caller,
+    def follow_up_signal(signal_id: PathId, body: FollowUpBoundarySignal, principal: Caller,
                          request: Request) -> dict[str, Any]:
         return handlers.follow_up_boundary_signal(signal_id, body, principal, correlation_of(request))
 
     @api.post("/boundary-signals/{signal_id}/resolution", tags=["boundary signals"], summary="Resolve the signal")
-    def resolve_signal(signal_id: str, body: ResolveBoundarySignal, principal: Caller,
+    def resolve_signal(signal_id: PathId, body: ResolveBoundarySignal, principal: Caller,
                        request: Request) -> dict[str, Any]:
         return handlers.resolve_boundary_signal(signal_id, body, principal, correlation_of(request))
 
     # ------------------------------------------------------------------ goals and evaluations
     @api.post("/duos/{duo_id}/goals", status_code=status.HTTP_201_CREATED, tags=["goals and evaluations"],
               summary="Set a person-centred goal")
-    def set_goal(duo_id: str, body: SetGoal, principal: Caller, request: Request) -> dict[str, Any]:
+    def set_goal(duo_id: PathId, body: SetGoal, principal: Caller, request: Request) -> dict[str, Any]:
         return {"goal_id": handlers.set_goal(duo_id, body, principal, correlation_of(request)), "status": "open"}
 
     @api.get("/duos/{duo_id}/goals", tags=["goals and evaluations"], summary="Goals of a duo")
-    def list_goals(duo_id: str, principal: Caller, limit: Limit = 50, offset: Offset = 0,
+    def list_goals(duo_id: PathId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
                    status_: Annotated[Literal["open", "closed"] | None, Query(alias="status")] = None,
                    ) -> dict[str, Any]:
         return queries.goals(duo_id, principal, status_filter=status_, limit=limit, offset=offset)
 
     @api.get("/goals/{goal_id}", tags=["goals and evaluations"], summary="One goal with its private wording")
-    def get_goal(goal_id: str, principal: Caller) -> dict[str, Any]:
+    def get_goal(goal_id: PathId, principal: Caller) -> dict[str, Any]:
         return queries.goal(goal_id, principal)
 
     @api.post("/goals/{goal_id}/progress", tags=["goals and evaluations"], summary="Record progress (0–10)")
-    def goal_progress(goal_id: str, body: RecordProgress, principal: Caller, request: Request) -> dict[str, Any]:
+    def goal_progress(goal_id: PathId, body: RecordProgress, principal: Caller, request: Request) -> dict[str, Any]:
         return handlers.record_goal_progress(goal_id, body, principal, correlation_of(request))
 
     @api.post("/goals/{goal_id}/closure", tags=["goals and evaluations"], summary="Close a goal with its outcome")
-    def close_goal(goal_id: str, body: CloseGoal, principal: Caller, request: Request) -> dict[str, Any]:
+    def close_goal(goal_id: PathId, body: CloseGoal, principal: Caller, request: Request) -> dict[str, Any]:
         return handlers.close_goal(goal_id, body, principal, correlation_of(request))
 
     @api.post("/duos/{duo_id}/evaluations", status_code=status.HTTP_201_CREATED, tags=["goals and evaluations"],
               summary="Record the start, mid-term or final evaluation")
-    def record_evaluation(duo_id: str, body: RecordEvaluation, principal: Caller, request: Request) -> dict[str, Any]:
+    def record_evaluation(duo_id: PathId, body: RecordEvaluation, principal: Caller, request: Request) -> dict[str, Any]:
         return handlers.record_evaluation(duo_id, body, principal, correlation_of(request))
 
     @api.get("/duos/{duo_id}/evaluations", tags=["goals and evaluations"], summary="Evaluations of a duo")
-    def list_evaluations(duo_id: str, principal: Caller) -> dict[str, Any]:
+    def list_evaluations(duo_id: PathId, principal: Caller) -> dict[str, Any]:
         return queries.evaluations(duo_id, principal)
 
     # ------------------------------------------------------------------ follow-up calls
@@ -221,8 +221,8 @@ def router(handlers: FollowupHandlers, queries: FollowupQueries, principal_of: A
              summary="Follow-up calls after duos ended, by due date")
     def list_calls(project_id: ProjectId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
                    status_: Annotated[Literal["scheduled", "completed"] | None, Query(alias="status")] = None,
-                   overdue: bool = False, due_before: date | None = None,
-                   duo_id: str | None = None) -> dict[str, Any]:
+                   overdue: bool = False, due_before: QueryDay = None,
+                   duo_id: QueryId = None) -> dict[str, Any]:
         return queries.calls(project_id, principal, status_filter=status_, overdue=overdue, due_before=due_before,
                              duo_id=duo_id, limit=limit, offset=offset)
 
@@ -234,17 +234,17 @@ def router(handlers: FollowupHandlers, queries: FollowupQueries, principal_of: A
                              limit=limit, offset=offset)
 
     @api.get("/follow-up-calls/{call_id}", tags=["follow-up calls"], summary="One follow-up call")
-    def get_call(call_id: str, principal: Caller) -> dict[str, Any]:
+    def get_call(call_id: PathId, principal: Caller) -> dict[str, Any]:
         return queries.call(call_id, principal)
 
     @api.post("/follow-up-calls/{call_id}/attempts", tags=["follow-up calls"],
               summary="Record an unsuccessful try (the N-th closes the call as not reachable)")
-    def attempt_call(call_id: str, body: AttemptCall, principal: Caller, request: Request) -> dict[str, Any]:
+    def attempt_call(call_id: PathId, body: AttemptCall, principal: Caller, request: Request) -> dict[str, Any]:
         return handlers.attempt_call(call_id, body, principal, correlation_of(request))
 
     @api.post("/follow-up-calls/{call_id}/completion", tags=["follow-up calls"],
               summary="Record the outcome: reached (with answers), declined or not reachable")
-    def complete_call(call_id: str, body: CompleteCall, principal: Caller, request: Request) -> dict[str, Any]:
+    def complete_call(call_id: PathId, body: CompleteCall, principal: Caller, request: Request) -> dict[str, Any]:
         return handlers.complete_call(call_id, body, principal, correlation_of(request))
 
     # ------------------------------------------------------------------ policy signals
@@ -264,18 +264,18 @@ def router(handlers: FollowupHandlers, queries: FollowupQueries, principal_of: A
                                       offset=offset)
 
     @api.get("/policy-signals/{signal_id}", tags=["policy signals"], summary="One policy signal with its description")
-    def get_policy_signal(signal_id: str, principal: Caller) -> dict[str, Any]:
+    def get_policy_signal(signal_id: PathId, principal: Caller) -> dict[str, Any]:
         return queries.policy_signal(signal_id, principal)
 
     @api.post("/policy-signals/{signal_id}/summary", tags=["policy signals"],
               summary="Confirm the anonymised summary (≤ 280 characters, no personal data) for reports")
-    def confirm_summary(signal_id: str, body: ConfirmSummary, principal: Caller, request: Request) -> dict[str, Any]:
+    def confirm_summary(signal_id: PathId, body: ConfirmSummary, principal: Caller, request: Request) -> dict[str, Any]:
         return handlers.confirm_policy_summary(signal_id, body, principal, correlation_of(request))
 
     @api.post("/policy-signals/{signal_id}/shredding", tags=["policy signals"],
               summary="Admins: shred the signal's free text (description and confirmed summary), e.g. when it "
                       "names someone; recorded as PolicySignalShredded, reports quote it no more")
-    def shred_policy_signal(signal_id: str, principal: Caller, request: Request) -> dict[str, Any]:
+    def shred_policy_signal(signal_id: PathId, principal: Caller, request: Request) -> dict[str, Any]:
         return handlers.shred_policy_signal(signal_id, principal, correlation_of(request))
 
     return api

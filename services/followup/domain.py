@@ -28,6 +28,7 @@ from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
 
+from shared.contracts.common import formula_like
 from shared.contracts.followup import (
     Activity,
     BoundaryFollowUpAction,
@@ -700,6 +701,10 @@ class PolicySignal(Aggregate):
         if len(text) > SUMMARY_MAX_CHARS:
             raise InvalidInput(f"De samenvatting is langer dan {SUMMARY_MAX_CHARS} tekens / "
                                f"The summary is longer than {SUMMARY_MAX_CHARS} characters", field="summary")
+        if formula_like(summary) or formula_like(text):
+            raise InvalidInput("De samenvatting mag niet beginnen met = + - @ of een controleteken (een rekenblad leest "
+                               "dat als formule) / The summary may not start with = + - @ or a control character "
+                               "(a spreadsheet reads that as a formula)", field="summary")
         found = personal_data_in(text)
         if found is not None:
             nl, en = found.split(" / ")

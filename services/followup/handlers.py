@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy import Connection, select
 
 from shared.auth import Principal, require_project, require_role
-from shared.contracts.common import Id, Minutes
+from shared.contracts.common import Day, Id, Minutes, Text
 from shared.contracts.followup import (
     Activity,
     BoundaryFollowUpAction,
@@ -73,11 +73,11 @@ NOT_YOUR_CONTACT = ("Een buddy kan alleen contacten verbeteren die een buddy log
 
 # --------------------------------------------------------------------------- commands (request bodies)
 class LogContact(BaseModel):
-    contact_date: date
+    contact_date: Day
     minutes: Minutes
     mode: ContactMode
     activities: list[Activity] = Field(min_length=1)
-    note: str | None = Field(None, max_length=5000, description="Private note, kept encrypted; never reported.")
+    note: Text | None = Field(None, max_length=5000, description="Private note, kept encrypted; never reported.")
 
     def values(self, has_private_note: bool) -> ContactValues:
         return ContactValues.of(self.contact_date, self.minutes, self.mode, self.activities, has_private_note)
@@ -101,7 +101,7 @@ class SetCadence(BaseModel):
 
 class LogCoaching(BaseModel):
     kind: CoachingKind
-    session_date: date
+    session_date: Day
     minutes: Minutes
     themes: list[CoachingTheme] = Field(min_length=1)
     volunteer_ids: list[Id] = Field(min_length=1, max_length=50)
@@ -111,44 +111,44 @@ class RaiseBoundarySignal(BaseModel):
     signal_type: BoundarySignalType
     severity: BoundarySeverity
     raised_by: BoundaryRaisedBy
-    raised_on: date
-    note: str | None = Field(None, max_length=5000, description="Private note, kept encrypted.")
+    raised_on: Day
+    note: Text | None = Field(None, max_length=5000, description="Private note, kept encrypted.")
 
 
 class FollowUpBoundarySignal(BaseModel):
     action: BoundaryFollowUpAction
-    followed_up_on: date
+    followed_up_on: Day
     severity: BoundarySeverity | None = Field(None, description="Reassessed severity, if it changed.")
-    note: str | None = Field(None, max_length=5000, description="Private note, kept encrypted.")
+    note: Text | None = Field(None, max_length=5000, description="Private note, kept encrypted.")
 
 
 class ResolveBoundarySignal(BaseModel):
     resolution: BoundaryResolution
-    resolved_on: date
+    resolved_on: Day
 
 
 class SetGoal(BaseModel):
     domain: GoalDomain
-    set_on: date
+    set_on: Day
     baseline: int = Field(ge=0, le=10, description="Where the participant stands now, 0–10.")
     target: int | None = Field(None, ge=0, le=10, description="Where they want to get, 0–10.")
-    description: str | None = Field(None, max_length=2000,
+    description: Text | None = Field(None, max_length=2000,
                                     description="The goal in the participant's words; kept encrypted.")
 
 
 class RecordProgress(BaseModel):
-    recorded_on: date
+    recorded_on: Day
     score: int = Field(ge=0, le=10)
 
 
 class CloseGoal(BaseModel):
-    closed_on: date
+    closed_on: Day
     outcome: GoalOutcome
 
 
 class RecordEvaluation(BaseModel):
     moment: EvaluationMoment
-    evaluated_on: date
+    evaluated_on: Day
     wellbeing: int = Field(ge=0, le=10)
     network_size: int = Field(ge=0, le=200, description="How many people the participant can count on.")
     participant_satisfaction: int | None = Field(None, ge=1, le=5)
@@ -156,7 +156,7 @@ class RecordEvaluation(BaseModel):
 
 
 class AttemptCall(BaseModel):
-    attempted_on: date
+    attempted_on: Day
 
 
 class CallAnswersBody(BaseModel):
@@ -167,19 +167,19 @@ class CallAnswersBody(BaseModel):
 
 class CompleteCall(BaseModel):
     outcome: FollowUpCallOutcome
-    completed_on: date
+    completed_on: Day
     answers: CallAnswersBody | None = Field(None, description="Required when reached, absent otherwise.")
 
 
 class RecordPolicySignal(BaseModel):
     theme: PolicyTheme
-    observed_on: date
-    description: str = Field(min_length=1, max_length=5000,
+    observed_on: Day
+    description: Text = Field(min_length=1, max_length=5000,
                              description="What was observed; kept encrypted, never published.")
 
 
 class ConfirmSummary(BaseModel):
-    summary: str = Field(min_length=1, max_length=2000,
+    summary: Text = Field(min_length=1, max_length=2000,
                          description="Short anonymised summary (at most 280 characters) that may reach reports.")
     confirm_no_personal_data: bool = Field(description="The professional confirms the summary holds no personal data.")
 

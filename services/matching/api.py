@@ -8,6 +8,7 @@ from sqlalchemy import select
 from shared.auth import Principal
 from shared.contracts.common import LanguageCode, NisCode, TargetGroup
 from shared.eventstore.db import reader
+from shared.parameters import PathId, QueryId
 from shared.service import correlation_of
 from services.matching.domain import Duo, DuoStatus, Participant, Placement
 from services.matching.handlers import (
@@ -58,12 +59,12 @@ def router(handlers: MatchingHandlers, principal_of: Any) -> APIRouter:
     # ------------------------------------------------------------------ participants
     @api.post("/projects/{project_id}/participants", status_code=status.HTTP_201_CREATED,
               summary="Record a participant's referral (aanmelding deelnemer); they join the waiting list")
-    def refer(project_id: str, body: ReferParticipant, principal: Caller, request: Request) -> dict[str, Any]:
+    def refer(project_id: PathId, body: ReferParticipant, principal: Caller, request: Request) -> dict[str, Any]:
         participant = handlers.refer(project_id, body, principal, correlation_of(request))
         return participant_answer(participant)
 
     @api.get("/projects/{project_id}/participants", summary="Participants of a project, filterable, paginated")
-    def list_participants(project_id: str, principal: Caller, limit: Limit = 50, offset: Offset = 0,
+    def list_participants(project_id: PathId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
                           placement: Annotated[list[Placement] | None, Query(alias="status")] = None,
                           target_group: TargetGroup | None = None,
                           municipality_nis: Annotated[NisCode | None, Query()] = None,
@@ -77,7 +78,7 @@ def router(handlers: MatchingHandlers, principal_of: Any) -> APIRouter:
 
     @api.get("/projects/{project_id}/waiting-list",
              summary="Who waits and since when, longest first, with the best current suggestions (wachtlijst)")
-    def waiting_list(project_id: str, principal: Caller, limit: Limit = 50, offset: Offset = 0,
+    def waiting_list(project_id: PathId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
                      target_group: TargetGroup | None = None,
                      municipality_nis: Annotated[NisCode | None, Query()] = None,
                      has_intake: bool | None = None, include_proposed: bool = False,
@@ -88,47 +89,47 @@ def router(handlers: MatchingHandlers, principal_of: Any) -> APIRouter:
                                      suggestions=suggestions, limit=limit, offset=offset)
 
     @api.get("/participants/{participant_id}", summary="A participant, with personal data for their project's staff")
-    def get_participant(participant_id: str, principal: Caller) -> dict[str, Any]:
+    def get_participant(participant_id: PathId, principal: Caller) -> dict[str, Any]:
         return handlers.participant_view(participant_id, principal)
 
     @api.get("/participants/{participant_id}/suggestions",
              summary="Volunteers ranked for this participant, every criterion explained (waarom deze buddy)")
-    def suggestions(participant_id: str, principal: Caller, limit: Limit = 10, offset: Offset = 0,
+    def suggestions(participant_id: PathId, principal: Caller, limit: Limit = 10, offset: Offset = 0,
                     include_excluded: Annotated[bool, Query(description="Also list who is excluded and why.")] = False,
                     ) -> dict[str, Any]:
         return handlers.suggestions(participant_id, principal, limit=limit, offset=offset,
                                     include_excluded=include_excluded)
 
     @api.post("/participants/{participant_id}/intake", summary="Record the intake interview (notes stay private)")
-    def intake(participant_id: str, body: RecordIntake, principal: Caller, request: Request) -> dict[str, Any]:
+    def intake(participant_id: PathId, body: RecordIntake, principal: Caller, request: Request) -> dict[str, Any]:
         return participant_answer(handlers.record_intake(participant_id, body, principal, correlation_of(request)))
 
     @api.post("/participants/{participant_id}/consent", summary="Record consent as it now stands (what, when, by whom)")
-    def consent(participant_id: str, body: RecordConsent, principal: Caller, request: Request) -> dict[str, Any]:
+    def consent(participant_id: PathId, body: RecordConsent, principal: Caller, request: Request) -> dict[str, Any]:
         return participant_answer(handlers.record_consent(participant_id, body, principal, correlation_of(request)))
 
     @api.put("/participants/{participant_id}/preferences",
              summary="Replace languages, wishes, interests, availability and municipality")
-    def preferences(participant_id: str, body: ChangePreferences, principal: Caller, request: Request) -> dict[str, Any]:
+    def preferences(participant_id: PathId, body: ChangePreferences, principal: Caller, request: Request) -> dict[str, Any]:
         return participant_answer(handlers.change_preferences(participant_id, body, principal, correlation_of(request)))
 
     @api.post("/participants/{participant_id}/withdrawal", summary="Take a participant off the waiting list, with a reason")
-    def withdraw(participant_id: str, body: Withdraw, principal: Caller, request: Request) -> dict[str, Any]:
+    def withdraw(participant_id: PathId, body: Withdraw, principal: Caller, request: Request) -> dict[str, Any]:
         return participant_answer(handlers.withdraw(participant_id, body, principal, correlation_of(request)))
 
     @api.post("/participants/{participant_id}/waiting-list", summary="Put a participant back on the waiting list")
-    def back_on_list(participant_id: str, body: ReturnToWaitingList, principal: Caller, request: Request) -> dict[str, Any]:
+    def back_on_list(participant_id: PathId, body: ReturnToWaitingList, principal: Caller, request: Request) -> dict[str, Any]:
         return participant_answer(handlers.return_to_waiting_list(participant_id, body, principal, correlation_of(request)))
 
     @api.post("/participants/{participant_id}/erasure",
               summary="Erase a participant's personal data (crypto-shredding, also their duo agreements)")
-    def erase(participant_id: str, principal: Caller, request: Request) -> dict[str, Any]:
+    def erase(participant_id: PathId, principal: Caller, request: Request) -> dict[str, Any]:
         return participant_answer(handlers.erase(participant_id, principal, correlation_of(request)))
 
     # ------------------------------------------------------------------ pool, weights, assignment
     @api.get("/projects/{project_id}/candidates",
              summary="The candidate pool learned from recruitment, longest waiting first, with capacity left")
-    def pool(project_id: str, principal: Caller, limit: Limit = 100, offset: Offset = 0,
+    def pool(project_id: PathId, principal: Caller, limit: Limit = 100, offset: Offset = 0,
              candidate_status: Annotated[str | None, Query(alias="status", pattern="^(enquired|available|paused|stopped|all)$",
                                                            description="Default `available`; `all` for everyone.")] = "available",
              target_group: TargetGroup | None = None,
@@ -139,62 +140,62 @@ def router(handlers: MatchingHandlers, principal_of: Any) -> APIRouter:
                                    limit=limit, offset=offset)
 
     @api.get("/projects/{project_id}/weights", summary="The project's matching weights (or the defaults)")
-    def get_weights(project_id: str, principal: Caller) -> dict[str, Any]:
+    def get_weights(project_id: PathId, principal: Caller) -> dict[str, Any]:
         return handlers.weights(project_id, principal)
 
     @api.put("/projects/{project_id}/weights", summary="Set the project's matching weights (recorded as an event)")
-    def put_weights(project_id: str, body: SetWeights, principal: Caller, request: Request) -> dict[str, Any]:
+    def put_weights(project_id: PathId, body: SetWeights, principal: Caller, request: Request) -> dict[str, Any]:
         return handlers.set_weights(project_id, body, principal, correlation_of(request))
 
     @api.get("/projects/{project_id}/assignment",
              summary="Best overall assignment of the waiting list (linear_sum_assignment, capacities kept)")
-    def assignment(project_id: str, principal: Caller, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
+    def assignment(project_id: PathId, principal: Caller, limit: Limit = 50, offset: Offset = 0) -> dict[str, Any]:
         return handlers.assignment(project_id, principal, limit=limit, offset=offset)
 
     # ------------------------------------------------------------------ duos
     @api.post("/projects/{project_id}/proposals", status_code=status.HTTP_201_CREATED,
               summary="Propose a volunteer to a participant (voorstel); both must accept")
-    def propose(project_id: str, body: ProposeDuo, principal: Caller, request: Request) -> dict[str, Any]:
+    def propose(project_id: PathId, body: ProposeDuo, principal: Caller, request: Request) -> dict[str, Any]:
         return duo_answer(handlers.propose(project_id, body, principal, correlation_of(request)))
 
     @api.post("/duos/{duo_id}/acceptance", summary="The volunteer or the participant accepts the proposal")
-    def accept(duo_id: str, body: Answer, principal: Caller, request: Request) -> dict[str, Any]:
+    def accept(duo_id: PathId, body: Answer, principal: Caller, request: Request) -> dict[str, Any]:
         return duo_answer(handlers.accept(duo_id, body, principal, correlation_of(request)))
 
     @api.post("/duos/{duo_id}/decline", summary="The volunteer or the participant declines, with a reason")
-    def decline(duo_id: str, body: Decline, principal: Caller, request: Request) -> dict[str, Any]:
+    def decline(duo_id: PathId, body: Decline, principal: Caller, request: Request) -> dict[str, Any]:
         return duo_answer(handlers.decline(duo_id, body, principal, correlation_of(request)))
 
     @api.post("/duos/{duo_id}/start", summary="Kick-off in the triangle once both accepted (agreements stay private)")
-    def kick_off(duo_id: str, body: KickOff, principal: Caller, request: Request) -> dict[str, Any]:
+    def kick_off(duo_id: PathId, body: KickOff, principal: Caller, request: Request) -> dict[str, Any]:
         return duo_answer(handlers.kick_off(duo_id, body, principal, correlation_of(request)))
 
     @api.post("/projects/{project_id}/duos", status_code=status.HTTP_201_CREATED,
               summary="Register a duo already agreed outside the system (no proposal recorded)")
-    def start(project_id: str, body: StartDuo, principal: Caller, request: Request) -> dict[str, Any]:
+    def start(project_id: PathId, body: StartDuo, principal: Caller, request: Request) -> dict[str, Any]:
         return duo_answer(handlers.start_duo(project_id, body, principal, correlation_of(request)))
 
     @api.post("/duos/{duo_id}/pause", summary="Pause a running duo")
-    def pause(duo_id: str, body: PauseDuo, principal: Caller, request: Request) -> dict[str, Any]:
+    def pause(duo_id: PathId, body: PauseDuo, principal: Caller, request: Request) -> dict[str, Any]:
         return duo_answer(handlers.pause(duo_id, body, principal, correlation_of(request)))
 
     @api.post("/duos/{duo_id}/resume", summary="Resume a paused duo")
-    def resume(duo_id: str, body: ResumeDuo, principal: Caller, request: Request) -> dict[str, Any]:
+    def resume(duo_id: PathId, body: ResumeDuo, principal: Caller, request: Request) -> dict[str, Any]:
         return duo_answer(handlers.resume(duo_id, body, principal, correlation_of(request)))
 
     @api.post("/duos/{duo_id}/end", summary="End a duo with a reason; a mismatch puts the participant back on the list")
-    def end(duo_id: str, body: EndDuo, principal: Caller, request: Request) -> dict[str, Any]:
+    def end(duo_id: PathId, body: EndDuo, principal: Caller, request: Request) -> dict[str, Any]:
         return duo_answer(handlers.end_duo(duo_id, body, principal, correlation_of(request)))
 
     @api.get("/duos/{duo_id}", summary="A duo, with its private agreements for the project's staff")
-    def get_duo(duo_id: str, principal: Caller) -> dict[str, Any]:
+    def get_duo(duo_id: PathId, principal: Caller) -> dict[str, Any]:
         return handlers.duo_view(duo_id, principal)
 
     @api.get("/projects/{project_id}/duos", summary="Duos of a project, filterable, paginated")
-    def list_duos(project_id: str, principal: Caller, limit: Limit = 50, offset: Offset = 0,
+    def list_duos(project_id: PathId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
                   duo_status: Annotated[list[DuoStatus] | None, Query(alias="status")] = None,
-                  volunteer_id: Annotated[str | None, Query(max_length=100)] = None,
-                  participant_id: Annotated[str | None, Query(max_length=100)] = None) -> dict[str, Any]:
+                  volunteer_id: QueryId = None,
+                  participant_id: QueryId = None) -> dict[str, Any]:
         return handlers.list_duos(project_id, principal, statuses=[s.value for s in duo_status or []],
                                   volunteer_id=volunteer_id, participant_id=participant_id, limit=limit, offset=offset)
 

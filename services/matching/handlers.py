@@ -20,7 +20,18 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import Connection, and_, func, select
 
 from shared.auth import Principal, require_project
-from shared.contracts.common import AvailabilitySlot, Id, Interest, LanguageCode, NisCode, TargetGroup
+from shared.contracts.common import (
+    AvailabilitySlot,
+    BirthDate,
+    Day,
+    Id,
+    Interest,
+    LanguageCode,
+    Line,
+    NisCode,
+    TargetGroup,
+    Text,
+)
 from shared.contracts.matching import (
     Consent,
     ConsentScope,
@@ -66,12 +77,12 @@ from services.matching.suggestions import (
 class ParticipantPersonalData(BaseModel):
     """Kept only encrypted in this service."""
 
-    first_name: str = Field(min_length=1, max_length=100)
-    last_name: str = Field(min_length=1, max_length=100)
-    phone: str | None = Field(None, max_length=40)
-    birth_date: date | None = None
-    address: str | None = Field(None, max_length=300)
-    notes: str | None = Field(None, max_length=5000)
+    first_name: Line = Field(min_length=1, max_length=100)
+    last_name: Line = Field(min_length=1, max_length=100)
+    phone: Line | None = Field(None, max_length=40)
+    birth_date: BirthDate | None = None
+    address: Line | None = Field(None, max_length=300)
+    notes: Text | None = Field(None, max_length=5000)
 
 
 class ReferParticipant(BaseModel):
@@ -86,18 +97,18 @@ class ReferParticipant(BaseModel):
     consent_recorded: bool = Field(description="The participant agreed to be matched and to have data kept.")
     consent_scopes: list[ConsentScope] | None = Field(
         None, description="What was agreed; default `matching` and `data_processing` when consent_recorded.")
-    consent_given_on: date | None = Field(None, description="When consent was given; default today.")
+    consent_given_on: Day | None = Field(None, description="When consent was given; default today.")
     personal: ParticipantPersonalData
 
 
 class RecordIntake(BaseModel):
-    held_on: date
-    notes: str | None = Field(None, max_length=5000, description="Private: sealed, never published.")
+    held_on: Day
+    notes: Text | None = Field(None, max_length=5000, description="Private: sealed, never published.")
 
 
 class RecordConsent(BaseModel):
     scopes: list[ConsentScope] = Field(max_length=10, description="Everything agreed now; an empty list withdraws it.")
-    given_on: date | None = None
+    given_on: Day | None = None
 
 
 class ChangePreferences(BaseModel):
@@ -110,7 +121,7 @@ class ChangePreferences(BaseModel):
 
 class Withdraw(BaseModel):
     reason: WithdrawalReason
-    withdrawn_on: date
+    withdrawn_on: Day
 
 
 class ReturnToWaitingList(BaseModel):
@@ -120,7 +131,7 @@ class ReturnToWaitingList(BaseModel):
 class ProposeDuo(BaseModel):
     volunteer_id: Id
     participant_id: Id
-    proposed_on: date | None = Field(None, description="Default today.")
+    proposed_on: Day | None = Field(None, description="Default today.")
 
 
 class Answer(BaseModel):
@@ -133,10 +144,10 @@ class Decline(BaseModel):
 
 
 class KickOff(BaseModel):
-    started_on: date
+    started_on: Day
     agreed_contacts_per_month: int = Field(2, ge=1, le=31)
     expected_duration_months: int | None = Field(None, ge=1, le=60)
-    boundary_agreements: str | None = Field(
+    boundary_agreements: Text | None = Field(
         None, max_length=5000, description="Private agreements on boundaries: sealed under the participant's key.")
 
 
@@ -145,23 +156,23 @@ class StartDuo(BaseModel):
 
     volunteer_id: Id
     participant_id: Id
-    started_on: date
+    started_on: Day
     agreed_contacts_per_month: int = Field(2, ge=1, le=31)
     expected_duration_months: int | None = Field(None, ge=1, le=60)
-    boundary_agreements: str | None = Field(None, max_length=5000)
+    boundary_agreements: Text | None = Field(None, max_length=5000)
 
 
 class PauseDuo(BaseModel):
-    paused_on: date
+    paused_on: Day
     reason: PauseReason | None = None
 
 
 class ResumeDuo(BaseModel):
-    resumed_on: date
+    resumed_on: Day
 
 
 class EndDuo(BaseModel):
-    ended_on: date
+    ended_on: Day
     reason: EndReason
     planned: bool
 

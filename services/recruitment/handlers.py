@@ -9,7 +9,6 @@ data from the vault.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy import Connection, func, select
 
 from shared.auth import NO_PROJECT_ACCESS, Principal, require_project, require_role
-from shared.contracts.common import Id, MatchingPreferences, NisCode, TargetGroup
+from shared.contracts.common import ID, BirthDate, Day, Id, Line, MatchingPreferences, NisCode, TargetGroup, Text
 from shared.contracts.recruitment import (
     Gender,
     KeepWarmKind,
@@ -66,7 +65,7 @@ from services.recruitment.projection import (
 from services.recruitment.read_models import name_index, projects, volunteers
 from services.recruitment.vocabularies import label
 
-_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+_ID = ID
 NOTE_EVENTS = ("VolunteerIntakeHeld", "VolunteerScreened", "VolunteerKeptWarm")
 #: The stages of the waiting board, in journey order.
 BOARD_STAGES = (VolunteerStatus.enquired, VolunteerStatus.intake_held, VolunteerStatus.in_preparation,
@@ -81,13 +80,13 @@ Note = Field(None, min_length=1, max_length=5000, description="Private note, kep
 
 class RegisterProject(BaseModel):
     project_id: Id
-    name: str = Field(min_length=1, max_length=200)
-    organisation: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
+    organisation: Line = Field(min_length=1, max_length=200)
     municipality_nis: NisCode
-    region: str = Field(min_length=1, max_length=100)
+    region: Line = Field(min_length=1, max_length=100)
     target_groups: list[TargetGroup] = Field(min_length=1)
-    funded_from: date | None = None
-    funded_until: date | None = None
+    funded_from: Day | None = None
+    funded_until: Day | None = None
 
 
 class ChangeProject(BaseModel):
@@ -95,54 +94,54 @@ class ChangeProject(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
-    organisation: str = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
+    name: Line = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
+    organisation: Line = Field(None, min_length=1, max_length=200)  # type: ignore[assignment]
     municipality_nis: NisCode = Field(None)  # type: ignore[assignment]
-    region: str = Field(None, min_length=1, max_length=100)  # type: ignore[assignment]
+    region: Line = Field(None, min_length=1, max_length=100)  # type: ignore[assignment]
     target_groups: list[TargetGroup] = Field(None, min_length=1)  # type: ignore[assignment]
-    funded_from: date | None = None
-    funded_until: date | None = None
+    funded_from: Day | None = None
+    funded_until: Day | None = None
 
 
 class CloseProject(BaseModel):
-    closed_on: date
+    closed_on: Day
     reason: ProjectCloseReason
 
 
 class PersonalData(BaseModel):
     """Kept only encrypted in this service; never on the bus, in logs or in reports."""
 
-    first_name: str = Field(min_length=1, max_length=100)
-    last_name: str = Field(min_length=1, max_length=100)
+    first_name: Line = Field(min_length=1, max_length=100)
+    last_name: Line = Field(min_length=1, max_length=100)
     email: EmailStr | None = None
-    phone: str | None = Field(None, max_length=40)
-    birth_date: date | None = None
-    address: str | None = Field(None, max_length=300)
-    notes: str | None = Field(None, max_length=5000)
+    phone: Line | None = Field(None, max_length=40)
+    birth_date: BirthDate | None = None
+    address: Line | None = Field(None, max_length=300)
+    notes: Text | None = Field(None, max_length=5000)
 
 
 class ReceiveEnquiry(BaseModel):
     channel: RecruitmentChannel
     municipality_nis: NisCode
     gender: Gender | None = None
-    received_on: date | None = Field(None, description="When the enquiry came in, if not today.")
+    received_on: Day | None = Field(None, description="When the enquiry came in, if not today.")
     personal: PersonalData
 
 
 class HoldIntake(BaseModel):
-    held_on: date
-    note: str | None = Note
+    held_on: Day
+    note: Text | None = Note
 
 
 class Screen(BaseModel):
-    screened_on: date
+    screened_on: Day
     outcome: ScreeningOutcome
     refusal_reason: ScreeningRefusal | None = Field(None, description="Required when not approved.")
-    note: str | None = Note
+    note: Text | None = Note
 
 
 class RecordTraining(BaseModel):
-    session_on: date
+    session_on: Day
     kind: TrainingKind
     hours: float = Field(gt=0, le=24)
 
@@ -152,7 +151,7 @@ ChangePreferences = MatchingPreferences
 
 
 class Pause(BaseModel):
-    until: date | None = Field(None, description="Expected end of the pause, if known.")
+    until: Day | None = Field(None, description="Expected end of the pause, if known.")
 
 
 class StopVolunteer(BaseModel):
@@ -161,15 +160,15 @@ class StopVolunteer(BaseModel):
 
 class RecordLegalItem(BaseModel):
     item: LegalItem
-    dated: date = Field(description="Date of the notice, the insurance confirmation or the extract.")
-    valid_until: date | None = Field(
+    dated: Day = Field(description="Date of the notice, the insurance confirmation or the extract.")
+    valid_until: Day | None = Field(
         None, description="End of validity; for an extract without one, the configured validity applies.")
 
 
 class KeepWarm(BaseModel):
-    contacted_on: date
+    contacted_on: Day
     kind: KeepWarmKind
-    note: str | None = Note
+    note: Text | None = Note
 
 
 # ------------------------------------------------------------------------------------- helpers

@@ -25,10 +25,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
 from shared.auth import NO_PROJECT_ACCESS, Principal
-from shared.contracts.common import Id
+from shared.contracts.common import Day, Id, Line
 from shared.domain import InvalidInput, NotFound
 from shared.events.envelope import Role
 from shared.eventstore.db import reader, snapshot
+from shared.parameters import Offset, PathId, QueryId, QueryLine
 from shared.service import ServiceRuntime
 from services.reporting import indicators, records
 from services.reporting.as_known_on import AsKnownOn, Busy
@@ -55,14 +56,14 @@ class OverviewRequest(BaseModel):
 
     kind: Literal["overview"]
     audience: Audience
-    region: str | None = Field(None, min_length=1, max_length=100)
+    region: Line | None = Field(None, min_length=1, max_length=100)
     project_id: Id | None = None
-    period_start: date
-    period_end: date
+    period_start: Day
+    period_end: Day
     grain: Grain = "month"
     basis: Literal["occurred", "recorded"] = "occurred"
-    as_known_on: date | None = None
-    title: str | None = Field(None, min_length=1, max_length=200, description="Shown in the archive; not a parameter.")
+    as_known_on: Day | None = None
+    title: Line | None = Field(None, min_length=1, max_length=200, description="Shown in the archive; not a parameter.")
 
 
 def _may_see_project(principal: Principal, project_id: str, region: str) -> bool:
@@ -135,7 +136,7 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
         return True
 
     @api.get("/reports/projects/{project_id}/summary", summary="Anonymised summary of one project, as of now")
-    def project_summary(project_id: str, principal: Caller) -> dict[str, Any]:
+    def project_summary(project_id: PathId, principal: Caller) -> dict[str, Any]:
         with snapshot(runtime.engine).connect() as conn:
             check_project(conn, principal, project_id)
             content = compute(conn, "project_summary", summary_parameters(project_id))
@@ -144,11 +145,11 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
     @api.get("/reports/overview", summary="The overview computed now from the live projections (not kept)")
     def live_overview(
         principal: Caller,
-        period_start: date,
-        period_end: date,
+        period_start: Annotated[Day, Query()],
+        period_end: Annotated[Day, Query()],
         audience: Audience = Audience.government,
-        region: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
-        project_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
+        region: QueryLine = None,
+        project_id: QueryId = None,
         grain: Grain = "month",
         basis: Literal["occurred", "recorded"] = "occurred",
     ) -> dict[str, Any]:
@@ -235,14 +236,14 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
         principal: Caller,
         kind: Literal["project_summary", "overview"] | None = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Offset = 0,
     ) -> dict[str, Any]:
         with reader(runtime.engine).connect() as conn:
             visible = [r for r in records.listing(conn, kind=kind) if may_see(conn, principal, r)]
         return {"items": visible[offset:offset + limit], "total": len(visible), "limit": limit, "offset": offset}
 
     @api.get("/reports/{report_id}", summary="A published report, with what it was computed from")
-    def get_report(report_id: str, principal: Caller) -> dict[str, Any]:
+    def get_report(report_id: PathId, principal: Caller) -> dict[str, Any]:
         with reader(runtime.engine).connect() as conn:
             report = records.get(conn, report_id)
             if report is None:

@@ -39,6 +39,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
 
+from shared.contracts.common import Day, Id, Line
 from shared.domain import InvalidInput, NotFound
 from services.reporting import indicators as cat
 from services.reporting import queries as q
@@ -80,11 +81,11 @@ class OverviewParameters(BaseModel):
 
     audience: Audience = Field(description="government: all of Flanders by region; coordinator: one region by "
                                            "project; project: one project.")
-    region: str | None = Field(None, min_length=1, max_length=100,
-                               description="Narrow to one region (learning network); rows are its projects.")
-    project_id: str | None = Field(None, min_length=1, max_length=100, description="Narrow to one project.")
-    period_start: date = Field(description="First day of the first month, quarter or year.")
-    period_end: date = Field(description="Last day of the last month, quarter or year.")
+    region: Line | None = Field(None, min_length=1, max_length=100,
+                                description="Narrow to one region (learning network); rows are its projects.")
+    project_id: Id | None = Field(None, description="Narrow to one project.")
+    period_start: Day = Field(description="First day of the first month, quarter or year.")
+    period_end: Day = Field(description="Last day of the last month, quarter or year.")
     grain: Grain = "month"
     basis: Literal["occurred", "recorded"] = Field(
         "occurred", description="occurred: facts in the period they happened; recorded: in the period they were "

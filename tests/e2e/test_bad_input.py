@@ -322,12 +322,13 @@ def test_unknown_ids_are_404_in_both_languages(api: Api) -> None:
         api.post("matching", "/duos/d-does-not-exist/end", ADMIN, VALID_END),
         api.post("followup", "/duos/d-does-not-exist/contacts", ADMIN, valid_contact()),
         api.get("reporting", "/reports/projects/p-does-not-exist/summary", ADMIN),
-        api.get("recruitment", "/volunteers/" + "v" * 3000, ADMIN),
-        api.get("recruitment", "/volunteers/%00%FF%20x", ADMIN),
     ]
     for resp in cases:
         body = check_error(resp, 404, mentions=["bestaat niet", "does not exist"], bilingual=True)
         assert body["code"] == "not_found"
+    for resp in (api.get("recruitment", "/volunteers/" + "v" * 3000, ADMIN),  # no id looks like these
+                 api.get("recruitment", "/volunteers/%00%FF%20x", ADMIN), api.get("followup", "/goals/g-%00x", ADMIN)):
+        check_error(resp, 422, mentions=["geen geldig id", "not a valid id"], bilingual=True)
 
 
 def test_a_participant_of_another_project_is_404(api: Api) -> None:

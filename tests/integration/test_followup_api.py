@@ -341,6 +341,21 @@ def test_buddy_privacy_shred_signal_asks_follow_up(world: World, monkeypatch: py
     assert CliRunner().invoke(cli, ["privacy", "shred-signal", "ps-nobody", "--token", "dev-admin"]).exit_code == 2
 
 
+def test_a_policy_summary_a_spreadsheet_would_run_is_refused(world: World) -> None:
+    """A summary reaches the government report's exports: no formula start, no control character (PostgreSQL
+    refused a NUL byte with a 500)."""
+    signal = ok(world.post(f"/projects/{PROJECT}/policy-signals", {
+        "theme": "housing", "observed_on": TODAY.isoformat(), "description": "Wachtlijst sociale woning"}), 201)["signal_id"]
+    for summary in ('=HYPERLINK("http://example.org/x","Klik")', " =1+1", "+32 wachtlijst", "-2 plaatsen",
+                    "@SUM(A1)", "\tTab vooraan", "Wacht\x00lijst", "\x00", "Sociale\x1bwoning"):
+        resp = world.post(f"/policy-signals/{signal}/summary", {"summary": summary, "confirm_no_personal_data": True})
+        assert resp.status_code == 422, (summary, resp.text)
+        assert resp.json()["errors"][0]["field"] == "summary", resp.text
+    assert ok(world.get(f"/policy-signals/{signal}"))["status"] == "recorded"
+    ok(world.post(f"/policy-signals/{signal}/summary", {"summary": "Wachtlijst sociale woning: 2 jaar of meer",
+                                                         "confirm_no_personal_data": True}))
+
+
 def test_erasing_the_participant_in_matching_shreds_their_notes_here(world: World) -> None:
     cid = ok(world.post(f"/duos/{DUO}/contacts", contact(TODAY, note="Praat over haar schulden")), 201)["contact_id"]
     goal = ok(world.post(f"/duos/{DUO}/goals", {"domain": "housing", "set_on": TODAY.isoformat(), "baseline": 1,

@@ -442,9 +442,10 @@ def test_unknown_ids_and_bad_input(mt: MT) -> None:
                  mt.post("/participants/pt-nope/withdrawal", {"reason": "moved", "withdrawn_on": mt.today}),
                  mt.post("/participants/pt-nope/erasure"), mt.get("/projects/p-nope/waiting-list", ADMIN),
                  mt.get("/projects/p-nope/assignment", ADMIN), mt.get("/projects/p-nope/weights", ADMIN),
-                 mt.post("/projects/p-nope/proposals", {"volunteer_id": "v-1", "participant_id": "pt-1"}, ADMIN),
-                 mt.get("/participants/" + "x" * 3000)):
+                 mt.post("/projects/p-nope/proposals", {"volunteer_id": "v-1", "participant_id": "pt-1"}, ADMIN)):
         assert refused(resp, 404)["code"] == "not_found"
+    for resp in (mt.get("/participants/" + "x" * 3000), mt.get("/participants/pt%20nope"), mt.get("/duos/d-%00x")):
+        assert refused(resp, 422)["errors"][0]["field"] in ("path.participant_id", "path.duo_id")  # no id looks so
     pid = mt.refer()
     cases = [
         (f"/projects/{P}/participants", {"target_group": "pets"}, ["target_group"]),

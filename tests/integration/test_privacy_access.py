@@ -80,7 +80,8 @@ def test_who_may_read_personal_data(rc: RC) -> None:
     for token in (PRO, ADMIN, AUDITOR):
         assert rc.post(path, {"reason": "care_continuity"}, token).status_code == 200, token
     assert rc.post("/personal-data/v-nobody/access", {"reason": "audit"}, AUDITOR).status_code == 404
-    assert rc.post("/personal-data/bad id!/access", {"reason": "audit"}, AUDITOR).status_code == 404
+    assert rc.post("/personal-data/bad id!/access", {"reason": "audit"}, AUDITOR).status_code == 422  # no such id
+    assert rc.post("/personal-data/v-%00x/access", {"reason": "audit"}, AUDITOR).status_code == 422
     # only the three allowed reads were recorded: refusals leave no trace in the log
     assert len(access_events(rc)) == 3
 

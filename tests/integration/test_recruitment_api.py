@@ -195,8 +195,11 @@ def test_without_a_valid_token_every_route_is_401(rc: RC) -> None:
 def test_unknown_ids_are_404(rc: RC) -> None:
     rc.project()
     for method, path, body in VOLUNTEER_ROUTES:
-        for unknown in ("v-does-not-exist", ANTWERPEN, "x" * 300, "bad%20id"):  # a project id is no volunteer id
+        for unknown in ("v-does-not-exist", ANTWERPEN):  # a project id is no volunteer id
             check(rc.call(method, f"/volunteers/{unknown}{path}", ADMIN, body), 404, mentions="does not exist")
+        for impossible in ("x" * 300, "bad%20id", "v-%00x"):  # no id looks like that: the caller's error
+            check(rc.call(method, f"/volunteers/{impossible}{path}", ADMIN, body), 422, mentions="not a valid id",
+                  fields=["path.volunteer_id"])
     for method, path, body in PROJECT_ROUTES:
         check(rc.call(method, f"/projects/p-does-not-exist{path}", ADMIN, body), 404, mentions="does not exist")
 
@@ -587,7 +590,7 @@ def test_the_journey_on_both_databases(database: str, settings_factory: Callable
         rc.step(vid, "screening", {"screened_on": rc.today, "outcome": "approved"})
         assert rc.step(vid, "availability", {"target_groups": ["youth"]})["status"] == "available"  # no sessions needed
         assert rc.ok(rc.get(f"/projects/{ANTWERPEN}/volunteers", name="zoe"))["total"] == 1
-        check(rc.get("/volunteers/%00%FF"), 404)
+        check(rc.get("/volunteers/%00%FF"), 422, fields=["path.volunteer_id"])
         rc.ok(rc.post(f"/volunteers/{vid}/erasure"))
         assert rc.ok(rc.get(f"/volunteers/{vid}"))["personal"] is None
         assert rc.runtime.store.verify().ok

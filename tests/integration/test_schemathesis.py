@@ -1,19 +1,24 @@
 """Every operation of every service's OpenAPI, fuzzed in process with Schemathesis.
 
-Each service is built the way its process builds it (SQLite in the test's folder, the
-test Redis), its schema is loaded from the running ASGI app, and every operation gets a
-bounded, derandomized run of generated requests: valid ones (positive) as an admin and as a
-professional bound to projects (also with the professional's own project in the path, which
-recruitment knows), and invalid ones (negative).
+Each service is built the way its process builds it (on SQLite and on PostgreSQL: a NUL
+byte is fine in SQLite text and a server error in PostgreSQL's, the test Redis), its schema
+is loaded from the running ASGI app, and every operation gets a bounded, derandomized run of
+generated requests: valid ones (positive) as an admin and as a professional bound to
+projects (also with the professional's own project in the path, which recruitment knows),
+invalid ones (negative), and unbounded ones: every integer huge (2^63 and beyond), every
+string a NUL byte or a text a spreadsheet would run, every date in year 1 or 9999, whether or
+not the schema admits them (a schema without a bound is where negative generation finds
+nothing, and generation within bounds all but never reaches the extremes).
 Every answer must be no server error, carry a documented status code and content type,
 and match the documented response schema. A failure is fixed in the service, never by
-loosening a check. The number of cases run per service is printed (``-s``) and kept in
-``schemathesis-cases.json`` in a temporary folder whose path is printed with it.
+loosening a check. The number of cases run per service and database is printed (``-s``)
+and kept in ``schemathesis-cases.json`` in a temporary folder whose path is printed with it.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -39,16 +44,30 @@ from services.recruitment.bootstrap import build as build_recruitment
 from services.reporting.bootstrap import build as build_reporting
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
-MAX_EXAMPLES = 25  # per operation and run: bounded so the whole module stays a couple of minutes
+# the unbounded schema's response schemas hold extremes too: its answers are checked by the bounded runs
+UNBOUNDED_CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance]
+# per operation and run: bounded so the whole module stays a few minutes (PostgreSQL is slower per case;
+# an unbounded run draws from a handful of extremes)
+MAX_EXAMPLES = {"sqlite": 25, "postgresql": 8}
+UNBOUNDED_EXAMPLES = 8
 PROJECT = "demo-antwerpen"  # a project the professional works in; registered in recruitment first
-# (generation mode, caller, the project in the path): any input as any caller, invalid input, and
-# valid input inside the professional's own project, which gets past the access checks
-RUNS: tuple[tuple[GenerationMode, str, str | None], ...] = (
-    (GenerationMode.POSITIVE, "dev-admin", None),
-    (GenerationMode.POSITIVE, "dev-professional", None),
-    (GenerationMode.POSITIVE, "dev-professional", PROJECT),
-    (GenerationMode.NEGATIVE, "dev-admin", None),
+# (generation mode, caller, the project in the path, bounds kept): any input as any caller, invalid
+# input, valid input inside the professional's own project, which gets past the access checks, and
+# input beyond every declared bound
+RUNS: tuple[tuple[GenerationMode, str, str | None, bool], ...] = (
+    (GenerationMode.POSITIVE, "dev-admin", None, True),
+    (GenerationMode.POSITIVE, "dev-professional", None, True),
+    (GenerationMode.POSITIVE, "dev-professional", PROJECT, True),
+    (GenerationMode.NEGATIVE, "dev-admin", None, True),
+    (GenerationMode.POSITIVE, "dev-admin", None, False),
 )
+BOUNDS = frozenset({"maximum", "exclusiveMaximum"})
+# What an unbounded run sends (each once answered 500); schemathesis strips control characters
+# from generated path parameters, so every path parameter is given the NUL id
+NUL_ID = "x-\x00y"
+HUGE_INTEGERS = [2**63, 10**30, -(2**63) - 1]  # beyond a 64-bit integer column
+FAR_DAYS = ["9999-12-01", "9999-12-31", "0001-01-01"]  # a month, quarter or year after them overflows
+ODD_TEXTS = [NUL_ID, "\x00", "9999-12-31", "=HYPERLINK(\"x\")"]  # PostgreSQL refuses NUL in text
 NOWHERE = "http://127.0.0.1:9"  # upstream feeds are not running; catch-up fails quietly
 
 BUILDERS: dict[str, Callable[[Settings], FastAPI]] = {
@@ -60,6 +79,28 @@ BUILDERS: dict[str, Callable[[Settings], FastAPI]] = {
 UPSTREAMS = ("recruitment", "matching", "followup")
 
 
+def unbounded(node: Any) -> Any:
+    """The schema with every integer that declares no maximum, every string that declares no
+    pattern and every date replaced by extreme values; enums, objects, arrays, required fields
+    and declared bounds stay, so that the extremes reach the code behind the validation (and a
+    bounded parameter's 422 does not hide its neighbour's 500). Only the extremes: offered next
+    to the schema's own values, the generator folds those the schema admits back into its range
+    and all but never picks them."""
+    if isinstance(node, list):
+        return [unbounded(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    if "enum" in node or "const" in node:
+        return node
+    if node.get("type") == "integer" and not BOUNDS & node.keys():
+        return {"enum": HUGE_INTEGERS}
+    if node.get("type") == "string" and node.get("format") == "date":
+        return {"enum": FAR_DAYS}  # JSON Schema cannot bound a date: every date field gets them
+    if node.get("type") == "string" and "pattern" not in node and "format" not in node:
+        return {"enum": ODD_TEXTS}
+    return {k: unbounded(v) for k, v in node.items()}
+
+
 @pytest.fixture(scope="module")
 def counts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]:
     ran: dict[str, int] = {}
@@ -69,12 +110,15 @@ def counts(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, int]]
     print(f"\nschemathesis cases per service: {ran} ({out})")
 
 
-def _run(operation: Any, mode: GenerationMode, token: str, project: str | None, sent: list[int]) -> None:
+def _run(operation: Any, mode: GenerationMode, token: str, project: str | None, sent: list[int],
+         examples: int, checks: list[Any], bounded: bool = True) -> None:
     """Run one operation's bounded fuzz, counting the cases sent in ``sent[0]``."""
     pinned = {"project_id": project} if project else None
+    if not bounded:
+        pinned = {name: NUL_ID for name in re.findall(r"\{(\w+)\}", operation.path)} or None
 
     @settings(
-        max_examples=MAX_EXAMPLES,
+        max_examples=examples,
         derandomize=True,
         deadline=None,
         database=None,
@@ -84,7 +128,7 @@ def _run(operation: Any, mode: GenerationMode, token: str, project: str | None, 
     @given(case=operation.as_strategy(generation_mode=mode, path_parameters=pinned))
     def fuzz(case: schemathesis.Case) -> None:
         sent[0] += 1
-        case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=CHECKS)
+        case.call_and_validate(headers={"Authorization": f"Bearer {token}"}, checks=checks)
 
     fuzz()
 
@@ -98,33 +142,44 @@ def _register(app: FastAPI) -> None:
     assert answer.status_code == 201, answer.text
 
 
+def _operations(schema: Any) -> dict[str, Any]:
+    return {op.label: op for op in (result.ok() for result in schema.get_all_operations())}
+
+
 @pytest.mark.parametrize("service", list(BUILDERS))
 def test_every_operation_conforms_and_never_fails(
-    service: str, settings_factory: Callable[..., Settings], counts: dict[str, int]
+    service: str, settings_factory: Callable[..., Settings], database_url: str, counts: dict[str, int]
 ) -> None:
     """No 5xx, documented statuses and media types, responses matching their schemas."""
-    app = BUILDERS[service](settings_factory(service_urls={u: NOWHERE for u in UPSTREAMS}))
+    database = database_url.split(":", 1)[0].split("+", 1)[0]
+    app = BUILDERS[service](settings_factory(database_url=database_url,
+                                             service_urls={u: NOWHERE for u in UPSTREAMS}))
     try:
         schema = schemathesis.openapi.from_asgi("/openapi.json", app)  # starts the app's lifespan once
-        operations = [result.ok() for result in schema.get_all_operations()]
+        loose = schemathesis.openapi.from_dict(unbounded(schema.raw_schema))
+        loose.app, loose.location = app, schema.location
+        operations, beyond = _operations(schema), _operations(loose)
         assert operations, f"{service}: no operations in the OpenAPI"
         if service == "recruitment":
             _register(app)
         total, failures = 0, []
-        for operation in operations:
-            for mode, token, project in RUNS:
+        for label, operation in operations.items():
+            for mode, token, project, bounded in RUNS:
                 if project and "{project_id}" not in operation.path:
                     continue
                 sent = [0]
                 try:
-                    _run(operation, mode, token, project, sent)
+                    _run(operation if bounded else beyond[label], mode, token, project, sent,
+                         MAX_EXAMPLES[database] if bounded else UNBOUNDED_EXAMPLES,
+                         CHECKS if bounded else UNBOUNDED_CHECKS, bounded)
                 except Unsatisfiable:
                     pass  # nothing in this operation can be made invalid (no parameters, no body)
                 except (Exception, FailureGroup) as exc:  # every operation runs; failures are reported together
-                    failures.append(f"--- {operation.label} ({mode.value}, {token}, {project or 'any project'})\n{exc}")
+                    failures.append(f"--- {label} ({mode.value}, {token}, {project or 'any project'}, "
+                                    f"{'bounded' if bounded else 'unbounded'})\n{exc}")
                 total += sent[0]
-        counts[service] = total
-        print(f"\n{service}: {len(operations)} operations, {total} cases, {len(failures)} failing runs")
+        counts[f"{service}/{database}"] = total
+        print(f"\n{service} on {database}: {len(operations)} operations, {total} cases, {len(failures)} failing runs")
         assert not failures, "\n".join(failures)
         assert total >= len(operations), f"{service}: {total} cases for {len(operations)} operations"
     finally:

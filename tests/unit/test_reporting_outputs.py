@@ -9,8 +9,10 @@ leave hidden values out. The PDF has its own module (test_reporting_outputs_pdf.
 
 from __future__ import annotations
 
+import csv
 import io
 import re
+import zipfile
 from html.parser import HTMLParser
 from typing import Any
 
@@ -413,3 +415,49 @@ def test_an_empty_report_renders() -> None:
     _, rows = read_csv(render_csv(doc))
     assert rows == []
     assert load_workbook(io.BytesIO(render_xlsx(doc))).sheetnames == ["Rapport", "Definities", "Toelichting"]
+
+
+# --------------------------------------------------------------------------- formula injection
+FORMULA = '=HYPERLINK("http://example.org/x","Klik hier")'
+
+
+def formula_document() -> ReportDocument:
+    """Texts a spreadsheet would run, as old history may still hold them: a confirmed summary, a
+    project's title and a row label."""
+    from services.reporting.outputs.view import document
+
+    doc = sample_document().model_dump(mode="json")
+    doc["title"] = {"nl": "=1+1", "en": "=1+1"}
+    doc["sections"][1]["tables"][0]["row_labels"]["enquired"] = {"nl": "@SUM(A1:A9)", "en": "+32 x"}
+    doc["sections"][2]["quotes"] = [
+        {"theme": "housing", "theme_label": {"nl": "wonen", "en": "housing"}, "text": FORMULA},
+        {"theme": "mobility", "theme_label": {"nl": "mobiliteit", "en": "mobility"}, "text": 'Bus, "=2+3",-4 @x'},
+        {"theme": "finances", "theme_label": {"nl": "financiën", "en": "finances"}, "text": "\x01Schulden\x00"}]
+    return document(doc)
+
+
+def test_a_formula_in_a_summary_is_text_in_the_workbook() -> None:
+    data = render_xlsx(formula_document())
+    workbook = load_workbook(io.BytesIO(data))
+    cells = [c for ws in workbook.worksheets for row in ws.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not [c.coordinate for c in cells if c.data_type == "f"]
+    summary = next(c for c in cells if c.value == FORMULA)
+    assert summary.data_type == "s" and summary.quotePrefix
+    assert next(c for c in cells if c.value == "=1+1").quotePrefix
+    assert next(c for c in cells if c.value == "@SUM(A1:A9)").quotePrefix
+    assert "Schulden" in [c.value for c in cells]  # a control character a workbook cannot hold is left out
+    with zipfile.ZipFile(io.BytesIO(data)) as package:
+        sheets = [package.read(n).decode() for n in package.namelist() if n.startswith("xl/worksheets/")]
+    assert not any("<f>" in sheet or "<f " in sheet for sheet in sheets)  # no formula anywhere in the file
+
+
+@pytest.mark.parametrize("dialect", ["standard", "excel-nl"])
+def test_no_csv_cell_starts_like_a_formula(dialect: str) -> None:
+    data = render_csv(formula_document(), dialect=dialect)
+    delimiter = ";" if dialect == "excel-nl" else ","
+    # every field as a spreadsheet splits the file: the comment lines too
+    fields = [f for line in data.decode("utf-8-sig").splitlines() for f in next(csv.reader([line], delimiter=delimiter))]
+    assert not [f for f in fields if f.lstrip(' "')[:1] in ("=", "+", "-", "@") and not re.fullmatch(r"-?[\d.,]+", f)]
+    comments, rows = read_csv(data, dialect=dialect)
+    assert "'@SUM(A1:A9)" in [r["row_label"] for r in rows]
+    assert any(line.startswith("# quote housing (wonen): ") and FORMULA in line for line in comments)

@@ -21,9 +21,11 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, select
 
 from shared.auth import Principal
+from shared.contracts.common import EARLIEST_DAY, LATEST_DAY
 from shared.domain import DomainError, InvalidInput, NotFound
 from shared.events.envelope import Role
 from shared.eventstore.db import reader, snapshot
+from shared.parameters import FormId, FormLine, PathId, within_bounds
 from shared.service import ServiceRuntime
 from services.reporting import records
 from services.reporting.document import ReportDocument, Text
@@ -96,10 +98,14 @@ def parse_day(value: str | None, field: str) -> date | None:
     if value is None or not value.strip():
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError:
         raise InvalidInput(f"Geen geldige datum (JJJJ-MM-DD) / Not a valid date (YYYY-MM-DD): {field}",
                            field=field) from None
+    if not within_bounds(day):
+        raise InvalidInput(f"Deze datum ligt buiten {EARLIEST_DAY.year}–{LATEST_DAY.year} / "
+                           f"This date lies outside {EARLIEST_DAY.year}–{LATEST_DAY.year}: {field}", field=field)
+    return day
 
 
 def default_compute(conn: Connection, parameters: dict[str, Any]) -> dict[str, Any]:
@@ -141,7 +147,7 @@ def router(runtime: ServiceRuntime, principal_of: Any, *, compute_overview: Comp
     @api.get("/reports/{report_id}/export.csv", response_class=Response,
              summary="A published report as CSV (long format, metadata in # lines, UTF-8 with BOM)",
              responses={200: {"content": {"text/csv": {}}}})
-    def export_csv(report_id: str, principal: Caller, lang: Lang = "nl",
+    def export_csv(report_id: PathId, principal: Caller, lang: Lang = "nl",
                    dialect: Literal["standard", "excel-nl"] = "standard") -> Response:
         doc, source = published(report_id, principal)
         return download(render_csv(doc, source=source, lang=lang, dialect=dialect), doc, report_id, "csv")
@@ -149,7 +155,7 @@ def router(runtime: ServiceRuntime, principal_of: Any, *, compute_overview: Comp
     @api.get("/reports/{report_id}/export.xlsx", response_class=Response,
              summary="A published report as an Excel workbook (one sheet per table, definitions, notes)",
              responses={200: {"content": {MEDIA["xlsx"]: {}}}})
-    def export_xlsx(report_id: str, principal: Caller, lang: Lang = "nl") -> Response:
+    def export_xlsx(report_id: PathId, principal: Caller, lang: Lang = "nl") -> Response:
         doc, source = published(report_id, principal)
         return download(render_xlsx(doc, source=source, lang=lang), doc, report_id, "xlsx")
 
@@ -157,7 +163,7 @@ def router(runtime: ServiceRuntime, principal_of: Any, *, compute_overview: Comp
              summary="A published report as PDF (Dutch by default): title page, definitions, charts, tables, "
                      "what was hidden and why",
              responses={200: {"content": {"application/pdf": {}}}})
-    def export_pdf(report_id: str, principal: Caller, lang: Lang = "nl") -> Response:
+    def export_pdf(report_id: PathId, principal: Caller, lang: Lang = "nl") -> Response:
         doc, source = published(report_id, principal)
         return download(render_pdf(doc, source=source, lang=lang), doc, report_id, "pdf")
 
@@ -166,10 +172,10 @@ def router(runtime: ServiceRuntime, principal_of: Any, *, compute_overview: Comp
     def dashboard(
         request: Request,
         principal: Caller,
-        report_id: Annotated[str | None, Query(max_length=100)] = None,
+        report_id: FormId = None,
         audience: AudienceName | None = None,
-        region: Annotated[str | None, Query(max_length=100)] = None,
-        project_id: Annotated[str | None, Query(max_length=100)] = None,
+        region: FormLine = None,
+        project_id: FormId = None,
         period_start: Annotated[str | None, Query(description="ISO date; default: 11 months before the end month")] = None,
         period_end: Annotated[str | None, Query(description="ISO date; default: the end of this month")] = None,
         grain: Grain = "month",

@@ -17,6 +17,9 @@ Layout (docs/reporting-outputs.md):
   what that means. Never a number, and the same status for every hidden cell.
 * ``dialect="excel-nl"``: semicolons and decimal commas, for Excel with Dutch regional
   settings (the XLSX export is the better choice there).
+* No cell starts like a formula: a text cell starting with = + - @ or a control character
+  gets a leading single quote (OWASP's advice against CSV injection), in the rows and in
+  every field of a ``#`` line a spreadsheet splits at the delimiter. Numbers stay numbers.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ import csv
 import io
 from typing import Literal
 
+from shared.contracts.common import formula_like
 from services.reporting.document import ReportDocument
 from services.reporting.outputs.view import (
     LEGEND, STATUS_LABELS, WHY_HIDDEN, Lang, Provenance, audience_label, basis_label, dims_label, dims_of,
@@ -38,6 +42,26 @@ Dialect = Literal["standard", "excel-nl"]
 
 def _line(text: str) -> str:
     return " ".join(str(text).split())
+
+
+def neutralised(text: str) -> str:
+    """``text`` as a spreadsheet shows it and never runs it: a quote before a formula start."""
+    if formula_like(text.lstrip(' "')) and not _is_number(text):  # a spreadsheet skips spaces and quotes
+        return "'" + text
+    return text
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text.replace(",", "."))
+    except ValueError:
+        return False
+    return True
+
+
+def _comment(line: str, delimiter: str) -> str:
+    """A ``#`` line whose every field (as a spreadsheet splits it) is neutralised."""
+    return delimiter.join(neutralised(part) if part.strip() else part for part in line.split(delimiter))
 
 
 def _number(value: float | int | None, dialect: Dialect) -> str:
@@ -114,7 +138,7 @@ def rows(doc: ReportDocument, lang: Lang, dialect: Dialect = "standard") -> list
                         "status": cell.status, "status_label": pick(STATUS_LABELS[cell.status], lang),
                         "rounded": "true" if cell.rounded else "false", "unit": pick(view.unit, lang), "units": "",
                         "title": pick(view.title, lang)})
-    return [{k: _line(v) for k, v in row.items()} for row in out]
+    return [{k: neutralised(_line(v)) for k, v in row.items()} for row in out]
 
 
 def render_csv(doc: ReportDocument, *, source: Provenance | None = None, lang: Lang = "nl",
@@ -122,9 +146,10 @@ def render_csv(doc: ReportDocument, *, source: Provenance | None = None, lang: L
     """The report as CSV bytes (UTF-8 with BOM)."""
     source = source or Provenance()
     buffer = io.StringIO(newline="")
+    delimiter = ";" if dialect == "excel-nl" else ","
     for line in comments(doc, source, lang):
-        buffer.write(line + "\r\n")
-    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, delimiter=";" if dialect == "excel-nl" else ",",
+        buffer.write(_comment(line, delimiter) + "\r\n")
+    writer = csv.DictWriter(buffer, fieldnames=COLUMNS, delimiter=delimiter,
                             lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     writer.writeheader()
     writer.writerows(rows(doc, lang, dialect))

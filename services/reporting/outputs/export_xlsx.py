@@ -3,7 +3,8 @@ definitions and notes.
 
 Shown figures are numbers (so they sum and chart in Excel); a hidden figure is the text
 "—" on a grey ground, never a number, explained on every table sheet and on the notes
-sheet.
+sheet. Every text cell is text: the workbook holds no formula, so a summary or a name
+that starts like one (``=HYPERLINK(…)``) is shown, never run (``as_text``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,15 @@ from __future__ import annotations
 import io
 import re
 from datetime import datetime
+from typing import Any
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from shared.contracts.common import formula_like
 from services.reporting.disclosure import TOTAL
 from services.reporting.document import ReportDocument, Text
 from services.reporting.outputs.view import (
@@ -236,6 +240,7 @@ def _quotes(ws: Worksheet, doc: ReportDocument, lang: Lang) -> None:
 
 def render_xlsx(doc: ReportDocument, *, source: Provenance | None = None, lang: Lang = "nl") -> bytes:
     source = source or Provenance()
+    doc = printable(doc)
     wb = Workbook()
     taken = {pick(t, lang).lower() for t in SHEETS.values()}
     ids = table_ids(doc)
@@ -259,9 +264,40 @@ def render_xlsx(doc: ReportDocument, *, source: Provenance | None = None, lang: 
     stamp = _stamp(source.created_at)
     if stamp is not None:
         props.created = props.modified = stamp
+    as_text(wb)
     buffer = io.BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
+
+
+def printable(doc: ReportDocument) -> ReportDocument:
+    """The document without the control characters a workbook cannot hold (openpyxl refuses
+    them): texts from older history may still carry one."""
+    def clean(node: Any) -> Any:
+        if isinstance(node, str):
+            return ILLEGAL_CHARACTERS_RE.sub("", node)
+        if isinstance(node, dict):
+            return {clean(k): clean(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [clean(v) for v in node]
+        return node
+
+    return type(doc).model_validate(clean(doc.model_dump(mode="json")))  # the same kind of document back
+
+
+def as_text(wb: Workbook) -> None:
+    """Make every text cell plain text. openpyxl stores a string starting with "=" as a formula;
+    such a cell becomes a string again, and every text that starts like a formula (= + - @) gets
+    Excel's quote prefix, so that editing the cell does not turn it into one either."""
+    for ws in wb.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                if not isinstance(cell.value, str):
+                    continue
+                if cell.data_type == "f":
+                    cell.data_type = "s"
+                if formula_like(cell.value):
+                    cell.quotePrefix = True
 
 
 def _stamp(value: str | None) -> datetime | None:
