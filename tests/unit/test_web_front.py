@@ -189,7 +189,7 @@ def test_the_session_cookie_is_httponly_lax_and_secure_only_in_production(tmp_pa
         assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Secure" not in cookie
     key = base64.b64encode(b"k" * 32).decode()
     production = {"env": "production", "redis_url": "redis://127.0.0.1:1/0", "database_url": f"sqlite:///{tmp_path}/{{service}}.db",
-                  "master_key": key, "blind_index_key": key, "oidc_issuer": "https://idp", "oidc_audience": "buddy",
+                  "master_key": key, "blind_index_key": key, "bus_key": key, "oidc_issuer": "https://idp", "oidc_audience": "buddy",
                   "oidc_jwks_url": "https://idp/jwks", "service_token": "s" * 32}
     with client(tmp_path, **production) as c:
         resp = c.get("/signin")
