@@ -230,9 +230,13 @@ def auth(token: str | None) -> dict[str, str]:
 
 
 class Api:
-    """Thin httpx wrapper: ``api.post("recruitment", "/projects", token, body)``."""
+    """Thin httpx wrapper: ``api.post("recruitment", "/projects", token, body)``.
 
-    def __init__(self, system: ServiceSystem, timeout: float = 10) -> None:
+    The timeout is generous: these tests check answers, not speed (the benchmarks do), and a
+    PDF export on a 2-core machine busy with other tests took over 10 s.
+    """
+
+    def __init__(self, system: ServiceSystem, timeout: float = 60) -> None:
         self.system = system
         self.client = httpx.Client(timeout=timeout)
 

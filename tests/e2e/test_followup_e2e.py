@@ -19,12 +19,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import httpx
 import jwt
 import pytest
 import redis
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from services.followup.domain import add_months
+from shared.auth import dev_principals
 from tests.conftest import delete_keys_with_prefix
 from tests.e2e import flows
 from tests.e2e.flows import AUDITOR, PRO
@@ -72,7 +74,8 @@ def signing_key() -> rsa.RSAPrivateKey:
 @pytest.fixture(scope="module")
 def system(redis_url: str, tmp_path_factory: pytest.TempPathFactory,
            signing_key: rsa.RSAPrivateKey) -> Iterator[ServiceSystem]:
-    """The four services, accepting dev tokens and OIDC tokens signed by ``signing_key``."""
+    """The four services, accepting OIDC tokens signed by ``signing_key`` (and so no dev tokens:
+    an identity provider marks a real installation; the dev people get OIDC tokens, ``OidcApi``)."""
     jwks = JWKSServer(signing_key)
     prefix = f"t-{uuid.uuid4().hex[:8]}"
     started = ServiceSystem(redis_url=redis_url, key_prefix=prefix, data_dir=tmp_path_factory.mktemp("fu") / "data",
@@ -98,9 +101,28 @@ def system(redis_url: str, tmp_path_factory: pytest.TempPathFactory,
             client.close()
 
 
+class OidcApi(Api):
+    """Sends each dev person's requests with an OIDC token carrying that person's claims."""
+
+    def __init__(self, system: ServiceSystem, key: rsa.RSAPrivateKey) -> None:
+        super().__init__(system)
+        self.key = key
+
+    def request(self, method: str, service: str, path: str, token: str | None = None, body: Any = None,
+                **kwargs: Any) -> httpx.Response:
+        person = dev_principals().get(token or "")
+        if person is not None:
+            now = int(time.time())
+            token = jwt.encode({"iss": ISSUER, "aud": AUDIENCE, "sub": person.actor.id, "iat": now, "exp": now + 600,
+                                "buddy_role": person.role.value, "buddy_projects": sorted(person.projects),
+                                "buddy_regions": sorted(person.regions)},
+                               self.key, algorithm="RS256", headers={"kid": "k1"})
+        return super().request(method, service, path, token, body, **kwargs)
+
+
 @pytest.fixture(scope="module")
-def api(system: ServiceSystem) -> Iterator[Api]:
-    with Api(system) as client:
+def api(system: ServiceSystem, signing_key: rsa.RSAPrivateKey) -> Iterator[Api]:
+    with OidcApi(system, signing_key) as client:
         yield client
 
 
