@@ -117,7 +117,7 @@ RULES: list[Rule] = [
     Rule("followup", "GET POST PUT", r"^/(projects|duos|boundary-signals|goals|follow-up-calls|policy-signals)/",
          STAFF, "case logging (a buddy only for their own duo's contacts)"),
     # reporting: anonymised figures of the caller's scope
-    Rule("reporting", "GET", r"^/(indicators|reports)$", SIGNED_IN, "catalogue; the list is filtered"),
+    Rule("reporting", "GET", r"^/(indicators|reports|scopes)$", SIGNED_IN, "catalogue; the lists are filtered"),
     Rule("reporting", "POST", r"^/reports$", PUBLISH, "publishing keeps a record: not for read-only auditors"),
     Rule("reporting", "GET", r"^/(reports/|dashboard$)", REPORTS, "figures of a project: its staff, its "
                                                                   "region's coordinator, admins, auditors"),
