@@ -8,13 +8,17 @@ for all four.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextvars
+import hashlib
 import hmac
 import json
+import re
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -22,7 +26,8 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from fastapi.routing import APIRoute, RouteContext, iter_route_contexts
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -502,8 +507,9 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
         finally:
             await runtime.stop()
 
+    # /docs and /redoc are ours (serve_api_docs), never FastAPI's, whose pages load from a CDN
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan,
-                  **({} if public_docs else {"openapi_url": None, "docs_url": None, "redoc_url": None}))
+                  docs_url=None, redoc_url=None, **({} if public_docs else {"openapi_url": None}))
     app.state.runtime = runtime
     keys = IdempotencyKeys(runtime.engine, runtime.authenticator, runtime.clock, settings.idempotency_keep_hours,
                            settings.key_bytes("blind_index_key"))
@@ -646,7 +652,9 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
         return PlainTextResponse(generate_latest(metrics.registry).decode(), media_type="text/plain; version=0.0.4")
 
     app.include_router(ops)
-    if not public_docs:
+    if public_docs:
+        serve_api_docs(app)
+    else:
         signed_in = principal_dependency(runtime.authenticator)
 
         # No /docs or /redoc: a browser cannot send the bearer token their page would need.
@@ -663,6 +671,69 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
         app.include_router(router)
     document_errors(app)
     return app
+
+
+APIDOCS_FOLDER = Path(__file__).parent / "static" / "apidocs"
+APIDOCS_ASSETS = {  # the only files /apidocs-assets/ serves, by name (shared/static/apidocs/README.md)
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "favicon-32x32.png": "image/png",
+    "redoc.standalone.js": "text/javascript; charset=utf-8",
+}
+
+
+def _same_origin_only(page: HTMLResponse) -> HTMLResponse:
+    """The page may load nothing from another host (ReDoc's menu would fetch its logo from a CDN)."""
+    inline = re.findall(rb"<script>(.*?)</script>", page.body, re.DOTALL)
+    scripts = "".join(f" 'sha256-{base64.b64encode(hashlib.sha256(s).digest()).decode()}'" for s in inline)
+    page.headers["Content-Security-Policy"] = (
+        f"default-src 'self'; script-src 'self'{scripts}; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+        "font-src 'self' data:; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+    page.headers["Referrer-Policy"] = "no-referrer"
+    return page
+
+
+def serve_api_docs(app: FastAPI) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` (ReDoc) with their scripts from this service, so they work offline.
+
+    The pages name only same-origin URLs (no CDN, no Google fonts, no online validator) and
+    their Content-Security-Policy lets the browser load nothing else. The files are revalidated
+    by their ETag after a day, so an upgrade reaches browsers by the next day.
+    """
+
+    def url(request: Request, path: str) -> str:
+        return request.scope.get("root_path", "").rstrip("/") + path
+
+    @app.get("/apidocs-assets/{name}", include_in_schema=False)
+    async def apidocs_asset(name: str) -> FileResponse:
+        media_type = APIDOCS_ASSETS.get(name)
+        if media_type is None:
+            raise HTTPException(404, detail="Not Found")
+        return FileResponse(APIDOCS_FOLDER / name, media_type=media_type, headers={
+            "Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
+
+    redirect = app.swagger_ui_oauth2_redirect_url or "/docs/oauth2-redirect"
+
+    @app.get("/docs", include_in_schema=False)
+    async def swagger_ui(request: Request) -> HTMLResponse:
+        return _same_origin_only(get_swagger_ui_html(
+            openapi_url=url(request, app.openapi_url or "/openapi.json"), title=f"{app.title} - Swagger UI",
+            swagger_js_url=url(request, "/apidocs-assets/swagger-ui-bundle.js"),
+            swagger_css_url=url(request, "/apidocs-assets/swagger-ui.css"),
+            swagger_favicon_url=url(request, "/apidocs-assets/favicon-32x32.png"),
+            oauth2_redirect_url=url(request, redirect),
+            swagger_ui_parameters={**(app.swagger_ui_parameters or {}), "validatorUrl": None}))
+
+    @app.get(redirect, include_in_schema=False)
+    async def swagger_ui_redirect() -> HTMLResponse:
+        return _same_origin_only(get_swagger_ui_oauth2_redirect_html())
+
+    @app.get("/redoc", include_in_schema=False)
+    async def redoc(request: Request) -> HTMLResponse:
+        return _same_origin_only(get_redoc_html(
+            openapi_url=url(request, app.openapi_url or "/openapi.json"), title=f"{app.title} - ReDoc",
+            redoc_js_url=url(request, "/apidocs-assets/redoc.standalone.js"),
+            redoc_favicon_url=url(request, "/apidocs-assets/favicon-32x32.png"), with_google_fonts=False))
 
 
 def _ping_db(runtime: ServiceRuntime) -> None:
