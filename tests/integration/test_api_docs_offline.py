@@ -12,19 +12,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
 
-from shared.settings import Settings
-from services.matching.bootstrap import build as build_matching
 
-NOWHERE = {"recruitment": "http://127.0.0.1:9", "matching": "http://127.0.0.1:9"}  # upstream feeds are not running
 APIDOCS = Path(__file__).resolve().parents[2] / "shared" / "static" / "apidocs"
 EXPECTED_TYPES = {
     "swagger-ui-bundle.js": ("text/javascript", 1_000_000),
@@ -52,21 +48,6 @@ def references(html: str) -> list[str]:
     parser.feed(html)
     return parser.urls
 
-
-@pytest.fixture
-def serve(settings_factory: Callable[..., Settings]) -> Iterator[Callable[..., TestClient]]:
-    """``serve(**settings) -> TestClient`` of a running matching service."""
-    clients: list[TestClient] = []
-
-    def start(**overrides: Any) -> TestClient:
-        client = TestClient(build_matching(settings_factory(service_urls=NOWHERE, **overrides)))
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield start
-    for client in clients:
-        client.__exit__(None, None, None)
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])

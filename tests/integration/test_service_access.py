@@ -18,7 +18,7 @@ Start-up says whether dev tokens are accepted, and if not, why.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,7 +29,7 @@ from shared.logging import PERSONAL_KEYS
 from shared.settings import DEV_SERVICE_TOKEN, Settings
 from services.matching.bootstrap import build as build_matching
 
-NOWHERE = {"recruitment": "http://127.0.0.1:9", "matching": "http://127.0.0.1:9"}  # upstream feeds are not running
+from tests.integration.conftest import NOWHERE
 SERVICE_TOKEN = "a-real-service-token-" + "s" * 24
 METRICS_TOKEN = "a-real-metrics-token-" + "m" * 24
 
@@ -37,21 +37,6 @@ METRICS_TOKEN = "a-real-metrics-token-" + "m" * 24
 def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
-
-@pytest.fixture
-def serve(settings_factory: Callable[..., Settings]) -> Iterator[Callable[..., TestClient]]:
-    """``serve(**settings) -> TestClient`` of a running matching service (it has a feed and a consumer)."""
-    clients: list[TestClient] = []
-
-    def start(**overrides: Any) -> TestClient:
-        client = TestClient(build_matching(settings_factory(service_urls=NOWHERE, **overrides)))
-        client.__enter__()
-        clients.append(client)
-        return client
-
-    yield start
-    for client in clients:
-        client.__exit__(None, None, None)
 
 
 def _installation(serve: Callable[..., TestClient], **overrides: Any) -> TestClient:
