@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-faults install docs bench bench-quick clean-data
+.PHONY: run test test-fast test-faults install docs bench bench-quick clean-data
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed (set PYTHON=python3.12, say)")'
@@ -23,6 +23,10 @@ run: $(STAMP)
 ## The whole test suite; real Redis and PostgreSQL from BUDDY_TEST_* or started privately.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+## The inner loop: unit tests only (domain, contracts, pages; SQLite, no PostgreSQL), well under a minute.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit -m "not slow and not postgres" $(PYTEST_ARGS)
 
 ## The full fault-injection suite (a bounded subset runs in `make test`).
 test-faults: $(STAMP)

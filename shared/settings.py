@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import os
 import secrets
-from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
@@ -239,8 +238,3 @@ def _key_of(text: str, name: str) -> bytes:
     if len(raw) != 32:
         raise ValueError(f"BUDDY_{name.upper()} must be 32 bytes, base64-encoded")
     return raw
-
-
-@lru_cache
-def get_settings() -> Settings:
-    return Settings()

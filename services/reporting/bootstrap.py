@@ -10,6 +10,7 @@ from shared.clock import Clock
 from shared.service import ServiceRuntime, create_app
 from shared.settings import Settings
 from services.reporting.api import router
+from services.reporting.outputs.api import router as outputs_router
 from services.reporting.projections import on_event
 from services.reporting.rebuild import BatchWriter
 from services.reporting.scopes import router as scopes_router
@@ -24,12 +25,7 @@ def build(settings: Settings, *, feed: Feed | None = None, clock: Clock | None =
                              feed=feed, clock=clock, batch=BatchWriter)
     routers = [router(runtime, principal_dependency(runtime.authenticator))]
     routers.append(scopes_router(runtime, principal_dependency(runtime.authenticator)))
-    try:  # the outputs (CSV, XLSX, PDF, dashboard), when installed alongside
-        from services.reporting.outputs.api import router as outputs_router
-    except ImportError:  # pragma: no cover - the outputs are being built
-        pass
-    else:
-        routers.append(outputs_router(runtime, principal_dependency(runtime.authenticator)))
+    routers.append(outputs_router(runtime, principal_dependency(runtime.authenticator)))  # CSV, XLSX, PDF, dashboard
     return create_app(
         runtime,
         routers,

@@ -84,10 +84,6 @@ def _envelope(service: str, m: Any) -> Envelope:
         payload=json.loads(m["payload"]))
 
 
-async def head_of(feed: Feed, upstream: str) -> int:
-    return await feed.head(upstream)
-
-
 async def watermark_as_of(feed: Feed, upstream: str, recorded_before: str) -> int:
     """The last position recorded at or before a moment (ISO time), by bisection on the feed.
 

@@ -64,9 +64,9 @@ class BusKeys:
     def from_settings(cls, settings: Any = None) -> "BusKeys":
         """The keys of ``BUDDY_BUS_KEY`` (on the dev default, the dev key in the data folder)."""
         if settings is None:
-            from shared.settings import get_settings
+            from shared.settings import Settings
 
-            settings = get_settings()
+            settings = Settings()
         return cls(settings.bus_keys())
 
     def _tag(self, kid: bytes, key: bytes, stream: str | bytes, data: bytes) -> bytes:

@@ -55,13 +55,6 @@ class Envelope(BaseModel):
     causation_id: UUID | None = None
     payload: dict[str, Any]
 
-    def to_json(self) -> str:
-        return self.model_dump_json()
-
-    @classmethod
-    def from_json(cls, raw: str | bytes) -> "Envelope":
-        return cls.model_validate_json(raw)
-
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 

@@ -8,6 +8,8 @@ import pytest
 
 from bench.__main__ import main
 
+pytestmark = pytest.mark.slow  # runs the benchmark harness end to end
+
 
 def test_quick_mode_on_a_tiny_history_writes_a_report(redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      capsys: pytest.CaptureFixture[str]) -> None:

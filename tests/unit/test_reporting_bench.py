@@ -9,12 +9,16 @@ import inspect
 import json
 from pathlib import Path
 
+import pytest
+
 from bench import reporting_bench
 from bench.reporting_history import FLANDERS, SERVICES, cached_history, open_stores
 from services.reporting.projections import HANDLERS
 from shared.bus import StoreFeed
 from shared.events.envelope import canonical_json
 from shared.events.registry import REGISTRY
+
+pytestmark = pytest.mark.slow  # builds and replays benchmark histories
 
 TINY = FLANDERS.scaled(0.0004)  # ≈ 4,000 events
 SMALL = FLANDERS.scaled(0.0015)  # ≈ 15,000 events: enough for the rare event types
