@@ -89,7 +89,7 @@ def test_a_published_overview_exports_to_every_format(client: TestClient, tmp_pa
 
     workbook = load_workbook(io.BytesIO(client.get(f"/reports/{report_id}/export.xlsx", headers=ADMIN).content))
     tables = sum(len(s.tables) for s in doc.sections)
-    assert len(workbook.sheetnames) >= tables + 3 and workbook.sheetnames[0] == "Rapport"
+    assert len(workbook.sheetnames) >= tables + 3 and workbook.sheetnames[0] == "Inhoud"
 
     pdf = client.get(f"/reports/{report_id}/export.pdf", headers=ADMIN)
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
