@@ -161,6 +161,41 @@ async def rebuild(
     return reached
 
 
+ERASURES = {"recruitment": "VolunteerPersonalDataErased", "matching": "ParticipantPersonalDataErased"}
+
+
+async def apply_erasures(engine: Engine, feed: Feed, *, page: int = 2000) -> dict[str, int]:
+    """Apply every erasure in the owning services' logs to existing reporting projections.
+
+    For a reporting database that was live before reporting forgot erased people (revision
+    0307): its rows of people erased earlier still carry their pseudonym. Reads only the
+    recruitment and matching logs, up to each consumer checkpoint (what the projections
+    already hold; later erasures arrive live), and re-keys those people's rows as the live
+    handler does. Idempotent; changes no figure. Returns the erasures applied per service.
+    """
+    await anyio.to_thread.run_sync(migrate, engine, "reporting")
+    applied: dict[str, int] = {}
+    for upstream, kind in ERASURES.items():
+        until = await anyio.to_thread.run_sync(_checkpoint_of, engine, upstream)
+        found: list[Envelope] = []
+        after = 0
+        while after < until:
+            envs = await feed.read(upstream, after, min(page, until - after))
+            if not envs:
+                break
+            found += [e for e in envs if e.type == kind and e.position <= until]
+            after = envs[-1].position
+        await anyio.to_thread.run_sync(_apply, engine, found, Memory(fresh=False))
+        applied[upstream] = len(found)
+    return applied
+
+
+def _checkpoint_of(engine: Engine, upstream: str, consumer: str = "reporting") -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(consumer_checkpoints.c.position).where(
+            consumer_checkpoints.c.consumer == consumer, consumer_checkpoints.c.upstream == upstream)).scalar() or 0
+
+
 def _is_empty(engine: Engine) -> bool:
     with engine.connect() as conn:
         return conn.execute(select(contacts.c.contact_id).limit(1)).first() is None

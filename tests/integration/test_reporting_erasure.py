@@ -14,14 +14,16 @@ import asyncio
 import random
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, text
 
+from shared.bus import StoreFeed
 from shared.eventstore import make_engine, migrate
 from shared.eventstore.db import reader
 from services.reporting import records
-from services.reporting.projections import erased_token
+from services.reporting.projections import HANDLERS, _ignored, erased_token
 from services.reporting.read_models import PROJECTION_TABLES
-from services.reporting.rebuild import StoreRowsFeed, rebuild
+from services.reporting.rebuild import ERASURES, StoreRowsFeed, apply_erasures, rebuild
 from services.reporting.reports import compute
 from tests.integration import test_reporting_script as script
 from tests.integration.test_reporting_rebuild import apply_interleaved, dump
@@ -91,3 +93,21 @@ def test_the_erasure_reaches_rows_written_before_and_after_it(tmp_path: Path) ->
             apply_interleaved(live, {service: streams[service]}, random.Random(1))
         assert dump(live) == expected, name
         live.dispose()
+
+
+def test_erasures_recorded_before_the_upgrade_are_applied_once_by_the_command(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A database projected before reporting forgot erased people (revision 0307): ``buddy
+    reporting apply-erasures`` re-keys their rows from the owners' logs, the same as a rebuild."""
+    expected_engine, stores = rebuilt(tmp_path, erasures=True)
+    expected = dump(expected_engine)
+    old = make_engine(f"sqlite:///{tmp_path}/before-0307.db")
+    with monkeypatch.context() as patched:  # the handlers as they were: erasures ignored
+        for kind in ERASURES.values():
+            patched.setitem(HANDLERS, kind, _ignored)
+        asyncio.run(rebuild(old, StoreRowsFeed(stores)))
+    assert "v6" in values(old) and dump(old) != expected
+    assert asyncio.run(apply_erasures(old, StoreFeed(stores))) == {"recruitment": 1, "matching": 1}
+    assert dump(old) == expected
+    asyncio.run(apply_erasures(old, StoreFeed(stores)))  # again: nothing changes
+    assert dump(old) == expected
