@@ -1,16 +1,27 @@
-"""Reporting projections: pseudonymous ids, vocabulary codes and dates only, no personal data.
+"""Reporting projections: pseudonymised per-person rows, only the columns the reports read.
+
+No names, contact data, notes or free text (but a policy signal's confirmed, anonymised
+summary): pseudonymous ids, vocabulary codes, dates and numbers. Still personal data under
+the GDPR: a pseudonymous id with its dates and codes is about one person, and the producers'
+logs carry the same pseudonyms (docs/privacy.md §1). So the tables keep what a report reads
+and nothing more (migration 0307 dropped the rest), and an erased person's rows are re-keyed
+to a one-way token (``rp_erased_subjects``, ``projections.person``), kept for the counts.
 
 Each table is fed by exactly one upstream service. Events of one service arrive in
 position order, but the services' streams interleave in any order; keeping every table to
 one upstream (and joining at query time) makes the projections the same whatever the
-interleaving, so a rebuild equals the live state and a report can be reproduced.
+interleaving, so a rebuild equals the live state and a report can be reproduced. The one
+exception, an erasure, re-keys a person's rows in every table that names them; a row
+written after it under the old pseudonym is keyed to the token as it is written, so every
+interleaving still ends the same (tests/integration/test_reporting_erasure.py).
 
 Every fact keeps two dates: when it happened (``*_on``, the domain date, or the
 envelope's ``occurred_at`` when the event has none) and when it became known (``*_rec``,
 the date of the envelope's ``recorded_at``), both as ISO dates (UTC). Reports "about
 period P" bucket by the first, reports on the ``recorded`` basis by the second.
 
-Upstreams: recruitment → rp_projects, rp_volunteers, rp_volunteer_duos, rp_keep_warm;
+Upstreams (``rp_erased_subjects`` is the one table two of them feed: recruitment for
+volunteers, matching for participants): recruitment → rp_projects, rp_volunteers, rp_volunteer_duos, rp_keep_warm;
 matching → rp_participants, rp_participant_events, rp_proposals, rp_duos, rp_duo_pauses;
 followup → rp_contacts, rp_contact_months, rp_contact_activity_months, rp_coaching_sessions, rp_coaching_attendance, rp_boundary_signals,
 rp_goals, rp_evaluations, rp_followup_calls, rp_policy_signals.
