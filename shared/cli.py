@@ -179,6 +179,32 @@ def rebuild_reporting(
     typer.echo(f"rebuilt into {url}: " + ", ".join(f"{k} up to {v}" for k, v in reached.items()))
 
 
+@reporting.command("apply-erasures")
+def apply_reporting_erasures(
+    from_stores: Annotated[bool, typer.Option(help="Read the producers' stores directly instead of their HTTP "
+                                                   "feeds.")] = False,
+) -> None:
+    """Re-key the reporting rows of every person erased so far (once, after upgrading to revision 0307)."""
+    import asyncio
+
+    from shared.eventstore import make_engine
+    from services.reporting.rebuild import apply_erasures
+
+    settings = Settings()
+    engine = make_engine(settings.database_url_of("reporting"))
+
+    async def run() -> dict[str, int]:
+        feed = _store_feed(settings) if from_stores else _feed(settings)
+        try:
+            return await apply_erasures(engine, feed)
+        finally:
+            await _close_feed(feed)
+
+    applied = asyncio.run(run())
+    engine.dispose()
+    typer.echo("erasures applied to reporting: " + ", ".join(f"{k} {v}" for k, v in applied.items()))
+
+
 @audit.command("reproduce")
 def reproduce(
     report_id: Annotated[str, typer.Argument(help="The id of a published report.")],

@@ -6,8 +6,9 @@ So that no caller can make the service spend that many times over:
 
 * every request for the same watermark (the positions per producer, not the day: two
   days with nothing recorded between them share it) uses one rebuild. The last ``kept``
-  rebuilt databases are kept (temporary SQLite files holding projections only, no
-  personal data) and used by later reports at that watermark;
+  rebuilt databases are kept (temporary SQLite files holding the projections only:
+  pseudonymised per-person rows, personal data like the reporting database itself, see
+  docs/operations.md §2) and used by later reports at that watermark;
 * at most ``running`` rebuilds run at once and ``waiting`` more wait for their turn; a
   request that would need one more is refused at once with ``Busy`` (HTTP 503 with
   ``Retry-After``: the time the last rebuild took), not queued without end;

@@ -395,7 +395,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         "(zoals nu gekend).",
         "Number of proposals of a volunteer to a participant in the period, by how the proposal ended "
         "(as known now)."),
-       _t("voorstellen", "proposals"), ("DuoProposed", "DuoAccepted", "DuoDeclined", "DuoStarted"),
+       _t("voorstellen", "proposals"), ("DuoProposed", "DuoDeclined", "DuoStarted"),
        SCOPE_PERIOD + ("proposal_outcome",)),
     _i("duos_started", "duos", "count", ("Gestarte duo's", "Duos started"),
        ("Aantal duo's met een startdatum in de periode, per doelgroep van de deelnemer en per wachttijd van de "
@@ -557,7 +557,7 @@ CATALOGUE: tuple[Indicator, ...] = (
         "deelnemers ook de verandering in hun netwerk.",
         "Number of follow-up calls due in the period, by how they ended (as known now); for participants reached "
         "also the change in their network."),
-       _t("gesprekken", "calls"), ("FollowUpCallScheduled", "FollowUpCallAttempted", "FollowUpCallCompleted"),
+       _t("gesprekken", "calls"), ("FollowUpCallScheduled", "FollowUpCallCompleted"),
        SCOPE_PERIOD + ("call_status", "call_result")),
     _i("followup_reach_share", "followup_calls", "share", ("Bereikt bij opvolging", "Reached at follow-up"),
        ("Bereikte deelnemers in procent van de opvolggesprekken die in de periode vielen.",

@@ -25,6 +25,7 @@ form, so a rebuild hands them the stored JSON as is.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -41,8 +42,8 @@ from shared.events.registry import REGISTRY, DomainEvent
 from shared.eventstore.rows import BatchedConnection, put
 from services.reporting.read_models import (
     boundary_signals, coaching_attendance, coaching_sessions, contact_activity_months, contact_months, contacts,
-    duo_pauses, duos, evaluations, followup_calls, goals, keep_warm, participant_events, participants, policy_signals,
-    projects, proposals, volunteer_duos, volunteers)
+    duo_pauses, duos, erased_subjects, evaluations, followup_calls, goals, keep_warm, participant_events, participants,
+    policy_signals, projects, proposals, volunteer_duos, volunteers)
 
 class Meta:
     """What a handler needs of an envelope: the event id and its two days (UTC ISO dates)."""
@@ -147,33 +148,24 @@ _VOLUNTEER_AVAILABLE = _set(volunteers, "volunteer_id", "status",
                             available_rec=func.coalesce(volunteers.c.available_rec, bindparam("v_rec")))
 _VOLUNTEER_STATUS = _set(volunteers, "volunteer_id", "status")
 _VOLUNTEER_STOPPED = _set(volunteers, "volunteer_id", "status", "stopped_on", "stopped_rec", "stop_reason")
-_VOLUNTEER_LEFT = (update(volunteer_duos)
-                   .where(volunteer_duos.c.volunteer_id == bindparam("k"), volunteer_duos.c.duo_id == bindparam("k_duo"))
-                   .values(left_on=bindparam("v_left_on"), left_rec=bindparam("v_left_rec")))
 _PARTICIPANT_INTAKE = _set(participants, "participant_id", "intake_on", "intake_rec")
 _PARTICIPANT_WAITING = _set(participants, "participant_id", "waiting_since")
 _WAITING_SINCE = select(participants.c.waiting_since).where(participants.c.participant_id == bindparam("k"))
-_ACCEPTED = {party: _set(proposals, "duo_id", f"accepted_by_{party}") for party in ("volunteer", "participant")}
-_DECLINED = _set(proposals, "duo_id", "declined_by", "decline_reason", "declined_rec")
+_DECLINED = _set(proposals, "duo_id", "declined_by", "declined_rec")
 _RESUMED = (update(duo_pauses).where(duo_pauses.c.duo_id == bindparam("k"), duo_pauses.c.resumed_on.is_(None))
             .values(resumed_on=bindparam("v_resumed_on"), resumed_rec=bindparam("v_resumed_rec")))
 _DUO_ENDED = _set(duos, "duo_id", "status", "ended_on", "ended_rec", "end_reason", "planned")
-_CONTACT_COLUMNS = ("duo_id", "project_id", "contact_on", "month", "minutes", "mode", "activities", "logged_by")
+_CONTACT_COLUMNS = ("duo_id", "project_id", "month", "minutes", "mode", "activities")
 _CONTACT_CORRECTED = _set(contacts, "contact_id", *_CONTACT_COLUMNS)
 _CONTACT_RETRACTED = delete(contacts).where(contacts.c.contact_id == bindparam("k"))
-_BOUNDARY_FOLLOWED_UP = _set(boundary_signals, "signal_id",
-                             followed_up_on=_earliest(boundary_signals.c.followed_up_on, bindparam("v_on")),
-                             current_severity=func.coalesce(bindparam("v_severity"), boundary_signals.c.current_severity))
 _BOUNDARY_RESOLVED = _set(boundary_signals, "signal_id", "resolved_on", "resolved_rec", "resolution")
 _GOAL_PROGRESS = (update(goals)
                   .where(goals.c.goal_id == bindparam("k"),
                          (goals.c.latest_on.is_(None)) | (goals.c.latest_on <= bindparam("v_on")))
                   .values(latest_score=bindparam("v_score"), latest_on=bindparam("v_on")))
 _GOAL_CLOSED = _set(goals, "goal_id", "closed_on", "closed_rec", "outcome")
-_CALL_ATTEMPTED = _set(followup_calls, "call_id", attempts=case(
-    (followup_calls.c.attempts < bindparam("v_attempt"), bindparam("v_attempt")), else_=followup_calls.c.attempts))
-_CALL_COMPLETED = _set(followup_calls, "call_id", "outcome", "completed_on", "completed_rec", "attempts",
-                       "still_in_contact", "network_change", "wellbeing")
+_CALL_COMPLETED = _set(followup_calls, "call_id", "outcome", "completed_rec", "still_in_contact", "network_change",
+                       "wellbeing")
 _POLICY_SUMMARY = _set(policy_signals, "signal_id", "theme", "summary", "summary_rec")
 _POLICY_SHREDDED = update(policy_signals).where(policy_signals.c.signal_id == bindparam("k")).values(
     summary=None, summary_rec=None)
@@ -198,107 +190,92 @@ def _project_closed(conn: Connection, e: rc.ProjectClosed, env: Meta) -> None:
 
 
 def _enquiry(conn: Connection, e: rc.VolunteerEnquiryReceived, env: Meta) -> None:
-    put(conn, volunteers, volunteer_id=e.volunteer_id, project_id=e.project_id, status="enquired",
+    put(conn, volunteers, volunteer_id=person(conn, e.volunteer_id), project_id=e.project_id, status="enquired",
         channel=str(e.channel), enquired_on=_on(env), enquired_rec=_rec(env), intake_on=None, intake_rec=None,
         screened_on=None, screened_rec=None, screening=None, trained_on=None, trained_rec=None, available_on=None,
         available_rec=None, stopped_on=None, stopped_rec=None, stop_reason=None)
 
 
 def _volunteer_intake(conn: Connection, e: rc.VolunteerIntakeHeld, env: Meta) -> None:
-    conn.execute(_VOLUNTEER_INTAKE, {"k": e.volunteer_id, **_v(intake_on=e.held_on.isoformat(), intake_rec=_rec(env))})
+    conn.execute(_VOLUNTEER_INTAKE, {"k": person(conn, e.volunteer_id), **_v(intake_on=e.held_on.isoformat(), intake_rec=_rec(env))})
 
 
 def _volunteer_screened(conn: Connection, e: rc.VolunteerScreened, env: Meta) -> None:
-    conn.execute(_VOLUNTEER_SCREENED, {"k": e.volunteer_id, **_v(
+    conn.execute(_VOLUNTEER_SCREENED, {"k": person(conn, e.volunteer_id), **_v(
         screened_on=e.screened_on.isoformat(), screened_rec=_rec(env), screening=str(e.outcome))})
 
 
 def _volunteer_trained(conn: Connection, e: rc.VolunteerTrained, env: Meta) -> None:
-    conn.execute(_VOLUNTEER_TRAINED, {"k": e.volunteer_id, **_v(on=e.session_on.isoformat(), rec=_rec(env))})
+    conn.execute(_VOLUNTEER_TRAINED, {"k": person(conn, e.volunteer_id), **_v(on=e.session_on.isoformat(), rec=_rec(env))})
 
 
 def _volunteer_available(conn: Connection, e: rc.VolunteerMadeAvailable, env: Meta) -> None:
-    conn.execute(_VOLUNTEER_AVAILABLE, {"k": e.volunteer_id, **_v(status="available", on=_on(env), rec=_rec(env))})
+    conn.execute(_VOLUNTEER_AVAILABLE, {"k": person(conn, e.volunteer_id), **_v(status="available", on=_on(env), rec=_rec(env))})
 
 
 def _volunteer_paused(conn: Connection, e: rc.VolunteerPaused, env: Meta) -> None:
-    conn.execute(_VOLUNTEER_STATUS, {"k": e.volunteer_id, "v_status": "paused"})
+    conn.execute(_VOLUNTEER_STATUS, {"k": person(conn, e.volunteer_id), "v_status": "paused"})
 
 
 def _volunteer_resumed(conn: Connection, e: rc.VolunteerResumed, env: Meta) -> None:
-    conn.execute(_VOLUNTEER_STATUS, {"k": e.volunteer_id, "v_status": "available"})
+    conn.execute(_VOLUNTEER_STATUS, {"k": person(conn, e.volunteer_id), "v_status": "available"})
 
 
 def _volunteer_joined(conn: Connection, e: rc.VolunteerJoinedDuo, env: Meta) -> None:
-    put(conn, volunteer_duos, volunteer_id=e.volunteer_id, duo_id=e.duo_id, project_id=e.project_id,
-        joined_on=_on(env, e.joined_on), joined_rec=_rec(env), left_on=None, left_rec=None)
-
-
-def _volunteer_left(conn: Connection, e: rc.VolunteerLeftDuo, env: Meta) -> None:
-    conn.execute(_VOLUNTEER_LEFT, {"k": e.volunteer_id, "k_duo": e.duo_id,
-                                   **_v(left_on=_on(env, e.left_on), left_rec=_rec(env))})
+    put(conn, volunteer_duos, volunteer_id=person(conn, e.volunteer_id), duo_id=e.duo_id, project_id=e.project_id,
+        joined_on=_on(env, e.joined_on), joined_rec=_rec(env))
 
 
 def _volunteer_stopped(conn: Connection, e: rc.VolunteerStopped, env: Meta) -> None:
-    conn.execute(_VOLUNTEER_STOPPED, {"k": e.volunteer_id, **_v(
+    conn.execute(_VOLUNTEER_STOPPED, {"k": person(conn, e.volunteer_id), **_v(
         status="stopped", stopped_on=_on(env), stopped_rec=_rec(env), stop_reason=str(e.reason))})
 
 
 def _kept_warm(conn: Connection, e: rc.VolunteerKeptWarm, env: Meta) -> None:
-    put(conn, keep_warm, event_id=str(env.event_id), volunteer_id=e.volunteer_id, project_id=e.project_id,
-        kind=str(e.kind), contacted_on=e.contacted_on.isoformat(), contacted_rec=_rec(env))
+    put(conn, keep_warm, event_id=str(env.event_id), project_id=e.project_id, kind=str(e.kind), contacted_on=e.contacted_on.isoformat(), contacted_rec=_rec(env))
 
 
 # --------------------------------------------------------------------------- matching
 def _referred(conn: Connection, e: mt.ParticipantReferred, env: Meta) -> None:
     referred_on = _on(env, e.referred_on)
-    put(conn, participants, participant_id=e.participant_id, project_id=e.project_id,
+    put(conn, participants, participant_id=person(conn, e.participant_id), project_id=e.project_id,
         target_group=str(e.target_group), referrer_type=str(e.referrer_type), life_domains=_codes(e.life_domains),
         referred_on=referred_on, referred_rec=_rec(env), intake_on=None, intake_rec=None, waiting_since=referred_on)
 
 
 def _participant_intake(conn: Connection, e: mt.ParticipantIntakeHeld, env: Meta) -> None:
-    conn.execute(_PARTICIPANT_INTAKE, {"k": e.participant_id, **_v(intake_on=e.held_on.isoformat(),
+    conn.execute(_PARTICIPANT_INTAKE, {"k": person(conn, e.participant_id), **_v(intake_on=e.held_on.isoformat(),
                                                                       intake_rec=_rec(env))})
 
 
 def _withdrawn(conn: Connection, e: mt.ParticipantWithdrawn, env: Meta) -> None:
-    put(conn, participant_events, event_id=str(env.event_id), participant_id=e.participant_id,
-        project_id=e.project_id, kind="withdrawn", reason=str(e.reason), happened_on=e.withdrawn_on.isoformat(),
+    put(conn, participant_events, event_id=str(env.event_id), project_id=e.project_id, kind="withdrawn", reason=str(e.reason), happened_on=e.withdrawn_on.isoformat(),
         happened_rec=_rec(env))
 
 
 def _returned(conn: Connection, e: mt.ParticipantReturnedToWaitingList, env: Meta) -> None:
-    put(conn, participant_events, event_id=str(env.event_id), participant_id=e.participant_id,
-        project_id=e.project_id, kind="returned", reason=str(e.reason), happened_on=_on(env), happened_rec=_rec(env))
-    conn.execute(_PARTICIPANT_WAITING, {"k": e.participant_id, "v_waiting_since": _on(env)})
+    put(conn, participant_events, event_id=str(env.event_id), project_id=e.project_id, kind="returned", reason=str(e.reason), happened_on=_on(env), happened_rec=_rec(env))
+    conn.execute(_PARTICIPANT_WAITING, {"k": person(conn, e.participant_id), "v_waiting_since": _on(env)})
 
 
 def _proposed(conn: Connection, e: mt.DuoProposed, env: Meta) -> None:
     put(conn, proposals, duo_id=e.duo_id, project_id=e.project_id, proposed_on=e.proposed_on.isoformat(),
-        proposed_rec=_rec(env), accepted_by_volunteer=False, accepted_by_participant=False, declined_by=None,
-        decline_reason=None, declined_rec=None)
-
-
-def _accepted(conn: Connection, e: mt.DuoAccepted, env: Meta) -> None:
-    party = str(e.party)
-    conn.execute(_ACCEPTED[party], {"k": e.duo_id, f"v_accepted_by_{party}": True})
+        proposed_rec=_rec(env), declined_by=None, declined_rec=None)
 
 
 def _declined(conn: Connection, e: mt.DuoDeclined, env: Meta) -> None:
-    conn.execute(_DECLINED, {"k": e.duo_id, **_v(declined_by=str(e.party), decline_reason=e.reason,
-                                                  declined_rec=_rec(env))})
+    conn.execute(_DECLINED, {"k": e.duo_id, **_v(declined_by=str(e.party), declined_rec=_rec(env))})
 
 
 def _started(conn: Connection, e: mt.DuoStarted, env: Meta) -> None:
+    participant_id = person(conn, e.participant_id)
     remembered = getattr(conn, "waiting_since", None)  # a rebuild's writer keeps what it wrote
-    since = (remembered(e.participant_id) if remembered is not None
-             else conn.execute(_WAITING_SINCE, {"k": e.participant_id}).scalar())
+    since = (remembered(participant_id) if remembered is not None
+             else conn.execute(_WAITING_SINCE, {"k": participant_id}).scalar())
     waited = None if since is None else max(0, (e.started_on - date.fromisoformat(since)).days)
-    put(conn, duos, duo_id=e.duo_id, project_id=e.project_id, volunteer_id=e.volunteer_id,
-        participant_id=e.participant_id, status="active", started_on=e.started_on.isoformat(), started_rec=_rec(env),
-        after_proposal=e.after_proposal, agreed_contacts_per_month=e.agreed_contacts_per_month,
-        expected_duration_months=e.expected_duration_months, participant_waited_days=waited, ended_on=None,
+    put(conn, duos, duo_id=e.duo_id, project_id=e.project_id, volunteer_id=person(conn, e.volunteer_id),
+        participant_id=participant_id, status="active", started_on=e.started_on.isoformat(), started_rec=_rec(env),
+        participant_waited_days=waited, ended_on=None,
         ended_rec=None, end_reason=None, planned=None)
 
 
@@ -324,9 +301,8 @@ def _duo_ended(conn: Connection, e: mt.DuoEnded, env: Meta) -> None:
 def _contact_values(e: dict[str, Any], **first: Any) -> dict[str, Any]:
     on = e["contact_date"]
     activities = e["activities"]
-    first.update(duo_id=e["duo_id"], project_id=e["project_id"], contact_on=on, month=on[:7], minutes=e["minutes"],
-                 mode=e["mode"], activities=activities[0] if len(activities) == 1 else _codes(activities),
-                 logged_by=e["logged_by"])
+    first.update(duo_id=e["duo_id"], project_id=e["project_id"], month=on[:7], minutes=e["minutes"],
+                 mode=e["mode"], activities=activities[0] if len(activities) == 1 else _codes(activities))
     return first
 
 
@@ -438,22 +414,15 @@ def add_counts(table: Any, dialect: str) -> Any:
 def _coaching(conn: Connection, e: fu.CoachingSessionLogged, env: Meta) -> None:
     on, rec = e.session_date.isoformat(), _rec(env)
     put(conn, coaching_sessions, session_id=e.session_id, project_id=e.project_id, kind=str(e.kind), session_on=on,
-        session_rec=rec, minutes=e.minutes, themes=_codes(e.themes), volunteers=len(set(e.volunteer_ids)))
-    for volunteer_id in sorted(set(e.volunteer_ids)):
+        session_rec=rec, themes=_codes(e.themes))
+    for volunteer_id in sorted({person(conn, v) for v in e.volunteer_ids}):
         put(conn, coaching_attendance, session_id=e.session_id, volunteer_id=volunteer_id, project_id=e.project_id,
             session_on=on, session_rec=rec, minutes=e.minutes)
 
 
 def _boundary_raised(conn: Connection, e: fu.BoundarySignalRaised, env: Meta) -> None:
-    put(conn, boundary_signals, signal_id=e.signal_id, duo_id=e.duo_id, project_id=e.project_id,
-        signal_type=str(e.signal_type), severity=str(e.severity), current_severity=str(e.severity),
-        raised_by=str(e.raised_by), raised_on=e.raised_on.isoformat(), raised_rec=_rec(env), followed_up_on=None,
-        resolved_on=None, resolved_rec=None, resolution=None)
-
-
-def _boundary_followed_up(conn: Connection, e: fu.BoundarySignalFollowedUp, env: Meta) -> None:
-    conn.execute(_BOUNDARY_FOLLOWED_UP, {"k": e.signal_id, **_v(
-        on=e.followed_up_on.isoformat(), severity=None if e.severity is None else str(e.severity))})
+    put(conn, boundary_signals, signal_id=e.signal_id, project_id=e.project_id, signal_type=str(e.signal_type),
+        severity=str(e.severity), raised_on=e.raised_on.isoformat(), raised_rec=_rec(env), resolved_on=None, resolved_rec=None, resolution=None)
 
 
 def _boundary_resolved(conn: Connection, e: fu.BoundarySignalResolved, env: Meta) -> None:
@@ -462,8 +431,8 @@ def _boundary_resolved(conn: Connection, e: fu.BoundarySignalResolved, env: Meta
 
 
 def _goal_set(conn: Connection, e: fu.GoalSet, env: Meta) -> None:
-    put(conn, goals, goal_id=e.goal_id, duo_id=e.duo_id, project_id=e.project_id, domain=str(e.domain),
-        set_on=e.set_on.isoformat(), set_rec=_rec(env), baseline=e.baseline, target=e.target, latest_score=None,
+    put(conn, goals, goal_id=e.goal_id, project_id=e.project_id, domain=str(e.domain),
+        set_on=e.set_on.isoformat(), set_rec=_rec(env), baseline=e.baseline, latest_score=None,
         latest_on=None, closed_on=None, closed_rec=None, outcome=None)
 
 
@@ -479,25 +448,18 @@ def _goal_closed(conn: Connection, e: fu.GoalClosed, env: Meta) -> None:
 def _evaluation(conn: Connection, e: fu.EvaluationRecorded, env: Meta) -> None:
     put(conn, evaluations, duo_id=e.duo_id, moment=str(e.moment), project_id=e.project_id,
         evaluated_on=e.evaluated_on.isoformat(), evaluated_rec=_rec(env), wellbeing=e.wellbeing,
-        network_size=e.network_size, participant_satisfaction=e.participant_satisfaction,
-        volunteer_satisfaction=e.volunteer_satisfaction)
+        network_size=e.network_size)
 
 
 def _call_scheduled(conn: Connection, e: fu.FollowUpCallScheduled, env: Meta) -> None:
-    put(conn, followup_calls, call_id=e.call_id, duo_id=e.duo_id, project_id=e.project_id,
-        months_after_end=e.months_after_end, ended_on=e.ended_on.isoformat(), due_on=e.due_on.isoformat(),
-        scheduled_rec=_rec(env), attempts=0, outcome=None, completed_on=None, completed_rec=None,
-        still_in_contact=None, network_change=None, wellbeing=None)
-
-
-def _call_attempted(conn: Connection, e: fu.FollowUpCallAttempted, env: Meta) -> None:
-    conn.execute(_CALL_ATTEMPTED, {"k": e.call_id, "v_attempt": e.attempt})
+    put(conn, followup_calls, call_id=e.call_id, project_id=e.project_id, due_on=e.due_on.isoformat(),
+        scheduled_rec=_rec(env), outcome=None, completed_rec=None, still_in_contact=None, network_change=None,
+        wellbeing=None)
 
 
 def _call_completed(conn: Connection, e: fu.FollowUpCallCompleted, env: Meta) -> None:
     conn.execute(_CALL_COMPLETED, {"k": e.call_id, **_v(
-        outcome=str(e.outcome), completed_on=e.completed_on.isoformat(), completed_rec=_rec(env), attempts=e.attempts,
-        still_in_contact=e.still_in_contact_with_buddy,
+        outcome=str(e.outcome), completed_rec=_rec(env), still_in_contact=e.still_in_contact_with_buddy,
         network_change=None if e.network_change is None else str(e.network_change), wellbeing=e.wellbeing)})
 
 
@@ -514,6 +476,65 @@ def _policy_summary(conn: Connection, e: fu.PolicySignalSummaryConfirmed, env: M
 def _policy_shredded(conn: Connection, e: fu.PolicySignalShredded, env: Meta) -> None:
     """An admin shredded the signal's text: its summary is quoted in no report from now on."""
     conn.execute(_POLICY_SHREDDED, {"k": e.signal_id})
+
+
+# --------------------------------------------------------------------------- erasure
+# The reporting database keeps pseudonymised per-person rows: personal data under the GDPR
+# (docs/privacy.md §1). When the owning service erases a person, their rows here are kept
+# for the counts (published reports must still reproduce) but lose the pseudonym: every row
+# that named them is re-keyed to a one-way token, so the reporting database no longer holds
+# an id that any other store keys the person's data by. Rows written later under the old
+# pseudonym (another service's older event arriving after the erasure) are keyed to the
+# token as they are written (``person``), so every order of the streams ends the same.
+ERASED_PREFIX = "erased:"
+
+_PEOPLE_ROWS = {
+    "volunteer": ((volunteers, "volunteer_id"), (volunteer_duos, "volunteer_id"), (duos, "volunteer_id"),
+                  (coaching_attendance, "volunteer_id")),
+    "participant": ((participants, "participant_id"), (duos, "participant_id")),
+}
+_REKEY = {(table.name, column): update(table).where(table.c[column] == bindparam("k")).values(
+    {column: bindparam("v_token")}) for rows in _PEOPLE_ROWS.values() for table, column in rows}
+_IS_ERASED = select(erased_subjects.c.token).where(erased_subjects.c.token == bindparam("k"))
+
+
+def erased_token(subject_id: str) -> str:
+    """The token an erased person's rows are kept under (SHA-256 of the pseudonym, so the same
+    in a rebuild and in the live projections; it cannot be turned back into the pseudonym)."""
+    return ERASED_PREFIX + hashlib.sha256(subject_id.encode()).hexdigest()[:40]
+
+
+def person(conn: Connection, subject_id: str) -> str:
+    """The id a person's rows are kept under: their pseudonym, or the token once they are erased."""
+    token = erased_token(subject_id)
+    known = getattr(conn, "is_erased", None)  # a rebuild's or a batch's writer keeps the erased in memory
+    erased = known(token) if known is not None else conn.execute(_IS_ERASED, {"k": token}).first() is not None
+    return token if erased else subject_id
+
+
+def _erase(conn: Connection, kind: str, subject_id: str) -> None:
+    token = erased_token(subject_id)
+    # a list of parameters: written at once, after every pending write (a writer flushes first)
+    for table, column in _PEOPLE_ROWS[kind]:
+        conn.execute(_REKEY[(table.name, column)], [{"k": subject_id, "v_token": token}])
+    conn.execute(add_erased(conn.dialect.name), [{"token": token}])
+    remember = getattr(conn, "erased", None)
+    if remember is not None:
+        remember(token)
+
+
+def _volunteer_erased(conn: Connection, e: rc.VolunteerPersonalDataErased, env: Meta) -> None:
+    _erase(conn, "volunteer", e.volunteer_id)
+
+
+def _participant_erased(conn: Connection, e: mt.ParticipantPersonalDataErased, env: Meta) -> None:
+    _erase(conn, "participant", e.participant_id)
+
+
+@functools.cache
+def add_erased(dialect: str) -> Any:
+    statement = (postgresql if dialect == "postgresql" else sqlite).insert(erased_subjects)
+    return statement.on_conflict_do_nothing(index_elements=["token"])
 
 
 def _ignored(conn: Connection, e: DomainEvent, env: Meta) -> None:
@@ -540,13 +561,13 @@ HANDLERS: dict[str, Handler] = {
     "VolunteerPaused": _volunteer_paused,
     "VolunteerResumed": _volunteer_resumed,
     "VolunteerJoinedDuo": _volunteer_joined,
-    "VolunteerLeftDuo": _volunteer_left,
+    "VolunteerLeftDuo": _ignored,  # no report reads when a volunteer left a duo (the duo's end is counted)
     "VolunteerStopped": _volunteer_stopped,
     "VolunteerKeptWarm": _kept_warm,
     "VolunteerPreferencesChanged": _ignored,
     "VolunteerLegalItemRecorded": _ignored,
     "VolunteerPersonalDataChanged": _ignored,
-    "VolunteerPersonalDataErased": _ignored,
+    "VolunteerPersonalDataErased": _volunteer_erased,
     # matching
     "ParticipantReferred": _referred,
     "ParticipantIntakeHeld": _participant_intake,
@@ -554,10 +575,10 @@ HANDLERS: dict[str, Handler] = {
     "ParticipantReturnedToWaitingList": _returned,
     "ParticipantConsentRecorded": _ignored,
     "ParticipantPreferencesChanged": _ignored,
-    "ParticipantPersonalDataErased": _ignored,
+    "ParticipantPersonalDataErased": _participant_erased,
     "MatchingWeightsSet": _ignored,
     "DuoProposed": _proposed,
-    "DuoAccepted": _accepted,
+    "DuoAccepted": _ignored,  # a proposal's outcome is read from its decline or the duo's start
     "DuoDeclined": _declined,
     "DuoStarted": _started,
     "DuoPaused": _duo_paused,
@@ -572,14 +593,14 @@ HANDLERS: dict[str, Handler] = {
     "CheckInCadenceSet": _ignored,
     "CoachingSessionLogged": _coaching,
     "BoundarySignalRaised": _boundary_raised,
-    "BoundarySignalFollowedUp": _boundary_followed_up,
+    "BoundarySignalFollowedUp": _ignored,  # reports count signals raised and resolved
     "BoundarySignalResolved": _boundary_resolved,
     "GoalSet": _goal_set,
     "GoalProgressRecorded": _goal_progress,
     "GoalClosed": _goal_closed,
     "EvaluationRecorded": _evaluation,
     "FollowUpCallScheduled": _call_scheduled,
-    "FollowUpCallAttempted": _call_attempted,
+    "FollowUpCallAttempted": _ignored,  # reports count calls due and their outcome
     "FollowUpCallCompleted": _call_completed,
     "PolicySignalRecorded": _policy_signal,
     "PolicySignalSummaryConfirmed": _policy_summary,

@@ -485,7 +485,7 @@ def policy_summaries(conn: Connection, window: Window) -> list[tuple[str, str, s
 # --------------------------------------------------------------------------- "as known on"
 RECORDED = [
     (volunteers, ("enquired_rec", "intake_rec", "screened_rec", "trained_rec", "available_rec", "stopped_rec")),
-    (projects, ("registered_rec", "closed_rec")), (volunteer_duos, ("joined_rec", "left_rec")),
+    (projects, ("registered_rec", "closed_rec")), (volunteer_duos, ("joined_rec",)),
     (keep_warm, ("contacted_rec",)), (participants, ("referred_rec", "intake_rec")),
     (participant_events, ("happened_rec",)), (proposals, ("proposed_rec", "declined_rec")),
     (duos, ("started_rec", "ended_rec")), (duo_pauses, ("paused_rec", "resumed_rec")), (contacts, ("logged_rec",)),

@@ -1,16 +1,27 @@
-"""Reporting projections: pseudonymous ids, vocabulary codes and dates only, no personal data.
+"""Reporting projections: pseudonymised per-person rows, only the columns the reports read.
+
+No names, contact data, notes or free text (but a policy signal's confirmed, anonymised
+summary): pseudonymous ids, vocabulary codes, dates and numbers. Still personal data under
+the GDPR: a pseudonymous id with its dates and codes is about one person, and the producers'
+logs carry the same pseudonyms (docs/privacy.md §1). So the tables keep what a report reads
+and nothing more (migration 0307 dropped the rest), and an erased person's rows are re-keyed
+to a one-way token (``rp_erased_subjects``, ``projections.person``), kept for the counts.
 
 Each table is fed by exactly one upstream service. Events of one service arrive in
 position order, but the services' streams interleave in any order; keeping every table to
 one upstream (and joining at query time) makes the projections the same whatever the
-interleaving, so a rebuild equals the live state and a report can be reproduced.
+interleaving, so a rebuild equals the live state and a report can be reproduced. The one
+exception, an erasure, re-keys a person's rows in every table that names them; a row
+written after it under the old pseudonym is keyed to the token as it is written, so every
+interleaving still ends the same (tests/integration/test_reporting_erasure.py).
 
 Every fact keeps two dates: when it happened (``*_on``, the domain date, or the
 envelope's ``occurred_at`` when the event has none) and when it became known (``*_rec``,
 the date of the envelope's ``recorded_at``), both as ISO dates (UTC). Reports "about
 period P" bucket by the first, reports on the ``recorded`` basis by the second.
 
-Upstreams: recruitment → rp_projects, rp_volunteers, rp_volunteer_duos, rp_keep_warm;
+Upstreams (``rp_erased_subjects`` is the one table two of them feed: recruitment for
+volunteers, matching for participants): recruitment → rp_projects, rp_volunteers, rp_volunteer_duos, rp_keep_warm;
 matching → rp_participants, rp_participant_events, rp_proposals, rp_duos, rp_duo_pauses;
 followup → rp_contacts, rp_contact_months, rp_contact_activity_months, rp_coaching_sessions, rp_coaching_attendance, rp_boundary_signals,
 rp_goals, rp_evaluations, rp_followup_calls, rp_policy_signals.
@@ -70,14 +81,11 @@ volunteer_duos = Table(
     Column("project_id", String(100), nullable=False, index=True),
     Column("joined_on", Day, nullable=False),
     Column("joined_rec", Day, nullable=False),
-    Column("left_on", Day, nullable=True),
-    Column("left_rec", Day, nullable=True),
 )
 
 keep_warm = Table(
     "rp_keep_warm", metadata,
     Column("event_id", String(36), primary_key=True),
-    Column("volunteer_id", String(100), nullable=False),
     Column("project_id", String(100), nullable=False, index=True),
     Column("kind", Code, nullable=False),
     Column("contacted_on", Day, nullable=False),
@@ -103,7 +111,6 @@ participants = Table(
 participant_events = Table(
     "rp_participant_events", metadata,
     Column("event_id", String(36), primary_key=True),
-    Column("participant_id", String(100), nullable=False),
     Column("project_id", String(100), nullable=False, index=True),
     Column("kind", String(20), nullable=False),  # withdrawn | returned
     Column("reason", Code, nullable=False),
@@ -117,10 +124,7 @@ proposals = Table(
     Column("project_id", String(100), nullable=False, index=True),
     Column("proposed_on", Day, nullable=False),
     Column("proposed_rec", Day, nullable=False),
-    Column("accepted_by_volunteer", Boolean, nullable=False),
-    Column("accepted_by_participant", Boolean, nullable=False),
     Column("declined_by", Code, nullable=True),
-    Column("decline_reason", Code, nullable=True),
     Column("declined_rec", Day, nullable=True),
 )
 
@@ -133,9 +137,6 @@ duos = Table(
     Column("status", String(20), nullable=False),  # active | ended
     Column("started_on", Day, nullable=False),
     Column("started_rec", Day, nullable=False),
-    Column("after_proposal", Boolean, nullable=False),
-    Column("agreed_contacts_per_month", Integer, nullable=False),
-    Column("expected_duration_months", Integer, nullable=True),
     # days the participant waited for this duo (from waiting_since), known at the start
     Column("participant_waited_days", Integer, nullable=True),
     Column("ended_on", Day, nullable=True),
@@ -162,13 +163,11 @@ contacts = Table(
     Column("contact_id", String(100), primary_key=True),
     Column("duo_id", String(100), nullable=False, index=True),
     Column("project_id", String(100), nullable=False, index=True),
-    Column("contact_on", Day, nullable=False),
     Column("logged_rec", Day, nullable=False),  # first logged (a correction keeps it)
     Column("month", String(7), nullable=False),
     Column("minutes", Integer, nullable=False),
     Column("mode", String(20), nullable=False),
     Column("activities", String(400), nullable=False),  # codes, comma-separated
-    Column("logged_by", String(20), nullable=False),
 )
 
 # Contacts counted per month, for reports (a period is whole months): what ``rp_contacts``
@@ -205,9 +204,7 @@ coaching_sessions = Table(
     Column("kind", Code, nullable=False),
     Column("session_on", Day, nullable=False),
     Column("session_rec", Day, nullable=False),
-    Column("minutes", Integer, nullable=False),
     Column("themes", String(400), nullable=False),
-    Column("volunteers", Integer, nullable=False),
 )
 
 coaching_attendance = Table(
@@ -223,15 +220,11 @@ coaching_attendance = Table(
 boundary_signals = Table(
     "rp_boundary_signals", metadata,
     Column("signal_id", String(100), primary_key=True),
-    Column("duo_id", String(100), nullable=False),
     Column("project_id", String(100), nullable=False, index=True),
     Column("signal_type", Code, nullable=False),
     Column("severity", Code, nullable=False),  # as raised
-    Column("current_severity", Code, nullable=False),
-    Column("raised_by", Code, nullable=False),
     Column("raised_on", Day, nullable=False),
     Column("raised_rec", Day, nullable=False),
-    Column("followed_up_on", Day, nullable=True),  # first follow-up
     Column("resolved_on", Day, nullable=True),
     Column("resolved_rec", Day, nullable=True),
     Column("resolution", Code, nullable=True),
@@ -240,13 +233,11 @@ boundary_signals = Table(
 goals = Table(
     "rp_goals", metadata,
     Column("goal_id", String(100), primary_key=True),
-    Column("duo_id", String(100), nullable=False),
     Column("project_id", String(100), nullable=False, index=True),
     Column("domain", Code, nullable=False),
     Column("set_on", Day, nullable=False),
     Column("set_rec", Day, nullable=False),
     Column("baseline", Integer, nullable=False),
-    Column("target", Integer, nullable=True),
     Column("latest_score", Integer, nullable=True),
     Column("latest_on", Day, nullable=True),
     Column("closed_on", Day, nullable=True),
@@ -263,22 +254,15 @@ evaluations = Table(
     Column("evaluated_rec", Day, nullable=False),
     Column("wellbeing", Integer, nullable=False),
     Column("network_size", Integer, nullable=False),
-    Column("participant_satisfaction", Integer, nullable=True),
-    Column("volunteer_satisfaction", Integer, nullable=True),
 )
 
 followup_calls = Table(
     "rp_followup_calls", metadata,
     Column("call_id", String(100), primary_key=True),
-    Column("duo_id", String(100), nullable=False),
     Column("project_id", String(100), nullable=False, index=True),
-    Column("months_after_end", Integer, nullable=False),
-    Column("ended_on", Day, nullable=False),
     Column("due_on", Day, nullable=False),
     Column("scheduled_rec", Day, nullable=False),
-    Column("attempts", Integer, nullable=False),
     Column("outcome", Code, nullable=True),
-    Column("completed_on", Day, nullable=True),
     Column("completed_rec", Day, nullable=True),
     Column("still_in_contact", Boolean, nullable=True),
     Column("network_change", Code, nullable=True),
@@ -297,11 +281,20 @@ policy_signals = Table(
     Column("summary_rec", Day, nullable=True),
 )
 
+# --------------------------------------------------------------------------- erasure
+# The people erased by their owning service (recruitment: volunteers, matching: participants),
+# as the one-way token their rows were re-keyed to (``projections.erased_token``): a row
+# written later under the old pseudonym is keyed to the token too. Holds no pseudonym.
+erased_subjects = Table(
+    "rp_erased_subjects", metadata,
+    Column("token", String(100), primary_key=True),
+)
+
 PROJECTION_TABLES = (
     projects, volunteers, volunteer_duos, keep_warm,
     participants, participant_events, proposals, duos, duo_pauses,
     contacts, contact_months, contact_activity_months, coaching_sessions, coaching_attendance, boundary_signals,
-    goals, evaluations, followup_calls, policy_signals,
+    goals, evaluations, followup_calls, policy_signals, erased_subjects,
 )
 
 UPSTREAM_OF = {
@@ -312,7 +305,6 @@ UPSTREAM_OF = {
                                      policy_signals)},
 }
 
-Index("ix_rp_contacts_contact_on", contacts.c.contact_on)
 # Reports read the monthly counts by basis and months, grouped by their own cells: covering
 # indexes, so the counts come from the index alone (migration 0305).
 Index("ix_rp_contact_months_report", contact_months.c.basis, contact_months.c.month, contact_months.c.project_id,

@@ -27,7 +27,8 @@ from shared.eventstore.rows import BatchedConnection
 from shared.eventstore.tables import consumer_checkpoints, events
 from services.reporting.projections import (
     _CONTACT_NOW, _PARTICIPANT_WAITING, _WAITING_SINCE, HANDLERS, Counted, Meta, _counted, on_event, on_row)
-from services.reporting.read_models import contact_activity_months, contact_months, contacts, participants
+from services.reporting.read_models import (
+    contact_activity_months, contact_months, contacts, erased_subjects, participants)
 
 UPSTREAMS = ("recruitment", "matching", "followup")
 Progress = Callable[[str, int, int], None]
@@ -156,6 +157,41 @@ async def rebuild(
     return reached
 
 
+ERASURES = {"recruitment": "VolunteerPersonalDataErased", "matching": "ParticipantPersonalDataErased"}
+
+
+async def apply_erasures(engine: Engine, feed: Feed, *, page: int = 2000) -> dict[str, int]:
+    """Apply every erasure in the owning services' logs to existing reporting projections.
+
+    For a reporting database that was live before reporting forgot erased people (revision
+    0307): its rows of people erased earlier still carry their pseudonym. Reads only the
+    recruitment and matching logs, up to each consumer checkpoint (what the projections
+    already hold; later erasures arrive live), and re-keys those people's rows as the live
+    handler does. Idempotent; changes no figure. Returns the erasures applied per service.
+    """
+    await anyio.to_thread.run_sync(migrate, engine, "reporting")
+    applied: dict[str, int] = {}
+    for upstream, kind in ERASURES.items():
+        until = await anyio.to_thread.run_sync(_checkpoint_of, engine, upstream)
+        found: list[Envelope] = []
+        after = 0
+        while after < until:
+            envs = await feed.read(upstream, after, min(page, until - after))
+            if not envs:
+                break
+            found += [e for e in envs if e.type == kind and e.position <= until]
+            after = envs[-1].position
+        await anyio.to_thread.run_sync(_apply, engine, found, Memory(fresh=False))
+        applied[upstream] = len(found)
+    return applied
+
+
+def _checkpoint_of(engine: Engine, upstream: str, consumer: str = "reporting") -> int:
+    with engine.connect() as conn:
+        return conn.execute(select(consumer_checkpoints.c.position).where(
+            consumer_checkpoints.c.consumer == consumer, consumer_checkpoints.c.upstream == upstream)).scalar() or 0
+
+
 def _is_empty(engine: Engine) -> bool:
     with engine.connect() as conn:
         return conn.execute(select(contacts.c.contact_id).limit(1)).first() is None
@@ -177,6 +213,7 @@ class Memory:
     """What a rebuild keeps between pages, so that handlers need not read what it wrote.
 
     * participants' ``waiting_since`` (a duo's start reads it);
+    * the tokens of erased people (``projections.person`` asks for every person's row);
     * every contact as counted (a correction or retraction moves its counts), and a tally
       per contact shape, spread over the monthly counts and written once at the end of
       the followup log (``write_counts``): additions commute, so the sums equal the live
@@ -188,6 +225,7 @@ class Memory:
 
     def __init__(self, *, fresh: bool) -> None:
         self.fresh = fresh
+        self.erased: set[str] | None = None  # tokens of erased people: read once, then kept up to date
         self.waiting: dict[str, Any] = {}
         self.contacts: dict[str, Counted | None] = {}
         self.tally: dict[Counted, int] = {}  # how many times each contact shape was added, less removed
@@ -286,6 +324,17 @@ class ProjectionWriter(BatchedConnection):
 
     def count_contact(self, contact_id: str, was: Counted | None, now: Counted | None) -> None:
         self._memory.count(contact_id, was, now)
+
+    def is_erased(self, token: str) -> bool:
+        """Whether a person is erased (``projections.person``), from memory: read once per writer's memory."""
+        if self._memory.erased is None:
+            self._memory.erased = set(self._conn.execute(select(erased_subjects.c.token)).scalars())
+        return token in self._memory.erased
+
+    def erased(self, token: str) -> None:
+        self.is_erased(token)
+        assert self._memory.erased is not None
+        self._memory.erased.add(token)
 
     def _add(self, table: str, entity: tuple[Any, ...]) -> dict[Any, Any]:
         layer = self._layers.get((table, entity), -1) + 1

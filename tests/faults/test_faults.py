@@ -192,8 +192,8 @@ def planted_faults_are_seen(data_dir: Path, scratch: Path) -> None:
 
     assert sql("reporting", "DELETE FROM rp_contacts WHERE contact_id = (SELECT MIN(contact_id) FROM rp_contacts)") == 1
     assert sql("reporting", "INSERT INTO rp_duos SELECT 'd-planted', project_id, volunteer_id, participant_id, status, "
-                            "started_on, started_rec, after_proposal, agreed_contacts_per_month, expected_duration_months, "
-                            "participant_waited_days, ended_on, ended_rec, end_reason, planned FROM rp_duos LIMIT 1") == 1
+                            "started_on, started_rec, participant_waited_days, ended_on, ended_rec, end_reason, "
+                            "planned FROM rp_duos LIMIT 1") == 1
     assert sql("followup", "UPDATE fu_roster SET status = 'paused' WHERE duo_id = (SELECT MIN(duo_id) FROM fu_roster)") == 1
     assert sql("matching", "UPDATE consumer_checkpoints SET position = position - 1 WHERE upstream = 'recruitment'") == 1
     assert sql("recruitment", "UPDATE events SET payload = replace(payload, 'website', 'other') WHERE position = "

@@ -143,7 +143,7 @@ def test_each_export_downloads_as_a_file_that_opens(world: World) -> None:
     xlsx = world.get(f"/reports/{report}/export.xlsx", lang="en")
     assert xlsx.status_code == 200 and xlsx.headers["content-type"].startswith("application/vnd.openxmlformats")
     workbook = load_workbook(io.BytesIO(xlsx.content))
-    assert workbook.sheetnames[0] == "Report" and workbook.sheetnames[-1] == "Notes"
+    assert workbook.sheetnames[0] == "Contents" and workbook.sheetnames[-1] == "Notes"
 
     pdf = world.get(f"/reports/{report}/export.pdf")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"

@@ -69,7 +69,7 @@ def live(engine: Engine, feed: StoreRowsFeed, heads: dict[str, int], rng: random
 
 def dump(engine: Engine) -> dict[str, list[Any]]:
     with reader(engine).connect() as conn:
-        return {t.name: list(conn.execute(text(f"SELECT * FROM {t.name} ORDER BY 1, 2")))
+        return {t.name: list(conn.execute(text(f"SELECT * FROM {t.name} ORDER BY 1{', 2' if len(t.columns) > 1 else ''}")))
                 for t in PROJECTION_TABLES}
 
 

@@ -73,9 +73,12 @@ def contact(contact_id: str, duo: str, project: str, on: str, mode: str, activit
                 mode=fu.ContactMode(mode), activities=[fu.Activity(a) for a in activities], logged_by="buddy")
 
 
-def script(*, corrected_directly: bool = False) -> Script:
+def script(*, corrected_directly: bool = False, erasures: bool = True) -> Script:
     """The history. ``corrected_directly``: contact c16 is logged once with its corrected
-    values instead of logged and then corrected (the figures must be the same)."""
+    values instead of logged and then corrected (the figures must be the same).
+    ``erasures``: volunteer v6 and participant pt3 (coached, in duo d3, which ended) are
+    erased by their owning services at the end of March; without them the figures must be
+    the same."""
     s = Script()
     prefs = MatchingPreferences(target_groups=[TargetGroup.individual_adult, TargetGroup.family])
     for p in ("pA", "pB", "pC"):
@@ -287,6 +290,9 @@ def script(*, corrected_directly: bool = False) -> Script:
             fol(s, fu.PolicySignalSummaryConfirmed(signal_id=ps, project_id=p, theme=fu.PolicyTheme(theme),
                                                    summary=summary, confirmed_on=D(on)), on, stream=ps)
 
+    if erasures:  # the duo ended on 2026-03-25; both asked to be forgotten
+        rec(s, rc.VolunteerPersonalDataErased(volunteer_id="v6", project_id="pC"), "2026-03-28")
+        mat(s, mt.ParticipantPersonalDataErased(participant_id="pt3", project_id="pC"), "2026-03-28")
     policy("ps1", "pA", "2026-01-20", "digital_barriers", "Loketten zijn alleen nog online bereikbaar.")
     policy("ps2", "pB", "2026-02-11", "digital_barriers")
     policy("ps3", "pC", "2026-03-03", "housing", "Een huurwaarborg is niet op te brengen.")

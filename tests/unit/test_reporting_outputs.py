@@ -162,9 +162,9 @@ def test_the_workbook_opens_with_openpyxl_and_has_the_expected_sheets() -> None:
     doc = sample_document()
     workbook = load_workbook(io.BytesIO(render_xlsx(doc, source=SOURCE)))
     tables = [v for s in doc.sections for v in s.tables]
-    assert workbook.sheetnames == (["Rapport"] + [f"{i + 1:02d} {v.table.name}"[:31] for i, v in enumerate(tables)]
+    assert workbook.sheetnames == (["Inhoud"] + [f"{i + 1:02d} {v.table.name}"[:31] for i, v in enumerate(tables)]
                                    + ["Kengetallen", "Definities", "Toelichting"])
-    overview = workbook["Rapport"]
+    overview = workbook["Inhoud"]
     assert overview["A1"].value == "Overzicht buddywerking"
     assert "r-test" in [c.value for c in overview["B"]]
 
@@ -183,7 +183,10 @@ def test_the_workbook_opens_with_openpyxl_and_has_the_expected_sheets() -> None:
 
     stats = workbook["Kengetallen"]
     values = {r[0].value: r[2].value for r in stats.iter_rows(min_row=2)}
-    assert values == {"waiting_days_volunteer": 23.4, "duo_duration_median": 7.5, "planned_endings_share": MARKER}
+    # the withheld share shows no figure: no row of dashes, but a line on the contents sheet
+    assert values == {"waiting_days_volunteer": 23.4, "duo_duration_median": 7.5}
+    listed = {r[2].value: r[1].value for r in overview.iter_rows() if r[2].value == "planned_endings_share"}
+    assert listed == {"planned_endings_share": "alles verborgen"}
     assert [c.value for c in workbook["Definities"]["A"]][1:] == [d.indicator for d in doc.definitions]
     notes = [c.value for c in workbook["Toelichting"]["A"] if c.value]
     assert any("secundaire onderdrukking" in n for n in notes)
@@ -192,7 +195,7 @@ def test_the_workbook_opens_with_openpyxl_and_has_the_expected_sheets() -> None:
 
 def test_the_workbook_in_english_names_its_sheets_in_english() -> None:
     workbook = load_workbook(io.BytesIO(render_xlsx(sample_document(), lang="en")))
-    assert workbook.sheetnames[0] == "Report" and workbook.sheetnames[-3:] == ["Key figures", "Definitions", "Notes"]
+    assert workbook.sheetnames[0] == "Contents" and workbook.sheetnames[-3:] == ["Key figures", "Definitions", "Notes"]
 
 
 def test_sheet_names_are_valid_and_unique() -> None:
@@ -414,7 +417,7 @@ def test_an_empty_report_renders() -> None:
     assert "<h1" in render_dashboard(Page(doc=doc))
     _, rows = read_csv(render_csv(doc))
     assert rows == []
-    assert load_workbook(io.BytesIO(render_xlsx(doc))).sheetnames == ["Rapport", "Definities", "Toelichting"]
+    assert load_workbook(io.BytesIO(render_xlsx(doc))).sheetnames == ["Inhoud", "Definities", "Toelichting"]
 
 
 # --------------------------------------------------------------------------- formula injection

@@ -145,7 +145,8 @@ def router(runtime: ServiceRuntime, principal_of: Any, *, compute_overview: Comp
         return Response(data, media_type=MEDIA[ext], headers=headers)
 
     @api.get("/reports/{report_id}/export.csv", response_class=Response,
-             summary="A published report as CSV (long format, metadata in # lines, UTF-8 with BOM)",
+             summary="A published report as CSV (long format, every published cell, metadata in # lines, UTF-8 "
+                     "with BOM)",
              responses={200: {"content": {"text/csv": {}}}})
     def export_csv(report_id: PathId, principal: Caller, lang: Lang = "nl",
                    dialect: Literal["standard", "excel-nl"] = "standard") -> Response:
@@ -153,15 +154,16 @@ def router(runtime: ServiceRuntime, principal_of: Any, *, compute_overview: Comp
         return download(render_csv(doc, source=source, lang=lang, dialect=dialect), doc, report_id, "csv")
 
     @api.get("/reports/{report_id}/export.xlsx", response_class=Response,
-             summary="A published report as an Excel workbook (one sheet per table, definitions, notes)",
+             summary="A published report as an Excel workbook: a contents sheet first, one sheet per table with "
+                     "figures, definitions, notes",
              responses={200: {"content": {MEDIA["xlsx"]: {}}}})
     def export_xlsx(report_id: PathId, principal: Caller, lang: Lang = "nl") -> Response:
         doc, source = published(report_id, principal)
         return download(render_xlsx(doc, source=source, lang=lang), doc, report_id, "xlsx")
 
     @api.get("/reports/{report_id}/export.pdf", response_class=Response,
-             summary="A published report as PDF (Dutch by default): title page, definitions, charts, tables, "
-                     "what was hidden and why",
+             summary="A published report as PDF (Dutch by default): title page, definitions, charts, tables with "
+                     "figures, the tables without figures listed, what was hidden and why",
              responses={200: {"content": {"application/pdf": {}}}})
     def export_pdf(report_id: PathId, principal: Caller, lang: Lang = "nl") -> Response:
         doc, source = published(report_id, principal)

@@ -8,6 +8,12 @@ Layout (docs/reporting-outputs.md):
   are hidden, the report's notes and suggestions, and the definitions. pandas reads the
   file with ``comment="#"``, R with ``comment.char="#"``; with the csv module, skip the
   lines that start with ``#``.
+* ``# without_figures <kind> <name>: <reason> (<label>)`` lines name the tables
+  (``kind=table``, ``name`` as in the ``table`` column), key figures (``statistic``, the
+  indicator) and whole sections (``section``) that show no figure at all — ``reason`` one
+  of ``empty``, ``zeros``, ``hidden``, ``zeros_and_hidden`` — which the PDF and the workbook
+  leave out (``view.fold``). The CSV itself leaves nothing out: its rows are every published
+  cell, so files of several reports line up cell by cell.
 * Then one header row and one row per published figure (``COLUMNS``): table cells
   (``kind=cell``) and statistics (``kind=statistic``; a statistic of one period or group
   names it in ``row``, e.g. ``month=2026-03``). Policy-signal summaries are ``# quote`` lines.
@@ -32,7 +38,7 @@ from shared.contracts.common import formula_like
 from services.reporting.document import ReportDocument
 from services.reporting.outputs.view import (
     LEGEND, STATUS_LABELS, WHY_HIDDEN, Lang, Provenance, audience_label, basis_label, dims_label, dims_of,
-    grain_label, grid, pick, quotes_of, statistic, table_ids)
+    NO_FIGURE_REASONS, grain_label, grid, fold, pick, quotes_of, statistic, table_ids)
 
 FORMAT_VERSION = "1"
 COLUMNS = ["kind", "section", "table", "indicator", "row", "row_label", "column", "column_label", "value", "status",
@@ -101,6 +107,8 @@ def comments(doc: ReportDocument, source: Provenance, lang: Lang) -> list[str]:
     lines += [f"# why_hidden: {_line(pick(t, lang))}" for t in WHY_HIDDEN]
     lines += [f"# note: {_line(pick(n, lang))}" for n in doc.notes]
     lines += [f"# suggestion: {_line(pick(s.message, lang))}" for s in doc.suggestions]
+    lines += [f"# without_figures {e.kind} {e.name}: {e.reason} ({pick(NO_FIGURE_REASONS[e.reason], lang)})"
+              for e in fold(doc).omitted]
     for section in doc.sections:
         lines += [f"# quote {q.theme} ({_line(pick(q.theme_label, lang))}): {_line(q.text)}" for q in quotes_of(section)]
     for d in doc.definitions:

@@ -2,7 +2,10 @@
 
 Title page, contents, definitions, every section with its key figures, charts (drawn
 natively with reportlab.graphics from the same layout as the dashboard's SVG) and tables,
-then what was hidden and why. Hidden figures are "—" on a grey ground, never a number,
+then the tables and key figures without figures, then what was hidden and why. A table or
+key figure that shows no figure at all (empty, only zeros, every figure hidden) is not
+printed but named, with the reason, in "Zonder cijfers / Without figures"
+(``view.fold``), so a small region's report is a few pages, not fifty of dashes. Hidden figures are "—" on a grey ground, never a number,
 and charts leave them out. The font (Bitstream Vera, shipped inside reportlab) is
 embedded, so the file looks the same everywhere. Built with ``invariant=1``: the same
 report gives the same bytes.
@@ -37,8 +40,9 @@ from services.reporting.disclosure import TOTAL
 from services.reporting.document import ReportDocument, Section, TableView, Text
 from services.reporting.outputs.charts import Dot, HiddenMark, Label, Layout, Line, Path, Rect, chart_of, legend_entries
 from services.reporting.outputs.view import (
-    HIDDEN, LEGEND, MARKER, WHY_HIDDEN, Grid, Lang, Provenance, audience_label, basis_label, dim_label, grain_label,
-    grid, pick, period_label, provenance_rows, quotes_of, statistic)
+    HIDDEN, LEGEND, MARKER, NO_FIGURE_REASONS, WHOLE_SECTION, WHY_HIDDEN, WITHOUT_FIGURES, WITHOUT_FIGURES_INTRO,
+    Folded, Grid, Lang, Provenance, audience_label, basis_label, dim_label, fold, grain_label, grid, pick,
+    period_label, provenance_rows, quotes_of, statistic)
 
 FONT, BOLD_FONT, ITALIC_FONT = "BuddySans", "BuddySans-Bold", "BuddySans-Italic"
 ACCENT = colors.HexColor("#1f5f8b")
@@ -341,7 +345,8 @@ def statistics_table(section: Section, lang: Lang, width: float) -> Table | None
 # --------------------------------------------------------------------------- pages
 
 
-def title_page(doc: ReportDocument, source: Provenance, lang: Lang, width: float) -> list[Flowable]:
+def title_page(doc: ReportDocument, source: Provenance, lang: Lang, width: float,
+               folded: bool = False) -> list[Flowable]:
     s = styles()
     facts = [
         (T("Voor", "Audience"), pick(audience_label(doc), lang)),
@@ -365,6 +370,12 @@ def title_page(doc: ReportDocument, source: Provenance, lang: Lang, width: float
             f"are hidden ({hidden} cells in this report). Shown counts may be rounded. See ‘What was hidden and why’."),
             lang)), s["box"]),
     ]
+    if folded:
+        box_text.append(Paragraph(escape(pick(T(
+            "Tabellen en kengetallen zonder enig cijfer (leeg, alleen nullen of alles verborgen) zijn niet afgedrukt; "
+            "ze staan in de lijst ‘Zonder cijfers’.",
+            "Tables and key figures without any figure (empty, zeros only or everything hidden) are not printed; "
+            "they are listed under ‘Without figures’."), lang)), s["box"]))
     box = Table([[box_text]], colWidths=[width], hAlign="LEFT")
     box.setStyle(TableStyle([("BACKGROUND", (0, 0), (-1, -1), colors.HexColor("#eef4f8")),
                              ("LINEBEFORE", (0, 0), (0, -1), 3, ACCENT),
@@ -435,8 +446,40 @@ def suppression(doc: ReportDocument, lang: Lang, width: float) -> list[Flowable]
     return flow
 
 
+def without_figures(folded: Folded, lang: Lang, width: float) -> list[Flowable]:
+    """The tables and key figures left out, by section, each with why (never a count)."""
+    if not folded.omitted:
+        return []
+    s = styles()
+    small = ParagraphStyle("wf", parent=s["cell"], fontSize=7.5, leading=9.5)
+    data = [[Paragraph(escape(pick(t, lang)), s["head"]) for t in (
+        T("Tabel of kengetal", "Table or key figure"), T("Waarom niet afgedrukt", "Why not printed"))]]
+    commands: list[tuple] = [
+        ("BACKGROUND", (0, 0), (-1, 0), HEAD_GROUND), ("LINEBELOW", (0, 0), (-1, 0), 0.8, ACCENT),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"), ("TOPPADDING", (0, 0), (-1, -1), 1.5),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)]
+    for title, whole, entries in folded.omitted_by_section():
+        head = pick(title, lang) + (f" — {pick(WHOLE_SECTION, lang)}" if whole else "")
+        commands += [("SPAN", (0, len(data)), (1, len(data))), ("LINEABOVE", (0, len(data)), (-1, len(data)), 0.5, LINE),
+                     ("TOPPADDING", (0, len(data)), (-1, len(data)), 5)]
+        data.append([Paragraph(f"<b>{escape(head)}</b>", s["cell"]), ""])
+        for entry in entries:
+            if entry.kind == "section":
+                continue
+            label = pick(entry.title, lang) + (pick(T(" (kengetal)", " (key figure)"), lang)
+                                               if entry.kind == "statistic" else "")
+            data.append([Paragraph(escape(label), small), Paragraph(escape(pick(NO_FIGURE_REASONS[entry.reason], lang)),
+                                                                    small)])
+    table = Table(data, colWidths=[width * 0.7, width * 0.3], repeatRows=1, hAlign="LEFT")
+    table.setStyle(TableStyle(commands))
+    return [CondPageBreak(50 * mm), Heading(pick(WITHOUT_FIGURES, lang), 0), p(pick(WITHOUT_FIGURES_INTRO, lang)),
+            table, Spacer(1, 8)]
+
+
 def story(doc: ReportDocument, source: Provenance, lang: Lang, width: float) -> Iterable[Flowable]:
-    yield from title_page(doc, source, lang, width)
+    folded = fold(doc)
+    yield from title_page(doc, source, lang, width, folded=bool(folded.omitted))
+    doc = folded.doc
     yield NextPageTemplate("body")
     yield PageBreak()
     yield from contents(lang)
@@ -472,6 +515,7 @@ def story(doc: ReportDocument, source: Provenance, lang: Lang, width: float) -> 
             pending = []
         if pending:
             yield from pending
+    yield from without_figures(folded, lang, width)
     yield from suppression(doc, lang, width)
 
 

@@ -1,5 +1,10 @@
-"""XLSX export with openpyxl: an overview sheet, one sheet per table, key figures,
-definitions and notes.
+"""XLSX export with openpyxl: a contents sheet, one sheet per table with figures, key
+figures, definitions and notes.
+
+The workbook opens on its contents sheet: the report's title, scope, audience and period,
+a link to every other sheet, and the tables and key figures without figures (empty, only
+zeros, or every figure hidden), each with the reason and never a count. Those get no sheet
+(``view.fold``): a small region's report is a handful of sheets, not eighty of dashes.
 
 Shown figures are numbers (so they sum and chart in Excel); a hidden figure is the text
 "—" on a grey ground, never a number, explained on every table sheet and on the notes
@@ -17,6 +22,7 @@ from typing import Any
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+from openpyxl.worksheet.hyperlink import Hyperlink
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -24,18 +30,25 @@ from shared.contracts.common import formula_like
 from services.reporting.disclosure import TOTAL
 from services.reporting.document import ReportDocument, Text
 from services.reporting.outputs.view import (
-    HIDDEN, LEGEND, MARKER, WHY_HIDDEN, Grid, Lang, Provenance, all_grids, audience_label, basis_label, dim_label,
-    dims_label, dims_of, grain_label, pick, period_label, provenance_rows, quotes_of, statistic, table_ids)
+    HIDDEN, LEGEND, MARKER, NO_FIGURE_REASONS, WHOLE_SECTION, WHY_HIDDEN, WITHOUT_FIGURES, WITHOUT_FIGURES_INTRO,
+    Folded, Grid, Lang, Provenance, all_grids, audience_label, basis_label, dim_label, dims_label, dims_of, fold,
+    grain_label, pick, period_label, provenance_rows, quotes_of, statistic)
 
 ACCENT = "1F5F8B"
 GREY = "F1F3F5"
 MUTED = "5B6770"
 SHEETS = {
-    "overview": Text(nl="Rapport", en="Report"),
+    "contents": Text(nl="Inhoud", en="Contents"),
     "statistics": Text(nl="Kengetallen", en="Key figures"),
     "quotes": Text(nl="Beleidssignalen", en="Policy signals"),
     "definitions": Text(nl="Definities", en="Definitions"),
     "notes": Text(nl="Toelichting", en="Notes"),
+}
+SHEET_TOPICS = {
+    "statistics": Text(nl="Kengetallen: gemiddelden, medianen en aandelen", en="Key figures: means, medians and shares"),
+    "quotes": Text(nl="Bevestigde, geanonimiseerde beleidssignalen", en="Confirmed, anonymised policy signals"),
+    "definitions": Text(nl="Definities van de indicatoren", en="Definitions of the indicators"),
+    "notes": Text(nl="Wat verborgen is en waarom", en="What was hidden and why"),
 }
 
 TITLE = Font(bold=True, size=15, color=ACCENT)
@@ -46,6 +59,7 @@ HIDDEN_FONT = Font(color=MUTED, bold=True)
 HIDDEN_FILL = PatternFill("solid", fgColor=GREY)
 TOTAL_FILL = PatternFill("solid", fgColor="F7F9FA")
 NOTE = Font(italic=True, color=MUTED)
+LINK = Font(color=ACCENT, underline="single")
 THIN = Border(bottom=Side(style="thin", color="DFE4E8"))
 WRAP = Alignment(wrap_text=True, vertical="top")
 _BAD = re.compile(r"[\[\]:*?/\\]")
@@ -76,7 +90,17 @@ def _header(ws: Worksheet, row: int, values: list[str]) -> None:
         cell.alignment = Alignment(wrap_text=True, vertical="bottom", horizontal="left" if col == 1 else "right")
 
 
-def _overview(ws: Worksheet, doc: ReportDocument, source: Provenance, lang: Lang, tables: list[tuple[str, Grid]]) -> None:
+def link(ws: Worksheet, row: int, column: int, text: str, sheet: str) -> None:
+    """A cell that opens another sheet of the workbook (an internal link, no file or URL)."""
+    cell = ws.cell(row=row, column=column, value=text)
+    quoted = sheet.replace("'", "''")
+    cell.hyperlink = Hyperlink(ref=cell.coordinate, location=f"'{quoted}'!A1", display=text)
+    cell.font = LINK
+
+
+def _contents(ws: Worksheet, doc: ReportDocument, source: Provenance, lang: Lang, tables: list[tuple[str, Grid]],
+              others: list[tuple[str, str]], folded: Folded) -> None:
+    """The first sheet: what the report is, a link to every sheet, and what has no figures."""
     ws["A1"] = pick(doc.title, lang)
     ws["A1"].font = TITLE
     ws["A2"] = pick(doc.scope_label, lang)
@@ -94,19 +118,47 @@ def _overview(ws: Worksheet, doc: ReportDocument, source: Provenance, lang: Lang
     row += 1
     ws.cell(row=row, column=1, value=pick(LEGEND, lang)).font = HIDDEN_FONT
     row += 2
+    ws.cell(row=row, column=1, value=pick(SHEETS["contents"], lang)).font = Font(bold=True, size=12, color=ACCENT)
+    row += 1
     _header(ws, row, [pick(Text(nl="Tabel", en="Table"), lang), pick(Text(nl="Blad", en="Sheet"), lang),
                       pick(Text(nl="Verborgen cellen", en="Hidden cells"), lang)])
     for name, g in tables:
         row += 1
-        ws.cell(row=row, column=1, value=pick(g.view.title, lang))
-        link = ws.cell(row=row, column=2, value=name)
-        link.hyperlink = f"#'{name}'!A1"
-        link.font = Font(color=ACCENT, underline="single")
+        ws.cell(row=row, column=1, value=pick(g.view.title, lang)).alignment = WRAP
+        link(ws, row, 2, name, name)
         ws.cell(row=row, column=3, value=f"{g.hidden} / {g.visible}").alignment = Alignment(horizontal="right")
-    _widths(ws, {1: 42, 2: 60, 3: 16})
+    for key, name in others:
+        row += 1
+        ws.cell(row=row, column=1, value=pick(SHEET_TOPICS[key], lang)).alignment = WRAP
+        link(ws, row, 2, name, name)
+    if folded.omitted:
+        row += 2
+        ws.cell(row=row, column=1, value=pick(WITHOUT_FIGURES, lang)).font = Font(bold=True, size=12, color=ACCENT)
+        row += 1
+        ws.cell(row=row, column=1, value=pick(WITHOUT_FIGURES_INTRO, lang)).alignment = WRAP
+        ws.merge_cells(start_row=row, start_column=1, end_row=row, end_column=3)
+        ws.row_dimensions[row].height = 62
+        row += 1
+        _header(ws, row, [pick(Text(nl="Tabel of kengetal", en="Table or key figure"), lang),
+                          pick(Text(nl="Waarom niet opgenomen", en="Why not included"), lang),
+                          pick(Text(nl="Naam in de CSV-export", en="Name in the CSV export"), lang)])
+        for title, whole, entries in folded.omitted_by_section():
+            row += 1
+            head = pick(title, lang) + (f" — {pick(WHOLE_SECTION, lang)}" if whole else "")
+            ws.cell(row=row, column=1, value=head).font = BOLD
+            for entry in entries:
+                if entry.kind == "section":
+                    continue
+                row += 1
+                label = pick(entry.title, lang) + (pick(Text(nl=" (kengetal)", en=" (key figure)"), lang)
+                                                   if entry.kind == "statistic" else "")
+                ws.cell(row=row, column=1, value=label).alignment = WRAP
+                ws.cell(row=row, column=2, value=pick(NO_FIGURE_REASONS[entry.reason], lang))
+                ws.cell(row=row, column=3, value=entry.name).font = NOTE
+    _widths(ws, {1: 60, 2: 40, 3: 28})
 
 
-def _table_sheet(ws: Worksheet, g: Grid, lang: Lang) -> None:
+def _table_sheet(ws: Worksheet, g: Grid, lang: Lang, contents: str) -> None:
     view = g.view
     ws["A1"] = pick(view.title, lang)
     ws["A1"].font = TITLE
@@ -114,6 +166,7 @@ def _table_sheet(ws: Worksheet, g: Grid, lang: Lang) -> None:
     ws["A2"].font = NOTE
     ws["A3"] = pick(LEGEND, lang)
     ws["A3"].font = HIDDEN_FONT
+    link(ws, 4, 1, f"← {pick(SHEETS['contents'], lang)}", contents)
     top = 5
     _header(ws, top, [pick(dim_label(view.table.rows_axis.name), lang)] + [pick(g.col_label(c), lang) for c in g.cols])
     for i, r in enumerate(g.rows, start=1):
@@ -240,22 +293,30 @@ def _quotes(ws: Worksheet, doc: ReportDocument, lang: Lang) -> None:
 
 def render_xlsx(doc: ReportDocument, *, source: Provenance | None = None, lang: Lang = "nl") -> bytes:
     source = source or Provenance()
-    doc = printable(doc)
+    full = printable(doc)
+    folded = fold(full)
+    doc = folded.doc
     wb = Workbook()
     taken = {pick(t, lang).lower() for t in SHEETS.values()}
-    ids = table_ids(doc)
-    tables = [(sheet_name(f"{i + 1:02d} {ids[id(g.view)]}", taken), g) for i, (_, g) in enumerate(all_grids(doc))]
-    overview = wb.active
-    overview.title = pick(SHEETS["overview"], lang)
-    _overview(overview, doc, source, lang, tables)
+    tables = [(sheet_name(f"{i + 1:02d} {folded.ids[id(g.view)]}", taken), g) for i, (_, g) in enumerate(all_grids(doc))]
+    first = wb.active
+    first.title = contents = pick(SHEETS["contents"], lang)
+    others: list[tuple[str, str]] = []
+
+    def sheet(key: str) -> Worksheet:
+        others.append((key, pick(SHEETS[key], lang)))
+        return wb.create_sheet(others[-1][1])
+
     for name, g in tables:
-        _table_sheet(wb.create_sheet(name), g, lang)
+        _table_sheet(wb.create_sheet(name), g, lang, contents)
     if any(section.statistics for section in doc.sections):
-        _statistics(wb.create_sheet(pick(SHEETS["statistics"], lang)), doc, lang)
+        _statistics(sheet("statistics"), doc, lang)
     if any(quotes_of(section) for section in doc.sections):
-        _quotes(wb.create_sheet(pick(SHEETS["quotes"], lang)), doc, lang)
-    _definitions(wb.create_sheet(pick(SHEETS["definitions"], lang)), doc, lang)
-    _notes(wb.create_sheet(pick(SHEETS["notes"], lang)), doc, lang, tables)
+        _quotes(sheet("quotes"), doc, lang)
+    _definitions(sheet("definitions"), full, lang)
+    _notes(sheet("notes"), doc, lang, tables)
+    _contents(first, doc, source, lang, tables, others, folded)
+    wb.active = 0
     props = wb.properties
     props.title = pick(doc.title, lang)
     props.subject = pick(doc.scope_label, lang)

@@ -448,3 +448,124 @@ def provenance_rows(doc: ReportDocument, source: Provenance) -> list[tuple[Text,
     if source.content_hash:
         rows.append((Text(nl="Inhoudshash (SHA-256)", en="Content hash (SHA-256)"), source.content_hash))
     return rows
+
+
+# --------------------------------------------------------------------------- what has figures
+
+# A small region's report is mostly tables without a single figure: every cell hidden, zero
+# or absent. Printing them gave a handful of duos a 50-page PDF and an 82-sheet workbook of
+# dashes and zeros. The PDF and the workbook print only what carries a figure and list the
+# rest, with a reason, under "Zonder cijfers / Without figures"; the CSV keeps every cell.
+#
+# The decision reads only what the report publishes (``CellView``: no value for a hidden
+# cell, whatever the document carries), so folding tells a reader nothing the full table
+# would not: a table is left out because it shows no figure at all, and the reason names
+# which of "empty", "zeros" and "hidden" it shows, never how many cells or people.
+
+NoFigureReason = Literal["empty", "zeros", "hidden", "zeros_and_hidden"]
+
+NO_FIGURE_REASONS: dict[str, Text] = {
+    "empty": Text(nl="geen gegevens", en="no data"),
+    "zeros": Text(nl="alleen nullen", en="zeros only"),
+    "hidden": Text(nl="alles verborgen", en="everything hidden"),
+    "zeros_and_hidden": Text(nl="nullen en verborgen cijfers", en="zeros and hidden figures"),
+}
+WITHOUT_FIGURES = Text(nl="Zonder cijfers", en="Without figures")
+WITHOUT_FIGURES_INTRO = Text(
+    nl="Deze tabellen en kengetallen tonen in dit rapport geen enkel cijfer: ze zijn leeg, bevatten alleen nullen, of "
+       "al hun cijfers zijn verborgen om personen te beschermen. Ze zijn daarom weggelaten. Een ruimere periode, "
+       "een grovere indeling of een groter gebied kan ze wel cijfers geven. De CSV-export bevat ze cel per cel.",
+    en="These tables and key figures show no figure at all in this report: they are empty, hold only zeros, or every "
+       "figure is hidden to protect people. They are therefore left out. A longer period, a coarser breakdown or a "
+       "larger area may give them figures. The CSV export holds them cell by cell.")
+WHOLE_SECTION = Text(nl="hele sectie zonder cijfers", en="whole section without figures")
+
+
+def no_figure_reason(g: Grid) -> NoFigureReason | None:
+    """Why a table shows no figure, or None when it shows one (a shown count other than 0)."""
+    cells = list(g.cells.values())
+    if any(c.value for c in cells):  # a hidden cell has no value: only what is shown counts
+        return None
+    hidden = any(c.hidden for c in cells)
+    zeros = any(not c.hidden for c in cells)
+    if hidden and zeros:
+        return "zeros_and_hidden"
+    if hidden:
+        return "hidden"
+    return "zeros" if zeros else "empty"
+
+
+def statistic_groups(section: Section) -> list[list[StatisticView]]:
+    """The section's statistics grouped by indicator (one group: a figure and its breakdown
+    by period), in the order they first appear."""
+    groups: dict[str, list[StatisticView]] = {}
+    for view in section.statistics:
+        groups.setdefault(view.indicator, []).append(view)
+    return list(groups.values())
+
+
+@dataclass(frozen=True)
+class WithoutFigures:
+    """A table or key figure left out of the printed report, and why (never a count)."""
+
+    section: str
+    section_title: Text
+    title: Text
+    reason: NoFigureReason
+    kind: Literal["table", "statistic", "section"]
+    name: str  # the table's name in the CSV export, the statistic's indicator, or the section's key
+    whole_section: bool = False
+
+
+@dataclass(frozen=True)
+class Folded:
+    """A report as the PDF and the workbook print it: ``doc`` with only the tables and key
+    figures that show a figure (and only the sections that keep one), and what was left out."""
+
+    doc: OutputDocument
+    omitted: list[WithoutFigures]
+    ids: dict[int, str]  # table_ids of the full document, so names match the CSV export
+
+    def omitted_by_section(self) -> list[tuple[Text, bool, list[WithoutFigures]]]:
+        """(section title, whole section left out, its entries), in report order."""
+        out: dict[str, tuple[Text, bool, list[WithoutFigures]]] = {}
+        for entry in self.omitted:
+            title, whole, entries = out.setdefault(entry.section, (entry.section_title, entry.whole_section, []))
+            entries.append(entry)
+        return list(out.values())
+
+
+def fold(doc: ReportDocument) -> Folded:
+    """The report without its tables and key figures that show no figure (see above)."""
+    full = doc if isinstance(doc, OutputDocument) else document(doc.model_dump(mode="json"))
+    ids = table_ids(full)
+    sections: list[SectionOut] = []
+    omitted: list[WithoutFigures] = []
+    for section in full.sections:
+        tables, left = [], []
+        for view in section.tables:
+            reason = no_figure_reason(grid(view))
+            if reason is None:
+                tables.append(view)
+            else:
+                left.append(WithoutFigures(section.key, section.title, view.title, reason, "table", ids[id(view)]))
+        statistics: list[StatisticOut] = []
+        for group in statistic_groups(section):
+            if any(not statistic(s).hidden for s in group):
+                statistics += group  # type: ignore[arg-type]
+            else:
+                first = next((s for s in group if not dims_of(s)), group[0])  # the figure, not a period of it
+                left.append(WithoutFigures(section.key, section.title, first.title, "hidden", "statistic",
+                                           first.indicator))
+        quotes = quotes_of(section)
+        whole = not (tables or statistics or quotes)
+        if whole and not left:  # a section that had nothing to show at all
+            left = [WithoutFigures(section.key, section.title, section.title, "empty", "section", section.key)]
+        if whole:
+            left = [WithoutFigures(e.section, e.section_title, e.title, e.reason, e.kind, e.name, True) for e in left]
+        else:
+            sections.append(section.model_copy(update={"tables": tables, "statistics": statistics}))
+        omitted += left
+    kept = {v.indicator for s in sections for v in [*s.tables, *s.statistics]}
+    definitions = [d for d in full.definitions if d.indicator in kept]
+    return Folded(full.model_copy(update={"sections": sections, "definitions": definitions}), omitted, ids)
