@@ -165,3 +165,50 @@ def test_a_decision_resting_on_another_aggregate_is_refused_when_that_one_moved_
     assert store.append("v-1", 0, [stopped(3)], actor=ACTOR, unchanged=[("p-1", 2)]) == [3]
     assert store.append("v-2", 0, [stopped(4)], actor=ACTOR, unchanged=[("p-new", 0)]) == [4]  # still absent
     assert store.verify().ok
+
+
+@pytest.mark.postgres
+def test_a_deadlock_between_a_row_lock_and_the_head_is_broken_and_marked_for_running_again(
+    pg_store: EventStore,
+) -> None:
+    """A holds a read-model row and waits for the head; B holds the head and waits for the row.
+
+    PostgreSQL rolls one back (nothing of it written); the services run that request again
+    (``shared.service`` treats it as a dropped connection), and the log stays whole.
+    """
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from shared.eventstore.db import rolled_back_for_another
+    from shared.service import _reconnectable
+
+    store = pg_store
+    with store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO relay_state (stream, position) VALUES ('row', 0)"))
+    a_locked_row, b_appended = threading.Event(), threading.Event()
+
+    def command_a() -> None:
+        with store.transaction() as conn:
+            conn.execute(text("UPDATE relay_state SET position = 1 WHERE stream = 'row'"))
+            a_locked_row.set()
+            assert b_appended.wait(WAIT_S)
+            store.append("v-a", 0, [stopped(1)], actor=ACTOR, conn=conn)
+
+    def command_b() -> None:
+        assert a_locked_row.wait(WAIT_S)
+        with store.transaction() as conn:
+            store.append("v-b", 0, [stopped(2)], actor=ACTOR, conn=conn)
+            b_appended.set()
+            time.sleep(0.2)  # A is waiting for the head by now
+            conn.execute(text("UPDATE relay_state SET position = 2 WHERE stream = 'row'"))
+
+    with ThreadPoolExecutor(2) as pool:
+        outcomes = [pool.submit(command_a), pool.submit(command_b)]
+        errors = [f.exception(timeout=30) for f in outcomes]
+    failed = [e for e in errors if e is not None]
+    assert len(failed) == 1, errors
+    assert isinstance(failed[0], OperationalError) and rolled_back_for_another(failed[0])
+    assert _reconnectable(failed[0])  # the request is run again, from the start
+    survivor = "v-b" if errors[0] is not None else "v-a"
+    assert [e.envelope.stream_id for e in store.read_after(0)] == [survivor]
+    assert store.verify().ok
