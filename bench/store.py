@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -17,6 +20,7 @@ from shared.events.envelope import Actor, Role
 from shared.eventstore import EventStore, NewEvent, make_engine, migrate
 
 ACTOR = Actor(id="bench", role=Role.professional)
+WRITERS = 8
 
 
 def _event(i: int) -> NewEvent:
@@ -39,6 +43,24 @@ class Ours:
             self.store.append(f"v-{started + i}", 0, [ev], actor=ACTOR)
         self.done += n
 
+    def concurrent(self, n: int, writers: int = WRITERS) -> None:
+        """``n`` single-event appends by ``writers`` threads at once, each its own new aggregate."""
+        _in_threads(n, writers, lambda: self.store.append(f"c-{uuid.uuid4().hex}", 0, [_event(0)], actor=ACTOR))
+
+    def commands(self, n: int, writers: int = WRITERS) -> None:
+        """The shape of a service's command, by ``writers`` threads at once.
+
+        One transaction each: load the aggregate (new here), then append what was decided,
+        as the services' handlers do with ``EventStore.transaction``.
+        """
+        def command() -> None:
+            stream = f"k-{uuid.uuid4().hex}"
+            with self.store.transaction() as conn:
+                loaded = self.store.load(stream, conn)
+                self.store.append(stream, len(loaded), [_event(0)], actor=ACTOR, conn=conn)
+
+        _in_threads(n, writers, command)
+
     def bulk(self, n: int, batch: int) -> None:
         for start in range(self.done, self.done + n, batch):
             stop = min(self.done + n, start + batch)
@@ -47,6 +69,20 @@ class Ours:
 
     def close(self) -> None:
         self.engine.dispose()
+
+
+def _in_threads(n: int, writers: int, one: Callable[[], None]) -> None:
+    """Runs ``one`` ``n`` times, spread over ``writers`` threads that start together."""
+    start = threading.Barrier(writers)
+
+    def writer(share: int) -> None:
+        start.wait()
+        for _ in range(share):
+            one()
+
+    with ThreadPoolExecutor(writers) as pool:
+        for done in [pool.submit(writer, n // writers + (1 if w < n % writers else 0)) for w in range(writers)]:
+            done.result()
 
 
 @contextmanager
@@ -131,6 +167,18 @@ class Peer:
         for _ in range(n):
             self.app.save(PeerVolunteer(reason="no_time"))
 
+    def concurrent(self, n: int, writers: int = WRITERS) -> None:
+        _in_threads(n, writers, lambda: self.app.save(PeerVolunteer(reason="no_time")))
+
+    def commands(self, n: int, writers: int = WRITERS) -> None:
+        """Its application's way: read the aggregate's events, then save what was decided."""
+        def command() -> None:
+            volunteer = PeerVolunteer(reason="no_time")
+            self.app.recorder.select_events(volunteer.id)
+            self.app.save(volunteer)
+
+        _in_threads(n, writers, command)
+
     def bulk(self, n: int, batch: int) -> None:
         for start in range(0, n, batch):
             self.app.save(*[PeerVolunteer(reason="no_time") for _ in range(min(batch, n - start))])
@@ -177,6 +225,15 @@ def run(quick: bool, scale: float = 1.0) -> list[Result]:
         results.append(Result("event store", f"single-event commands, {label}", ours, "events/s",
                               "eventsourcing 9.5 (Application.save)", peer,
                               f"{n} appends, one client, taking turns with the peer{_SETTINGS.get(label, '')}"))
+        ours, peer = _side_by_side(make, lambda side, k: side.concurrent(k), n)
+        results.append(Result("event store", f"single-event appends, {WRITERS} writers, {label}", ours, "events/s",
+                              "eventsourcing 9.5 (Application.save, same threads)", peer,
+                              f"{n} appends by {WRITERS} threads at once, each a new aggregate"))
+        ours, peer = _side_by_side(make, lambda side, k: side.commands(k), n)
+        results.append(Result("event store", f"load-and-append commands, {WRITERS} writers, {label}", ours,
+                              "commands/s", "eventsourcing 9.5 (select_events, then Application.save)", peer,
+                              f"{n} commands by {WRITERS} threads: one transaction each that loads the aggregate "
+                              "and appends (EventStore.transaction)"))
         ours, peer = _side_by_side(make, lambda side, k: side.bulk(k, 1000), bulk_n, rounds=max(1, min(5, bulk_n // 1000)))
         results.append(Result("event store", f"bulk import, {label}", ours, "events/s",
                               "eventsourcing 9.5 (Application.save of 1000 aggregates)", peer,

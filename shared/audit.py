@@ -252,12 +252,12 @@ def _rebuild_read_models(service: str, store: EventStore, vault: Vault, *, upstr
     if service == "recruitment":
         from services.recruitment.projection import rebuild
 
-        with store.transaction() as conn:
+        with store.transaction(exclusive=True) as conn:
             return rebuild(conn, store, vault)
     if service == "matching":
         from services.matching.projection import rebuild as rebuild_matching
 
-        with store.transaction() as conn:
+        with store.transaction(exclusive=True) as conn:
             return rebuild_matching(conn, store, None)
     if service == "followup":
         from services.followup.projections import rebuild as rebuild_followup

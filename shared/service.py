@@ -51,7 +51,7 @@ from shared.clock import Clock, SystemClock
 from shared.domain import DomainError, InvalidInput
 from shared.events.envelope import Role
 from shared.eventstore import ConcurrencyConflict, EventStore, StoreBusy, make_engine, migrate
-from shared.eventstore.db import reader
+from shared.eventstore.db import reader, rolled_back_for_another
 from shared.idempotency import IdempotencyKeys
 from shared.idempotency import declare as declare_idempotency
 from shared.idempotency import install as install_idempotency
@@ -353,8 +353,9 @@ def _committing(_conn: Any) -> None:
 
 
 def _reconnectable(exc: OperationalError) -> bool:
-    """The connection was lost or could not be opened: trying again on a new one may work."""
-    return bool(exc.connection_invalidated) or exc.statement is None
+    """The connection was lost or could not be opened, or the server rolled the transaction back
+    to let another finish (a deadlock broken): trying again, from the start, may work."""
+    return bool(exc.connection_invalidated) or exc.statement is None or rolled_back_for_another(exc)
 
 
 class DatabaseRetry:

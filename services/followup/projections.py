@@ -189,7 +189,7 @@ def project(conn: Connection, rec: Recorded) -> None:
 def rebuild(store: EventStore, *, page: int = 1000) -> int:
     """Empty the tables projected from follow-up's own log and replay the log into them."""
     replayed, after = 0, 0
-    with store.transaction() as conn:
+    with store.transaction(exclusive=True) as conn:  # no command projects while the tables are refilled
         for table in OWN_TABLES:
             conn.execute(delete(table))
         while True:

@@ -219,14 +219,16 @@ class MatchingHandlers:
     # ------------------------------------------------------------------ plumbing
     @contextmanager
     def _writing(self) -> Iterator[Connection]:
-        """A write transaction that takes the store's head lock first.
+        """A write transaction that takes the store's head lock first (``exclusive``).
 
-        Every command appends, and appends serialise on the head row anyway; taking it
-        first gives every transaction the same lock order (head, then read-model rows),
+        Matching's commands lock read-model rows before they decide (the volunteer and the
+        participant of a pair) and their projections update such rows after appending; taking
+        the head first gives every command the same lock order (head, then read-model rows),
         so a command that locks a participant cannot deadlock with one whose projection
-        updates that participant after appending. ``EventStore.transaction`` takes it.
+        updates that participant after appending. The other services' commands take the head
+        lock only at the append (``EventStore.transaction``).
         """
-        with self.runtime.store.transaction() as conn:
+        with self.runtime.store.transaction(exclusive=True) as conn:
             yield conn
 
     @property

@@ -36,7 +36,7 @@ class RecruitmentRuntime(ServiceRuntime):
             rows = sum(conn.execute(select(func.count()).select_from(t)).scalar_one() for t in (projects, volunteers))
         if rows == 0 and self.store.head()[0] > 0:
             assert self.vault is not None
-            with self.store.transaction() as conn:
+            with self.store.transaction(exclusive=True) as conn:
                 read = rebuild(conn, self.store, self.vault)
             log.info("recruitment.read_models_rebuilt", events=read)
 

@@ -208,7 +208,11 @@ class RecruitmentHandlers:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A write transaction holding the store's head lock from the start (the store takes it)."""
+        """A write transaction; the store's head lock is taken at the append (``EventStore.transaction``).
+
+        A decision that rests on another aggregate than the one appended to names it in
+        ``unchanged`` (receiving an enquiry rests on the project being open).
+        """
         with self.runtime.store.transaction() as conn:
             yield conn
         self.runtime.recorded()
@@ -235,11 +239,12 @@ class RecruitmentHandlers:
         return v, stored
 
     def _append(self, conn: Connection, aggregate: Project | Volunteer, news: list[NewEvent], *, actor: Actor,
-                correlation_id: uuid.UUID | None, causation_id: uuid.UUID | None = None) -> None:
+                correlation_id: uuid.UUID | None, causation_id: uuid.UUID | None = None,
+                unchanged: Sequence[tuple[str, int]] = ()) -> None:
         """Append and apply; every event gets an explicit occurred_at, so the aggregate dates what the log holds."""
         now = self.runtime.clock.now()
         news = [n if n.occurred_at else replace(n, occurred_at=now) for n in news]
-        self.runtime.store.append(aggregate.id, aggregate.version, news, actor=actor,
+        self.runtime.store.append(aggregate.id, aggregate.version, news, actor=actor, unchanged=unchanged,
                                   correlation_id=correlation_id, causation_id=causation_id, conn=conn)
         for new in news:
             assert new.occurred_at is not None
@@ -250,8 +255,12 @@ class RecruitmentHandlers:
 
     def record_volunteer(self, conn: Connection, v: Volunteer, decided: Sequence[DomainEvent], *, actor: Actor,
                          correlation_id: uuid.UUID | None, causation_id: uuid.UUID | None = None,
-                         sealed_data: dict[str, Any] | None = None, occurred_on: date | None = None) -> None:
-        """Append what the volunteer decided (the first event carries any sealed data) and update the row."""
+                         sealed_data: dict[str, Any] | None = None, occurred_on: date | None = None,
+                         unchanged: Sequence[tuple[str, int]] = ()) -> None:
+        """Append what the volunteer decided (the first event carries any sealed data) and update the row.
+
+        ``unchanged``: other aggregates the decision rested on, as (id, version loaded).
+        """
         if not decided:
             return
         sealed = self.vault.seal(conn, v.id, sealed_data) if sealed_data else None
@@ -259,7 +268,8 @@ class RecruitmentHandlers:
         news = [NewEvent(e, project_id=v.project_id, occurred_at=occurred_at,
                          subject_id=v.id if (sealed and i == 0) else None, sealed=sealed if i == 0 else None)
                 for i, e in enumerate(decided)]
-        self._append(conn, v, news, actor=actor, correlation_id=correlation_id, causation_id=causation_id)
+        self._append(conn, v, news, actor=actor, correlation_id=correlation_id, causation_id=causation_id,
+                     unchanged=unchanged)
         save_volunteer(conn, v)
 
     def _volunteer_for(self, conn: Connection, volunteer_id: str, principal: Principal) -> tuple[Volunteer, list[StoredEvent]]:
@@ -363,14 +373,16 @@ class RecruitmentHandlers:
         require_project(principal, project_id)
         _municipality(cmd.municipality_nis)
         with self.write() as conn:
-            self.load_project(conn, project_id).require_open()
+            project = self.load_project(conn, project_id)
+            project.require_open()
             volunteer = Volunteer(f"v-{uuid.uuid4().hex}")
             decided = volunteer.receive_enquiry(
                 project_id=project_id, channel=cmd.channel, municipality_nis=cmd.municipality_nis,
                 birth_date=cmd.personal.birth_date, gender=cmd.gender, today=self.today(), received_on=cmd.received_on,
             )
             self.record_volunteer(conn, volunteer, decided, actor=principal.actor, correlation_id=correlation_id,
-                                  sealed_data=cmd.personal.model_dump(mode="json"), occurred_on=cmd.received_on)
+                                  sealed_data=cmd.personal.model_dump(mode="json"), occurred_on=cmd.received_on,
+                                  unchanged=[(project.id, project.version)])  # not closed meanwhile
             index_name(conn, self.vault, volunteer.id, project_id, cmd.personal.first_name, cmd.personal.last_name)
         return volunteer
 

@@ -25,6 +25,9 @@ READ_ONLY = "buddy_read_only"
 LOCK_TIMEOUT_S = 10.0
 _SQLITE_BUSY = 5  # SQLite's primary result code for a lock another connection holds
 _PG_LOCK_NOT_AVAILABLE = "55P03"  # PostgreSQL's SQLSTATE when lock_timeout ran out
+# PostgreSQL rolled the transaction back so that another could go on: deadlock_detected
+# (two transactions waiting for each other's locks) and serialization_failure.
+_PG_ROLLED_BACK_FOR_ANOTHER = frozenset({"40P01", "40001"})
 SQLITE_SYNCHRONOUS = "FULL"  # a committed event survives a power cut too (WAL mode: one sync per commit)
 
 
@@ -69,6 +72,19 @@ def lock_wait_timed_out(exc: BaseException) -> bool:
     if getattr(orig, "sqlstate", None) == _PG_LOCK_NOT_AVAILABLE:
         return True
     return isinstance(orig, sqlite3.OperationalError) and (getattr(orig, "sqlite_errorcode", 0) & 0xFF) == _SQLITE_BUSY
+
+
+def rolled_back_for_another(exc: BaseException) -> bool:
+    """A database error saying the server rolled this transaction back to let another one finish.
+
+    Nothing of it was written and the other transaction goes on, so running the same work
+    again, from the start, succeeds or meets the other's outcome (a version conflict, say).
+    Since the head lock is taken at the append (``EventStore.transaction``), a command holding
+    row locks can wait for the head while the head's holder waits for one of those rows;
+    PostgreSQL breaks that cycle after ``deadlock_timeout`` by rolling one of them back.
+    """
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    return getattr(orig, "sqlstate", None) in _PG_ROLLED_BACK_FOR_ANOTHER
 
 
 def lock_timeout_s(engine: Engine) -> float:

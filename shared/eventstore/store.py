@@ -155,9 +155,11 @@ class _RowBuilder:
     """Turns decided events into event rows once the head and the current versions are known."""
 
     def __init__(self, store: "EventStore", batches: Sequence[tuple[str, int, Sequence[NewEvent]]], actor: Actor,
-                 correlation_id: uuid.UUID | None, causation_id: uuid.UUID | None) -> None:
+                 correlation_id: uuid.UUID | None, causation_id: uuid.UUID | None,
+                 unchanged: Sequence[tuple[str, int]] = ()) -> None:
         self.batches = batches
-        self.stream_ids = list(dict.fromkeys(b[0] for b in batches))
+        self.unchanged = unchanged
+        self.stream_ids = list(dict.fromkeys([b[0] for b in batches] + [u[0] for u in unchanged]))
         self.clock = store.clock
         self.correlation = str(correlation_id or uuid.uuid4())
         self.causation = str(causation_id) if causation_id else None
@@ -170,6 +172,9 @@ class _RowBuilder:
     def rows(self, position: int, prev: str, current: dict[str, int]) -> list[tuple[Any, ...]]:
         """Rows in column order; raises ConcurrencyConflict when an aggregate moved on."""
         recorded = format_time(self.clock.now())  # under the lock: recorded_at follows position order
+        for stream_id, expected_version in self.unchanged:  # what the decision read, not written to
+            if current.get(stream_id, 0) != expected_version:
+                raise ConcurrencyConflict(stream_id, expected_version, current.get(stream_id, 0))
         out: list[tuple[Any, ...]] = []
         for (stream_id, expected_version, new_events), payloads in zip(self.batches, self.payloads):
             version = current.get(stream_id, 0)
@@ -317,18 +322,33 @@ class EventStore:
         self._after_commit: dict[int, list[Callable[[], None]]] = {}  # open transaction() -> its hooks
 
     @contextmanager
-    def transaction(self) -> Iterator[Connection]:
+    def transaction(self, *, exclusive: bool = False) -> Iterator[Connection]:
         """A write transaction; pass it to ``append`` to commit other rows with the events.
 
-        It takes the head lock first, so every command locks in the same order (head, then
-        read-model rows) and two commands cannot deadlock on PostgreSQL. It waits at most
-        the lock timeout for it, then raises StoreBusy (retryable: nothing was written).
+        PostgreSQL: the head lock is taken by the first ``append`` in the transaction and held
+        until the commit, so what a command does before it (loading, deciding, sealing,
+        reading read models) runs alongside other commands; only the append and what follows
+        it are serialised. Every guarantee of the log is kept: positions are given under the
+        lock and the lock is held to the commit (gapless, in commit order), the hash chain is
+        extended under it, and the version check runs under it against every append committed
+        before (optimistic concurrency: an aggregate loaded before another command appended to
+        it is refused with ``ConcurrencyConflict``). A decision that depends on *another*
+        aggregate's state names it in ``append(..., unchanged=...)``, checked the same way; one
+        that depends on read-model rows locks them (``SELECT ... FOR UPDATE``).
+
+        ``exclusive``: take the head lock at the start instead, so no other append commits
+        during the whole transaction (rebuilds of read models, and commands whose read-model
+        locks must come after the head lock; see ``services/matching/handlers.py``). It waits
+        at most the lock timeout for it, then raises StoreBusy (retryable: nothing was written).
+
+        SQLite has one writer at a time from BEGIN IMMEDIATE, so there every write transaction
+        is exclusive (``db.make_engine``).
         """
         hooks: list[Callable[[], None]] = []
         with self.engine.begin() as conn:  # on SQLite this waits for the write lock (db.make_engine)
             self._after_commit[id(conn)] = hooks
             try:
-                if conn.dialect.name == "postgresql":
+                if exclusive and conn.dialect.name == "postgresql":
                     try:
                         conn.execute(_LOCK_HEAD, {"timeout": self._timeout_ms})
                     except OperationalError as exc:
@@ -362,14 +382,19 @@ class EventStore:
         correlation_id: uuid.UUID | None = None,
         causation_id: uuid.UUID | None = None,
         conn: Connection | None = None,
+        unchanged: Sequence[tuple[str, int]] = (),
     ) -> list[int]:
         """Record events of one aggregate; ``expected_version`` 0 means a new aggregate.
+
+        ``unchanged``: (stream id, version) of other aggregates the decision was based on;
+        checked with the expected version, under the head lock: ``ConcurrencyConflict`` if
+        one of them moved on since it was loaded.
 
         Returns the positions given to the events.
         """
         return self.append_many(
             [(stream_id, expected_version, new_events)], actor=actor,
-            correlation_id=correlation_id, causation_id=causation_id, conn=conn,
+            correlation_id=correlation_id, causation_id=causation_id, conn=conn, unchanged=unchanged,
         )
 
     def append_many(
@@ -380,8 +405,11 @@ class EventStore:
         correlation_id: uuid.UUID | None = None,
         causation_id: uuid.UUID | None = None,
         conn: Connection | None = None,
+        unchanged: Sequence[tuple[str, int]] = (),
     ) -> list[int]:
         """Record events of several aggregates in one transaction (commands and bulk import).
+
+        ``unchanged`` as for ``append``.
 
         One lock on the head row, one query for the current versions, one multi-row insert,
         sent on the driver connection: SQLAlchemy's per-statement work cost more than the
@@ -390,7 +418,7 @@ class EventStore:
         batches = [b for b in batches if b[2]]
         if not batches:
             return []
-        build = _RowBuilder(self, batches, actor, correlation_id, causation_id)
+        build = _RowBuilder(self, batches, actor, correlation_id, causation_id, unchanged)
         if conn is not None:
             writer = self._writer(conn.dialect.name)
             if not conn.in_transaction():

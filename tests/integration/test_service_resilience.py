@@ -22,6 +22,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 from structlog.testing import capture_logs
 
+from shared.contracts.recruitment import StopReason, VolunteerStopped
+from shared.events.envelope import Actor, Role
+from shared.eventstore import NewEvent
 from shared.settings import Settings
 from services.matching.bootstrap import build as build_matching
 from services.recruitment.bootstrap import build as build_recruitment
@@ -111,7 +114,10 @@ def test_a_command_behind_a_held_store_lock_answers_503_with_retry_after_at_once
         holding, release = threading.Event(), threading.Event()
 
         def hold() -> None:
-            with store.transaction():  # another command's transaction, open for a while
+            with store.transaction() as conn:  # another command that appended and has not committed yet
+                store.append("v-holding", 0, [NewEvent(VolunteerStopped(volunteer_id="v-holding", project_id="p-before",
+                                                                        reason=StopReason.no_time))],
+                             actor=Actor(id="admin-1", role=Role.admin), conn=conn)
                 holding.set()
                 release.wait(5)
 
