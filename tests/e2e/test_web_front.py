@@ -79,9 +79,9 @@ class WebFront:
                 self.proc.wait()
 
 
-def start_web(system: ServiceSystem, name: str, **env: str) -> WebFront:
-    """``buddy serve web`` on a free port, pointed at the system's services."""
-    port = free_port()
+def start_web(system: ServiceSystem, name: str, port: int | None = None, **env: str) -> WebFront:
+    """``buddy serve web`` on ``port`` (default a free one), pointed at the system's services."""
+    port = port or free_port()
     log = system.log_dir / f"{name}.log"
     with log.open("ab") as out:
         proc = subprocess.Popen(
@@ -94,7 +94,7 @@ def start_web(system: ServiceSystem, name: str, **env: str) -> WebFront:
         assert proc.poll() is None, f"the web front exited: {log.read_text(errors='replace')[-2000:]}"
         return httpx.get(f"{web.url}/readyz", timeout=2).status_code == 200
 
-    eventually(ready, timeout=60)
+    eventually(ready, timeout=120)  # a Python start on a busy machine
     return web
 
 
