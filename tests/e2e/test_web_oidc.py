@@ -23,7 +23,6 @@ import re
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,8 @@ from sqlalchemy import create_engine, select
 from shared.embedded import free_port
 from services.web.sessions import sessions, unseal
 from tests.e2e.system import ServiceSystem, eventually
-from tests.e2e.test_web_front import ARGS, CHROMIUM, WIDTHS, WebFront, playwright_or_skip, start_web, visitor
+from tests.e2e.test_web_front import (ARGS, CHROMIUM, WIDTHS, WebFront, playwright_or_skip, start_web, visitor,
+                                      wait_ready)
 from tests.oidc.provider import AUDIENCE, Client, OpenIdProvider, installed_provider
 
 pytestmark = pytest.mark.e2e
@@ -69,33 +69,41 @@ def world(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     from tests.conftest import delete_keys_with_prefix
 
     base = tmp_path_factory.mktemp("oidc")
-    ports = {name: free_port() for name in ("web", "other", "down")}
-    urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
     (base / "logs").mkdir()
-    provider = OpenIdProvider(folder, base / "logs" / "provider.log",
-                              [Client("buddy-web", urls["web"]), Client("buddy-other", urls["other"], "other-api"),
-                               Client("buddy-down", urls["down"])], access_ttl_s=ACCESS_TTL_S)
+    issuer_port = free_port()
     prefix = f"t-{uuid.uuid4().hex[:8]}"
-    oidc = {"BUDDY_OIDC_ISSUER": provider.issuer, "BUDDY_OIDC_AUDIENCE": AUDIENCE,
-            "BUDDY_OIDC_JWKS_URL": provider.jwks_url, "BUDDY_SERVICE_TOKEN": uuid.uuid4().hex}
+    oidc = {"BUDDY_OIDC_ISSUER": f"http://127.0.0.1:{issuer_port}", "BUDDY_OIDC_AUDIENCE": AUDIENCE,
+            "BUDDY_OIDC_JWKS_URL": f"http://127.0.0.1:{issuer_port}/jwks", "BUDDY_SERVICE_TOKEN": uuid.uuid4().hex}
     system = ServiceSystem(redis_url=redis_url, key_prefix=prefix, data_dir=base / "data", overrides=oidc)
     webs: list[WebFront] = []
+    provider: OpenIdProvider | None = None
     pw = None
     try:
         system.start_all()
+        taken = {issuer_port, *system.ports.values()}
+        ports: dict[str, int] = {}
+        for name in ("web", "other", "down"):  # ports no service took meanwhile
+            while (port := free_port()) in taken:
+                pass
+            ports[name] = port
+            taken.add(port)
+        assert issuer_port not in system.ports.values(), "the provider's port was taken: run again"
+        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        provider = OpenIdProvider(folder, base / "logs" / "provider.log",
+                                  [Client("buddy-web", urls["web"]), Client("buddy-other", urls["other"], "other-api"),
+                                   Client("buddy-down", urls["down"])], access_ttl_s=ACCESS_TTL_S, port=issuer_port)
 
         def web(name: str, client_id: str, **env: str) -> WebFront:
-            front = start_web(system, name, port=ports[name], BUDDY_WEB_OIDC_CLIENT_ID=client_id,
+            front = start_web(system, name, port=ports[name], wait=False, BUDDY_WEB_OIDC_CLIENT_ID=client_id,
                               BUDDY_WEB_PUBLIC_URL=urls[name], BUDDY_WEB_ORGANISATION=ORGANISATION, **env)
             webs.append(front)
             return front
 
         closed = f"http://127.0.0.1:{free_port()}/.well-known/openid-configuration"
-        with ThreadPoolExecutor(3) as pool:  # the three start side by side
-            started = [pool.submit(web, "web", "buddy-web"), pool.submit(web, "other", "buddy-other"),
-                       pool.submit(web, "down", "buddy-down", BUDDY_WEB_OIDC_DISCOVERY_URL=closed,
-                                   BUDDY_WEB_OIDC_TIMEOUT_S="2")]
-            front, other, down = (f.result() for f in started)
+        front, other = web("web", "buddy-web"), web("other", "buddy-other")  # the three start side by side
+        down = web("down", "buddy-down", BUDDY_WEB_OIDC_DISCOVERY_URL=closed, BUDDY_WEB_OIDC_TIMEOUT_S="2")
+        for started in webs:
+            wait_ready(started)
         register_a_project(system, front)
         pw = sync_playwright().start()
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
@@ -107,7 +115,8 @@ def world(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
         for front in webs:
             front.stop()
         system.stop_all()
-        provider.stop()
+        if provider is not None:
+            provider.stop()
         client = redis.Redis.from_url(redis_url)
         try:
             delete_keys_with_prefix(client, prefix)

@@ -101,8 +101,9 @@ class Client:
 class OpenIdProvider:
     """``provider.mjs`` as a child process; its event lines (JSON, no tokens) in ``log``."""
 
-    def __init__(self, folder: Path, log: Path, clients: list[Client], *, access_ttl_s: int) -> None:
-        self.port = free_port()
+    def __init__(self, folder: Path, log: Path, clients: list[Client], *, access_ttl_s: int,
+                 port: int | None = None) -> None:
+        self.port = port or free_port()
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.log = log
         env = {**os.environ, "OIDC_PORT": str(self.port), "OIDC_CLIENTS": json.dumps([c.config() for c in clients]),
