@@ -6,6 +6,7 @@ CREATE DATABASE buddy_matching OWNER buddy;
 CREATE DATABASE buddy_followup OWNER buddy;
 CREATE DATABASE buddy_reporting OWNER buddy;
 CREATE DATABASE buddy_web OWNER buddy;  -- the web front's sessions only
+CREATE DATABASE keycloak OWNER buddy;  -- the identity provider's own (Keycloak)
 
 -- Nobody but the owner may connect (PUBLIC gets CONNECT by default).
 REVOKE ALL ON DATABASE buddy_recruitment FROM PUBLIC;
@@ -13,3 +14,4 @@ REVOKE ALL ON DATABASE buddy_matching FROM PUBLIC;
 REVOKE ALL ON DATABASE buddy_followup FROM PUBLIC;
 REVOKE ALL ON DATABASE buddy_reporting FROM PUBLIC;
 REVOKE ALL ON DATABASE buddy_web FROM PUBLIC;
+REVOKE ALL ON DATABASE keycloak FROM PUBLIC;

@@ -24,6 +24,7 @@ from shared.settings import Settings
 from services.web.backend import ServiceError, Services
 from services.web.config import WebSettings
 from services.web.i18n import N_
+from services.web.oidc import OidcSignIn
 from services.web.pages import PageError, SignInNeeded, Web, pages_router
 from services.web.reportstyle import report_css
 from services.web.security import HEADERS, SecurityHeaders
@@ -55,7 +56,8 @@ def build(settings: Settings, *, web_settings: WebSettings | None = None, clock:
     store = SessionStore(make_engine(settings.database_url_of(NAME)), clock,
                          idle_s=web_settings.session_idle_s, max_s=web_settings.session_max_s)
     services = Services(settings, timeout_s=web_settings.api_timeout_s, transport=transport)
-    web = Web(web_settings, store, services, provider or provider_for(settings), production=settings.env == "production")
+    provider = provider or provider_for(settings, web_settings)
+    web = Web(web_settings, store, services, provider, production=settings.env == "production")
     assets = _assets()
 
     @asynccontextmanager
@@ -93,9 +95,10 @@ def build(settings: Settings, *, web_settings: WebSettings | None = None, clock:
 
     @app.exception_handler(SignInNeeded)
     async def sign_in_needed(request: Request, exc: SignInNeeded) -> Response:
+        target = "/signin?expired=1" if exc.notice == "expired" else "/signin"
         if request.headers.get("hx-request"):  # htmx follows this header with a full page load
-            return web.finish(exc.ctx, Response(status_code=204, headers={"HX-Redirect": "/signin"}))
-        return RedirectResponse("/signin", status_code=303)
+            return web.finish(exc.ctx, Response(status_code=204, headers={"HX-Redirect": target}))
+        return RedirectResponse(target, status_code=303)
 
     @app.exception_handler(PageError)
     async def page_error(request: Request, exc: PageError) -> Response:
@@ -122,7 +125,8 @@ def build(settings: Settings, *, web_settings: WebSettings | None = None, clock:
         page.headers.update(HEADERS)  # answered outside the middleware that adds them elsewhere
         return page
 
-    app.add_middleware(SecurityHeaders, production=settings.env == "production")
+    form_origins = provider.form_origins() if isinstance(provider, OidcSignIn) else None
+    app.add_middleware(SecurityHeaders, production=settings.env == "production", form_origins=form_origins)
     return app
 
 

@@ -4,10 +4,19 @@ Every page asks the services for what it shows, with the signed-in person's toke
 refusal there is a refusal here, shown as a page in the reader's language. Forms post
 with the session's CSRF token; htmx requests carry it in a header. Sign-in, sign-out and
 the language switch are the only state the web front itself keeps.
+
+With the organisation's identity provider (``OidcSignIn``) the sign-in page shows one
+button; ``/signin/start`` sends the browser to the provider and ``/signin/callback``
+takes it back (every refusal a page with a "try again" link, in 4xx, never a 500);
+``signed_in`` renews the access token with the refresh token before it expires, and
+signs the person out when the provider refuses that; sign-out also ends the session at
+the provider (RP-initiated logout).
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,9 +33,11 @@ from services.web.backend import ServiceError, Services
 from services.web.commands import command_key, new_command_key
 from services.web.config import WebSettings
 from services.web.reportview import ReportView, ScopeChoices, month_choices, period_of, report_view
+from services.web.oidc import OidcSignIn, SignInRefused
 from services.web.security import CSRF_FIELD, CSRF_HEADER, csrf_ok
-from services.web.sessions import Session, SessionStore
-from services.web.signin import SignInProvider
+from services.web.sessions import Session, SessionStore, Tokens
+from services.web.signin import Person, SignInProvider
+from shared.logging import get_logger
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "buddy_lang"
@@ -34,6 +45,8 @@ GRAINS = ("month", "quarter", "year")
 FORMATS = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            "csv": "text/csv; charset=utf-8"}
 READS_REPORTS = {"admin", "auditor", "coordinator", "professional"}
+log = get_logger(__name__)
+REFRESH_CLAIM_S = 15.0  # how long one request may take to refresh a session's tokens before another may try
 ROLE_NAMES = {"admin": N_("Administrator"), "auditor": N_("Auditor"), "coordinator": N_("Regional coordinator"),
               "professional": N_("Professional"), "buddy": N_("Buddy")}
 
@@ -95,11 +108,50 @@ class Web:
             ctx.session, ctx.new_session = self.store.new(), True
         return ctx.session
 
-    def signed_in(self, request: Request) -> Ctx:
+    async def signed_in(self, request: Request) -> Ctx:
+        """The request of a signed-in person, their access token renewed when it is about to expire."""
         ctx = self.context(request)
         if ctx.session is None or not ctx.session.signed_in:
             raise SignInNeeded(ctx)
+        session = ctx.session
+        if isinstance(self.provider, OidcSignIn) and session.refresh_at is not None and time.time() >= session.refresh_at:
+            ctx.session = await self._refreshed(ctx, session)
         return ctx
+
+    async def _refreshed(self, ctx: Ctx, session: Session) -> Session:
+        provider = self.provider
+        assert isinstance(provider, OidcSignIn)
+        still_valid = session.token_expires_at is None or time.time() < session.token_expires_at
+        if not self.store.claim_refresh(session, for_s=REFRESH_CLAIM_S):
+            # another request of this session is refreshing: go on with the current token while it
+            # lasts, else wait for the new one (a refresh token is used once, never twice at a time)
+            deadline = time.monotonic() + REFRESH_CLAIM_S
+            while not still_valid and time.monotonic() < deadline:
+                await asyncio.sleep(0.2)
+                fresh = self.store.get(session.id)
+                if fresh is None or not fresh.signed_in:
+                    raise SignInNeeded(ctx, "expired")
+                if fresh.token != session.token:
+                    return fresh
+            return session
+        if not session.refresh_token:
+            self.store.release_refresh(session)
+            return session
+        try:
+            tokens, role = await provider.refresh(session.refresh_token, session.id_token)
+        except SignInRefused as exc:
+            if exc.status >= 500 and still_valid:
+                self.store.release_refresh(session)
+                log.warning("oidc.refresh_postponed", reason=exc.reason)
+                return session
+            if exc.status >= 500:
+                self.store.release_refresh(session)
+                raise PageError(503, exc.message) from exc
+            log.info("oidc.refresh_refused", reason=exc.reason)
+            self.store.revoke(session.id)
+            raise SignInNeeded(ctx, "expired") from exc
+        log.info("oidc.refreshed", role=role)
+        return self.store.refreshed(session, tokens, role=role)
 
     async def checked_form(self, ctx: Ctx) -> dict[str, str]:
         """The posted form, after its CSRF token was checked (403 page otherwise)."""
@@ -111,8 +163,14 @@ class Web:
         return {k: v for k, v in form.items() if isinstance(v, str)}
 
     # ------------------------------------------------------------------ rendering
-    def person_of(self, session: Session | None) -> Any:
-        return self.provider.person(session.person) if session is not None and session.person else None
+    def person_of(self, session: Session | None) -> Person | None:
+        """Who is signed in, as the header shows them: the session's name and role."""
+        if session is None or not session.signed_in or session.person is None:
+            return None
+        known = self.provider.person(session.person)
+        if known is not None:
+            return known
+        return Person(id=session.person, name=session.name or "", role=session.role or "", description="", token="")
 
     def render(self, ctx: Ctx, template: str, status: int = 200, **values: Any) -> HTMLResponse:
         session = self.ensure_session(ctx)
@@ -134,10 +192,12 @@ class Web:
         response.set_cookie(self.settings.cookie_name, session.id, max_age=self.settings.session_max_s,
                             httponly=True, samesite="lax", secure=self.production, path="/")
 
-    def error_page(self, ctx: Ctx, error: PageError) -> HTMLResponse:
+    def error_page(self, ctx: Ctx, error: PageError, *, retry: bool = False) -> HTMLResponse:
         _ = ctx._
+        other = i18n.translator("en" if ctx.lang == "nl" else "nl")
         return self.render(ctx, "error.html", status=error.status, message=_(error.message, **error.values),
-                           detail=error.detail)
+                           message_other=other(error.message, **error.values) if retry else "",
+                           detail=error.detail, retry=retry)
 
     def service_error(self, ctx: Ctx, exc: ServiceError) -> Response:
         if exc.status == 401:  # the token is no longer accepted: sign in again
@@ -157,9 +217,9 @@ class Web:
 
 
 class SignInNeeded(Exception):
-    def __init__(self, ctx: Ctx) -> None:
+    def __init__(self, ctx: Ctx, notice: str | None = None) -> None:
         super().__init__("sign-in needed")
-        self.ctx = ctx
+        self.ctx, self.notice = ctx, notice
 
 
 def pages_router(web: Web) -> APIRouter:
@@ -169,13 +229,16 @@ def pages_router(web: Web) -> APIRouter:
     # ------------------------------------------------------------------ sign-in and out
     @api.get("/", response_class=HTMLResponse)
     async def home(request: Request) -> Response:
-        ctx = web.signed_in(request)
+        ctx = await web.signed_in(request)
         return web.render(ctx, "home.html", reads_reports=ctx.session.role in READS_REPORTS)  # type: ignore[union-attr]
 
     @api.get("/signin", response_class=HTMLResponse)
     async def signin_page(request: Request) -> Response:
         ctx = web.context(request)
-        return web.render(ctx, "signin.html", people=web.provider.people(), ended=request.query_params.get("ended"))
+        oidc = isinstance(web.provider, OidcSignIn)
+        return web.render(ctx, "signin.html", people=web.provider.people(), oidc=oidc,
+                          organisation=web.provider.organisation if isinstance(web.provider, OidcSignIn) else None,
+                          ended=request.query_params.get("ended"), expired=request.query_params.get("expired"))
 
     @api.post("/signin")
     async def signin(request: Request) -> Response:
@@ -184,7 +247,47 @@ def pages_router(web: Web) -> APIRouter:
         person = web.provider.person(form.get("person", ""))
         if person is None:
             raise PageError(422, "Choose one of the people on the sign-in page.")
-        session = web.store.sign_in(ctx.session, person=person.id, role=person.role, token=person.token)
+        session = web.store.sign_in(ctx.session, person=person.id, role=person.role, name=person.name,
+                                    tokens=Tokens(access=person.token))
+        response = RedirectResponse("/", status_code=303)
+        web.set_cookie(response, session)
+        return response
+
+    def refused(ctx: Ctx, exc: SignInRefused) -> Response:
+        log.info("oidc.signin_refused", reason=exc.reason, status=exc.status)
+        return web.error_page(ctx, PageError(exc.status, exc.message), retry=True)
+
+    @api.get("/signin/start")
+    async def signin_start(request: Request) -> Response:
+        """To the organisation's sign-in page, with a fresh state, nonce and PKCE challenge."""
+        ctx = web.context(request)
+        provider = web.provider
+        if not isinstance(provider, OidcSignIn):
+            raise PageError(404, "This page does not exist.")
+        session = web.ensure_session(ctx)
+        try:
+            url, pending = await provider.start(str(request.base_url), lang=ctx.lang)
+        except SignInRefused as exc:
+            return refused(ctx, exc)
+        web.store.start_sign_in(session, pending)
+        return web.finish(ctx, RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"}))
+
+    @api.get("/signin/callback")
+    async def signin_callback(request: Request) -> Response:
+        """Back from the organisation's sign-in: checked, then a new session (or the error page)."""
+        ctx = web.context(request)
+        provider = web.provider
+        if not isinstance(provider, OidcSignIn):
+            raise PageError(404, "This page does not exist.")
+        params = {k: v for k, v in request.query_params.items() if k in ("code", "state", "error", "iss")}
+        pending = web.store.take_pending(ctx.session) if ctx.session is not None else None
+        try:
+            signed = await provider.finish(pending, params)
+        except SignInRefused as exc:
+            return refused(ctx, exc)
+        session = web.store.sign_in(ctx.session, person=signed.subject, role=signed.role, name=signed.name,
+                                    tokens=signed.tokens)
+        log.info("oidc.signed_in", role=signed.role)
         response = RedirectResponse("/", status_code=303)
         web.set_cookie(response, session)
         return response
@@ -193,12 +296,22 @@ def pages_router(web: Web) -> APIRouter:
     async def signout(request: Request) -> Response:
         ctx = web.context(request)
         await web.checked_form(ctx)
-        if ctx.session is not None:
-            web.store.revoke(ctx.session.id)
-        response = RedirectResponse("/signin?ended=1", status_code=303)
+        target = "/signin?ended=1"
+        session = ctx.session
+        if session is not None:
+            web.store.revoke(session.id)  # first: whatever the provider does, this session is over
+            if isinstance(web.provider, OidcSignIn) and session.signed_in:
+                await web.provider.revoke(session.refresh_token)
+                target = await web.provider.logout_url(str(request.base_url), session.id_token) or target
+        response = RedirectResponse(target, status_code=303)
         response.delete_cookie(web.settings.cookie_name, path="/", httponly=True, samesite="lax",
                                secure=web.production)
         return response
+
+    @api.get("/signout/done")
+    async def signed_out() -> Response:
+        """Where the organisation's sign-in service sends the browser after its own sign-out."""
+        return RedirectResponse("/signin?ended=1", status_code=303)
 
     @api.post("/lang")
     async def switch_language(request: Request) -> Response:
@@ -217,7 +330,7 @@ def pages_router(web: Web) -> APIRouter:
 
     @api.get("/reports", response_class=HTMLResponse)
     async def dashboard(request: Request) -> Response:
-        ctx = web.signed_in(request)
+        ctx = await web.signed_in(request)
         choices = await scope_choices(ctx)
         if not choices.options:
             return web.render(ctx, "reports.html", choices=choices, view=None, errors={}, values={}, months=[])
@@ -259,7 +372,7 @@ def pages_router(web: Web) -> APIRouter:
 
     @api.post("/reports/publish")
     async def publish(request: Request) -> Response:
-        ctx = web.signed_in(request)
+        ctx = await web.signed_in(request)
         form = await web.checked_form(ctx)
         title = " ".join(form.get("title", "").split())
         body: dict[str, Any] = {"kind": "overview"}
@@ -275,7 +388,7 @@ def pages_router(web: Web) -> APIRouter:
 
     @api.get("/archive", response_class=HTMLResponse)
     async def archive(request: Request) -> Response:
-        ctx = web.signed_in(request)
+        ctx = await web.signed_in(request)
         choices = await scope_choices(ctx) if ctx.session.role in READS_REPORTS else ScopeChoices([], {})  # type: ignore[union-attr]
         listing = await services.get("reporting", "/reports", ctx.session.token, limit=200)  # type: ignore[union-attr]
         rows = [archive_row(item, ctx, choices) for item in listing["items"]]
@@ -284,10 +397,16 @@ def pages_router(web: Web) -> APIRouter:
     def archive_row(item: dict[str, Any], ctx: Ctx, choices: ScopeChoices) -> dict[str, Any]:
         params = item.get("parameters", {})
         publisher = web.provider.person(item.get("created_by", ""))
+        if publisher is not None:
+            by = publisher.name
+        elif ctx.session is not None and item.get("created_by") == ctx.session.person and ctx.session.name:
+            by = ctx.session.name
+        else:  # the web front knows the names of the demo people and of who is signed in, no one else's
+            by = ctx._("A colleague")
         return {
             "id": item["report_id"],
             "title": item.get("title") or choices.describe(params, ctx._),
-            "by": publisher.name if publisher else item.get("created_by", ""),
+            "by": by,
             "when": item.get("created_at", ""),
             "period": (params.get("period_start"), params.get("period_end")),
             "audience": choices.audience_label(params, ctx._),
@@ -296,7 +415,7 @@ def pages_router(web: Web) -> APIRouter:
 
     @api.get("/archive/{report_id}", response_class=HTMLResponse)
     async def published(request: Request, report_id: str) -> Response:
-        ctx = web.signed_in(request)
+        ctx = await web.signed_in(request)
         report = await services.get("reporting", f"/reports/{report_id}", ctx.session.token)  # type: ignore[union-attr]
         choices = await scope_choices(ctx)
         view = report_view(report["content"], ctx.lang) if report.get("kind") == "overview" else None
@@ -306,7 +425,7 @@ def pages_router(web: Web) -> APIRouter:
 
     @api.get("/archive/{report_id}/download/{fmt}")
     async def download(request: Request, report_id: str, fmt: str) -> Response:
-        ctx = web.signed_in(request)
+        ctx = await web.signed_in(request)
         if fmt not in FORMATS:
             raise PageError(404, "This page does not exist.")
         resp = await services.open_stream("reporting", f"/reports/{report_id}/export.{fmt}",

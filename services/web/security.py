@@ -6,6 +6,8 @@ script); no framing; forms post only here. CSRF: the synchronizer token kept in 
 server-side session must come back with every POST, as the hidden ``csrf_token`` field
 of a form or as the ``X-CSRF-Token`` header that htmx adds from ``hx-headers`` on the
 body. SameSite=Lax cookies alone would not cover older browsers or same-site attackers.
+With an identity provider, ``form-action`` also names the provider's origin: browsers
+apply it to the redirects after a form too, and sign-out ends at the provider.
 """
 
 from __future__ import annotations
@@ -13,8 +15,13 @@ from __future__ import annotations
 import hmac
 from typing import Any
 
-CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-       "font-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
+def csp(form_origins: list[str] | None = None) -> str:
+    forms = " ".join(["'self'", *(form_origins or [])])
+    return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+            f"font-src 'self'; form-action {forms}; base-uri 'none'; frame-ancestors 'none'")
+
+
+CSP = csp()
 HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",
@@ -31,9 +38,12 @@ CSRF_HEADER = "x-csrf-token"
 class SecurityHeaders:
     """ASGI middleware: the headers above on every HTTP answer (pages, files, errors)."""
 
-    def __init__(self, app: Any, *, production: bool) -> None:
+    def __init__(self, app: Any, *, production: bool, form_origins: list[str] | None = None) -> None:
         self.app = app
-        self.headers = [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()]
+        headers = dict(HEADERS)
+        if form_origins:  # sign-out ends at the identity provider: that form's redirect may go there
+            headers["Content-Security-Policy"] = csp(form_origins)
+        self.headers = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
         if production:
             self.headers.append((b"strict-transport-security", b"max-age=31536000"))
 

@@ -3,9 +3,10 @@
 A ``SignInProvider`` says who can be signed in and hands back the access token the
 services are called with. The embedded default, ``DemoSignIn``, lists the demo people of
 the dev tokens (``shared.auth.dev_principals``) and signs in as one with a click; it
-exists only where the services accept dev tokens. Production will plug in an OpenID
-Connect provider here (authorization code flow with PKCE): the pages and sessions do not
-change, only where the person and the token come from.
+exists only where the services accept dev tokens. Everywhere else people sign in with
+the organisation's identity provider, ``OidcSignIn`` (``services.web.oidc``: authorization
+code flow with PKCE): the pages and sessions do not change, only where the person and the
+token come from. A web front with neither refuses to start, with the settings it lacks.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Protocol
 
 from shared.auth import dev_principals
 from shared.settings import Settings
+from services.web.config import WebSettings
 from services.web.i18n import N_
 
 
@@ -68,20 +70,23 @@ class DemoSignIn:
         return self._people.get(person_id)
 
 
-class NoSignIn:
-    """Production until the OpenID Connect sign-in is built: nobody can sign in (the page says so)."""
+def provider_for(settings: Settings, web: WebSettings | None = None) -> SignInProvider:
+    """The organisation's identity provider when one is configured; the demo people where the
+    services accept dev tokens; else a sentence naming what is missing (the web front does not start)."""
+    web = web or WebSettings()
+    if web.oidc_client_id or settings.env == "production":
+        from services.web.oidc import OidcSignIn
 
-    kind = "none"
-
-    def people(self) -> list[Person]:
-        return []
-
-    def person(self, person_id: str) -> Person | None:
-        return None
-
-
-def provider_for(settings: Settings) -> SignInProvider:
-    """The demo people where the services accept dev tokens; elsewhere (production) no one yet."""
-    if settings.env == "dev" and settings.dev_tokens:
+        missing = [name for name, value in (("BUDDY_OIDC_ISSUER", settings.oidc_issuer),
+                                            ("BUDDY_OIDC_AUDIENCE", settings.oidc_audience),
+                                            ("BUDDY_WEB_OIDC_CLIENT_ID", web.oidc_client_id)) if not value]
+        if settings.env == "production" and not web.public_url:
+            missing.append("BUDDY_WEB_PUBLIC_URL")
+        if missing:
+            raise ValueError(f"the web front signs people in with the identity provider and needs {', '.join(missing)}")
+        return OidcSignIn(settings, web)
+    if settings.accepts_dev_tokens:
         return DemoSignIn()
-    return NoSignIn()
+    raise ValueError("the web front has no way to sign anyone in: set BUDDY_WEB_OIDC_CLIENT_ID, BUDDY_OIDC_ISSUER "
+                     "and BUDDY_OIDC_AUDIENCE for the organisation's identity provider (docs/operations.md), or run "
+                     "the embedded system with its demo people (buddy run)")

@@ -79,9 +79,13 @@ class WebFront:
                 self.proc.wait()
 
 
-def start_web(system: ServiceSystem, name: str, **env: str) -> WebFront:
-    """``buddy serve web`` on a free port, pointed at the system's services."""
-    port = free_port()
+def start_web(system: ServiceSystem, name: str, port: int | None = None, *, wait: bool = True,
+              **env: str) -> WebFront:
+    """``buddy serve web`` on ``port`` (default a free one), pointed at the system's services.
+
+    Started from the calling thread (the process ends with that thread); ``wait=False``
+    returns at once, to start several side by side and ``wait_ready`` them after."""
+    port = port or free_port()
     log = system.log_dir / f"{name}.log"
     with log.open("ab") as out:
         proc = subprocess.Popen(
@@ -89,13 +93,17 @@ def start_web(system: ServiceSystem, name: str, **env: str) -> WebFront:
             env={**system.env, "BUDDY_PORT": str(port), "BUDDY_DATA_DIR": str(system.data_dir / name), **env},
             stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, preexec_fn=die_with_parent(signal.SIGTERM))
     web = WebFront(f"http://127.0.0.1:{port}", proc, log)
+    if wait:
+        wait_ready(web)
+    return web
 
+
+def wait_ready(web: WebFront) -> None:
     def ready() -> bool:
-        assert proc.poll() is None, f"the web front exited: {log.read_text(errors='replace')[-2000:]}"
+        assert web.proc.poll() is None, f"the web front exited: {web.log.read_text(errors='replace')[-2000:]}"
         return httpx.get(f"{web.url}/readyz", timeout=2).status_code == 200
 
-    eventually(ready, timeout=60)
-    return web
+    eventually(ready, timeout=120)  # a Python start on a busy machine
 
 
 @dataclass

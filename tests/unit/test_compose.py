@@ -16,6 +16,8 @@ from jsonschema.validators import validator_for
 
 from shared.settings import DEFAULT_PORTS, SERVICES, Settings
 from services.web.config import WebSettings
+from services.web.oidc import CALLBACK_PATH, SIGNED_OUT_PATH, OidcSignIn
+from services.web.signin import provider_for
 
 PORTS = {**DEFAULT_PORTS, "web": 8000}  # the web front is the one address people open
 
@@ -31,12 +33,16 @@ INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?
 SECRETS = (
     "BUDDY_MASTER_KEY",
     "BUDDY_BLIND_INDEX_KEY",
-    "BUDDY_OIDC_ISSUER",
-    "BUDDY_OIDC_AUDIENCE",
-    "BUDDY_OIDC_JWKS_URL",
     "BUDDY_SERVICE_TOKEN",
     "BUDDY_BUS_KEY",
 )
+REALM_FILE = REPO / "deploy" / "keycloak" / "buddywerking-realm.json"
+# the bundled Keycloak, unless the operator names another identity provider
+OIDC_DEFAULTS = {
+    "BUDDY_OIDC_ISSUER": "http://localhost:8080/realms/buddywerking",
+    "BUDDY_OIDC_AUDIENCE": "buddy-api",
+    "BUDDY_OIDC_JWKS_URL": "http://keycloak:8080/realms/buddywerking/protocol/openid-connect/certs",
+}
 
 
 def _load_json(path: Path) -> Any:
@@ -177,6 +183,9 @@ def test_services_are_production_and_wait_for_healthy_backends(compose: dict[str
         for secret in (*SECRETS, "BUDDY_DATABASE_URL"):
             refs = INTERPOLATION.findall(env[secret])
             assert refs and all(op == ":?" for _, op, _ in refs), f"{name}: {secret} must be a required ${{...:?...}}"
+        for setting, default in OIDC_DEFAULTS.items():  # overridable, else the bundled Keycloak
+            assert _interpolate(env[setting], {}) == default, f"{name}: {setting}"
+            assert _interpolate(env[setting], {setting: "https://idp.example"}) == "https://idp.example", name
         urls = json.loads(env["BUDDY_SERVICE_URLS"])
         assert urls == {s: f"http://{s}:{DEFAULT_PORTS[s]}" for s in SERVICES}, name
         depends = svc["depends_on"]
@@ -193,9 +202,6 @@ def test_compose_environment_makes_valid_production_settings(
         "POSTGRES_PASSWORD": "pw",
         "BUDDY_MASTER_KEY": key,
         "BUDDY_BLIND_INDEX_KEY": key,
-        "BUDDY_OIDC_ISSUER": "https://id.example.org/",
-        "BUDDY_OIDC_AUDIENCE": "buddy",
-        "BUDDY_OIDC_JWKS_URL": "https://id.example.org/jwks",
         "BUDDY_SERVICE_TOKEN": "a-long-random-service-token",
         "BUDDY_BUS_KEY": key,
     }
@@ -209,8 +215,11 @@ def test_compose_environment_makes_valid_production_settings(
         assert settings.env == "production"
         assert settings.dev_tokens is False
         assert settings.key_bytes("master_key") == b"k" * 32
+        assert settings.oidc_issuer == OIDC_DEFAULTS["BUDDY_OIDC_ISSUER"]
         if name == "web":
             assert WebSettings().port == _published_ports(svc)[0][0]
+            provider = provider_for(settings, WebSettings())  # production: the identity provider's sign-in
+            assert isinstance(provider, OidcSignIn) and provider.client_id == "buddy-web"
         else:
             assert settings.bus_keys() == [b"k" * 32]
             assert settings.port_of(name) == _published_ports(svc)[0][0]
@@ -240,7 +249,7 @@ def test_postgres_creates_one_database_per_service(compose: dict[str, Any]) -> N
     assert any(m.endswith(":/var/lib/postgresql/data") for m in mounts)
     assert "pg_isready" in postgres["healthcheck"]["test"]
     created = re.findall(r"CREATE DATABASE (\w+)", INIT_SQL.read_text(encoding="utf-8"))
-    assert sorted(created) == sorted(f"buddy_{s}" for s in (*SERVICES, "web"))
+    assert sorted(created) == sorted([*(f"buddy_{s}" for s in (*SERVICES, "web")), "keycloak"])
 
 
 def test_dockerfile_basics() -> None:
@@ -251,3 +260,71 @@ def test_dockerfile_basics() -> None:
     assert any("pip install -c constraints.txt ." in ln for ln in lines)
     users = [ln.split(None, 1)[1] for ln in lines if ln.startswith("USER ")]
     assert users and users[-1].split(":")[0] not in ("root", "0"), "the image must not run as root"
+
+
+# --------------------------------------------------------------------------- Keycloak
+@pytest.fixture(scope="module")
+def realm() -> dict[str, Any]:
+    return _load_json(REALM_FILE)
+
+
+def test_keycloak_imports_the_realm_at_start_and_keeps_its_data_in_postgres(compose: dict[str, Any]) -> None:
+    keycloak = compose["services"]["keycloak"]
+    assert str(keycloak["image"]).startswith("quay.io/keycloak/keycloak:") and ":latest" not in keycloak["image"]
+    assert keycloak["command"][0] == "start" and "--import-realm" in keycloak["command"]
+    assert "./deploy/keycloak:/opt/keycloak/data/import:ro" in keycloak["volumes"]
+    env = _environment(keycloak)
+    assert env["KC_DB"] == "postgres" and env["KC_DB_URL"].endswith("/keycloak")
+    assert env["KC_HOSTNAME_BACKCHANNEL_DYNAMIC"] == "true"  # containers reach it at keycloak:8080
+    assert _interpolate(env["KC_HOSTNAME"], {}) == "http://localhost:8080"
+    for secret in ("KC_DB_PASSWORD", "KC_BOOTSTRAP_ADMIN_PASSWORD"):
+        assert all(op == ":?" for _, op, _ in INTERPOLATION.findall(env[secret])), secret
+    assert keycloak["depends_on"]["postgres"]["condition"] == "service_healthy"
+    assert _published_ports(keycloak) == [(8080, 8080)]
+    assert "/health/ready" in " ".join(keycloak["healthcheck"]["test"])
+
+
+def test_the_realm_has_the_web_client_the_audience_the_claims_and_the_demo_people(
+        compose: dict[str, Any], realm: dict[str, Any]) -> None:
+    issuer = OIDC_DEFAULTS["BUDDY_OIDC_ISSUER"]
+    assert issuer.endswith(f"/realms/{realm['realm']}") and realm["enabled"] is True
+    web_env = {k: _interpolate(v, {}) for k, v in _environment(compose["services"]["web"]).items()
+               if not INTERPOLATION.search(v) or ":-" in v}
+    (client,) = [c for c in realm["clients"] if c["clientId"] == web_env["BUDDY_WEB_OIDC_CLIENT_ID"]]
+    public = web_env["BUDDY_WEB_PUBLIC_URL"]
+    assert client["publicClient"] is True and client["standardFlowEnabled"] is True
+    assert client["implicitFlowEnabled"] is False and client["directAccessGrantsEnabled"] is False
+    assert client["attributes"]["pkce.code.challenge.method"] == "S256"
+    assert client["redirectUris"] == [public + CALLBACK_PATH]
+    assert client["attributes"]["post.logout.redirect.uris"] == public + SIGNED_OUT_PATH
+    assert web_env["BUDDY_WEB_OIDC_DISCOVERY_URL"] == (
+        f"http://keycloak:8080/realms/{realm['realm']}/.well-known/openid-configuration")
+    mappers = {m["protocolMapper"]: m for m in client["protocolMappers"] if m["protocolMapper"] != (
+        "oidc-usermodel-attribute-mapper")}
+    audience = mappers["oidc-audience-mapper"]["config"]
+    assert audience["included.custom.audience"] == OIDC_DEFAULTS["BUDDY_OIDC_AUDIENCE"]
+    assert audience["access.token.claim"] == "true"
+    claims = {m["config"]["claim.name"]: m["config"] for m in client["protocolMappers"]
+              if m["protocolMapper"] == "oidc-usermodel-attribute-mapper"}
+    assert set(claims) == {"buddy_role", "buddy_projects", "buddy_regions"}
+    assert all(c["access.token.claim"] == "true" and c["user.attribute"] == name for name, c in claims.items())
+    assert claims["buddy_role"]["multivalued"] == "false" and claims["buddy_projects"]["multivalued"] == "true"
+    roles = {r["name"] for r in realm["roles"]["realm"]}
+    assert roles == {"admin", "professional", "coordinator", "government", "auditor", "buddy"}
+    users = realm["users"]
+    by_role: dict[str, list[dict[str, Any]]] = {}
+    for user in users:
+        role = user["attributes"]["buddy_role"][0]
+        assert user["realmRoles"] == [role] and role in roles, user["username"]
+        assert user["credentials"] == [{"type": "password", "value": "demo", "temporary": False}]
+        by_role.setdefault(role, []).append(user)
+    assert {r: len(u) for r, u in by_role.items()} == {"admin": 1, "professional": 2, "coordinator": 1,
+                                                       "government": 1, "auditor": 1, "buddy": 1}
+    projects = [set(u["attributes"]["buddy_projects"]) for u in by_role["professional"]]
+    assert projects[0] and projects[1] and not projects[0] & projects[1]  # two professionals, different projects
+    assert by_role["coordinator"][0]["attributes"]["buddy_regions"] == ["antwerpen-kempen"]
+    profile = json.loads(realm["components"]["org.keycloak.userprofile.UserProfileProvider"][0]["config"][
+        "kc.user.profile.config"][0])
+    declared = {a["name"]: a for a in profile["attributes"]}
+    for name in claims:  # declared attributes, which only an administrator may change
+        assert declared[name]["permissions"] == {"view": ["admin"], "edit": ["admin"]}, name

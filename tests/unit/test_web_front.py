@@ -22,7 +22,7 @@ from services.web import i18n
 from services.web.bootstrap import build
 from services.web.config import WebSettings
 from services.web.reportview import ScopeChoices, has_figures, month_choices, period_of
-from services.web.sessions import SessionStore, sessions
+from services.web.sessions import SessionStore, Tokens, sessions
 from services.web.signin import DemoSignIn
 
 WEB = Path(__file__).resolve().parents[2] / "services" / "web"
@@ -120,16 +120,16 @@ def store(tmp_path: Path, clock: FixedClock, idle_s: int = 60, max_s: int = 600)
 def test_a_session_ends_when_idle_too_long_or_too_old_and_when_revoked(tmp_path: Path) -> None:
     clock = FixedClock(datetime(2026, 1, 1, 9, tzinfo=UTC))
     sessions_ = store(tmp_path, clock)
-    s = sessions_.sign_in(None, person="dev-admin", role="admin", token="dev-admin")
+    s = sessions_.sign_in(None, person="dev-admin", role="admin", tokens=Tokens(access="dev-admin"))
     for _ in range(12):  # busy: every 50 s, so never idle, until the 600 s lifetime is over
         clock.advance(seconds=50)
         assert sessions_.get(s.id) is not None
     clock.advance(seconds=50)
     assert sessions_.get(s.id) is None
-    idle = sessions_.sign_in(None, person="dev-admin", role="admin", token="dev-admin")
+    idle = sessions_.sign_in(None, person="dev-admin", role="admin", tokens=Tokens(access="dev-admin"))
     clock.advance(seconds=61)
     assert sessions_.get(idle.id) is None
-    revoked = sessions_.sign_in(None, person="dev-admin", role="admin", token="dev-admin")
+    revoked = sessions_.sign_in(None, person="dev-admin", role="admin", tokens=Tokens(access="dev-admin"))
     sessions_.revoke(revoked.id)
     assert sessions_.get(revoked.id) is None
 
@@ -138,7 +138,7 @@ def test_signing_in_replaces_the_session_and_the_table_never_holds_the_cookie(tm
     clock = FixedClock(datetime(2026, 1, 1, 9, tzinfo=UTC))
     sessions_ = store(tmp_path, clock)
     anonymous = sessions_.new()
-    signed = sessions_.sign_in(anonymous, person="dev-auditor", role="auditor", token="dev-auditor")
+    signed = sessions_.sign_in(anonymous, person="dev-auditor", role="auditor", tokens=Tokens(access="dev-auditor"))
     assert signed.id != anonymous.id and signed.csrf != anonymous.csrf
     assert sessions_.get(anonymous.id) is None
     with sessions_.engine.connect() as conn:
