@@ -21,7 +21,7 @@ from urllib.parse import urlencode
 
 from services.reporting.disclosure import TOTAL
 from services.reporting.document import ReportDocument, Section, TableView, Text
-from services.reporting.outputs.charts import PALETTE, chart_of, describe, legend_entries
+from services.reporting.outputs.charts import NARROW_FONT, NARROW_WIDTH, PALETTE, chart_of, describe, legend_entries
 from services.reporting.outputs.svg import render_svg
 from services.reporting.outputs.view import (
     HIDDEN, MARKER, WHY_HIDDEN, Grid, Lang, Provenance, audience_label, basis_label, dim_label, dims_label, dims_of,
@@ -141,8 +141,15 @@ def table_view_html(view: TableView, lang: Lang, ident: str) -> str:
     out = chart_of(view, width=960 if wide else 640, font=12 if wide else 13)
     figure = ""
     if out is not None:
-        svg = render_svg(out, title=view.title, description=describe(view, g), ident=ident, lang=lang)
-        figure = (f'<figure class="chart-figure">{svg}'
+        # two layouts of the same chart: one for wide screens, one laid out for a phone's width
+        # (fewer ticks, clipped category labels, text at its own size); the style sheet shows one
+        narrow = chart_of(view, width=NARROW_WIDTH, font=NARROW_FONT)
+        description = describe(view, g)
+        svg = render_svg(out, title=view.title, description=description, ident=ident, lang=lang, variant="wide")
+        if narrow is not None:
+            svg += render_svg(narrow, title=view.title, description=description, ident=f"{ident}-n", lang=lang,
+                              variant="narrow")
+        figure = (f'<figure class="chart-figure"><div class="chart-scroll">{svg}</div>'
                   f"<figcaption>{legend_html(legend_entries(out), lang)}</figcaption></figure>")
     hidden = ""
     if g.hidden:
