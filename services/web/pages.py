@@ -75,6 +75,43 @@ def _local_path(value: str | None) -> str:
     return value
 
 
+# A service names the parameter it refused; the form names its field otherwise.
+FORM_FIELD = {"period_start": "from", "period_end": "to", "grain": "grain", "region": "scope", "project_id": "scope",
+              "audience": "scope", "title": "title"}
+# The sentence for a field when the service's own is not in both languages (a type error, say).
+FIELD_MESSAGE = {"from": N_("Choose a month."), "to": N_("Choose a month."), "grain": N_("Choose month, quarter or year."),
+                 "scope": N_("Choose one of the listed regions or projects."),
+                 "title": N_("Give the report a title: one line of text, at most 200 characters.")}
+
+
+def _month_of(value: Any) -> str | None:
+    text = value if isinstance(value, str) else ""
+    return text if period_of(text, text, "month") is not None else None
+
+
+def field_errors(exc: ServiceError, ctx: "Ctx") -> dict[str, str]:
+    """A service's 422 as messages per form field, in the reader's language.
+
+    The services name the parameter (``query.period_start``, ``title``) and say what is
+    wrong in Dutch and English; a message in English only (a type error) is replaced by the
+    field's own sentence from the catalogs. What names no field of the form goes under
+    ``form``, shown above the fields."""
+    out: dict[str, str] = {}
+    for item in exc.fields:
+        name = str(item.get("field", "")).rsplit(".", 1)[-1]
+        field = FORM_FIELD.get(name, "form")
+        message = str(item.get("message", ""))
+        if " / " in message:
+            text = _in_lang(message, ctx.lang)
+        else:
+            text = ctx._(FIELD_MESSAGE.get(field, N_("Some of what was asked is not valid.")))
+        out.setdefault(field, text)
+    if not out:
+        out["form"] = _in_lang(exc.detail, ctx.lang) if " / " in exc.detail else ctx._(
+            "Some of what was asked is not valid.")
+    return out
+
+
 class Web:
     def __init__(self, settings: WebSettings, store: SessionStore, services: Services, provider: SignInProvider,
                  *, production: bool) -> None:
@@ -215,32 +252,38 @@ def pages_router(web: Web) -> APIRouter:
         data = await services.get("reporting", "/scopes", ctx.session.token)  # type: ignore[union-attr]
         return ScopeChoices.of(data, ctx._)
 
-    @api.get("/reports", response_class=HTMLResponse)
-    async def dashboard(request: Request) -> Response:
-        ctx = web.signed_in(request)
+    async def figures(ctx: Ctx, asked: Any, *, title: str | None = None, errors: dict[str, str] | None = None,
+                      status: int = 200) -> Response:
+        """The figures page for what was ``asked`` (scope, months, grain), each problem next to its field.
+
+        ``errors`` come from a form posted from this page (the publish form's title): the
+        figures are shown again with the message beside the field, the rest kept as typed."""
         choices = await scope_choices(ctx)
         if not choices.options:
             return web.render(ctx, "reports.html", choices=choices, view=None, errors={}, values={}, months=[])
-        q = request.query_params
         today = i18n.today()
         months = month_choices(today, ctx.lang)
-        values = {
-            "scope": q.get("scope") or choices.options[0].value,
-            "from": q.get("from") or months[11].value,
-            "to": q.get("to") or months[0].value,
-            "grain": q.get("grain") if q.get("grain") in GRAINS else "month",
+        values: dict[str, Any] = {
+            "scope": asked.get("scope") or choices.options[0].value,
+            "from": asked.get("from") or months[11].value,
+            "to": asked.get("to") or months[0].value,
+            "grain": asked.get("grain") or "month",
         }
-        errors: dict[str, str] = {}
+        errors = dict(errors or {})
         scope = choices.find(values["scope"])
         if scope is None:
             errors["scope"] = ctx._("Choose one of the listed regions or projects.")
-        period = period_of(values["from"], values["to"], values["grain"])
-        if period is None:
+        if values["grain"] not in GRAINS:
+            errors["grain"] = ctx._("Choose month, quarter or year.")
+        period = period_of(values["from"], values["to"], values["grain"] if values["grain"] in GRAINS else "month")
+        if _month_of(values["from"]) is None:
             errors["from"] = ctx._("Choose a month.")
-        elif period[0] > period[1]:
+        if _month_of(values["to"]) is None:
+            errors["to"] = ctx._("Choose a month.")
+        elif period is not None and period[0] > period[1]:
             errors["to"] = ctx._("The last month lies before the first.")
         view: ReportView | None = None
-        if not errors and scope is not None and period is not None:
+        if not (errors.keys() - {"title"}) and scope is not None and period is not None:
             params = {**scope.parameters, "period_start": period[0].isoformat(),
                       "period_end": period[1].isoformat(), "grain": values["grain"]}
             try:
@@ -249,13 +292,22 @@ def pages_router(web: Web) -> APIRouter:
             except ServiceError as exc:
                 if exc.status != 422:
                     raise
-                errors["to"] = _in_lang(exc.detail or ctx._("Some of what was asked is not valid."), ctx.lang)
+                errors.update(field_errors(exc, ctx))
             else:
                 view = report_view(live["content"], ctx.lang)
                 values["publish"] = params
                 values["command_key"] = new_command_key()
-        template = "_dashboard.html" if request.headers.get("hx-request") else "reports.html"
-        return web.render(ctx, template, choices=choices, view=view, errors=errors, values=values, months=months)
+                values["title"] = title
+        if errors:
+            status = 422 if status == 200 else status
+        template = "_dashboard.html" if ctx.request.headers.get("hx-request") else "reports.html"
+        return web.render(ctx, template, status=status, choices=choices, view=view, errors=errors, values=values,
+                          months=months)
+
+    @api.get("/reports", response_class=HTMLResponse)
+    async def dashboard(request: Request) -> Response:
+        ctx = web.signed_in(request)
+        return await figures(ctx, request.query_params)
 
     @api.post("/reports/publish")
     async def publish(request: Request) -> Response:
@@ -266,12 +318,25 @@ def pages_router(web: Web) -> APIRouter:
         for name in ("audience", "region", "project_id", "period_start", "period_end", "grain"):
             if form.get(name):
                 body[name] = form[name]
-        if not title or len(title) > 200:
-            raise PageError(422, "Give the report a title (at most 200 characters).")
-        body["title"] = title
-        report = await services.post("reporting", "/reports", ctx.session.token, body,  # type: ignore[union-attr]
-                                     idempotency_key=command_key(form))
-        return RedirectResponse(f"/archive/{report['report_id']}?published=1", status_code=303)
+        problem = None
+        if not title:
+            problem = ctx._("Give the report a title.")
+        elif len(title) > 200:
+            problem = ctx._("A title has at most 200 characters; this one has {count}.", count=len(title))
+        if problem is None:
+            body["title"] = title
+            try:
+                report = await services.post("reporting", "/reports", ctx.session.token, body,  # type: ignore[union-attr]
+                                             idempotency_key=command_key(form))
+            except ServiceError as exc:
+                if exc.status != 422:
+                    raise
+                errors = field_errors(exc, ctx)
+                problem = errors.pop("title", None) or next(iter(errors.values()), None)
+            else:
+                return RedirectResponse(f"/archive/{report['report_id']}?published=1", status_code=303)
+        # the figures again, the title as typed and the message beside it
+        return await figures(ctx, form, title=form.get("title", ""), errors={"title": problem or ""}, status=422)
 
     @api.get("/archive", response_class=HTMLResponse)
     async def archive(request: Request) -> Response:
