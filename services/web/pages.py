@@ -8,7 +8,9 @@ the language switch are the only state the web front itself keeps.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,7 +25,7 @@ from services.web.i18n import N_
 from services.web.backend import ServiceError, Services
 from services.web.commands import command_key, new_command_key
 from services.web.config import WebSettings
-from services.web.reportview import ReportView, ScopeChoices, month_choices, period_of, report_view
+from services.web.reportview import ReportView, ScopeChoices, ViewCache, month_choices, period_of
 from services.web.security import CSRF_FIELD, CSRF_HEADER, csrf_ok
 from services.web.sessions import Session, SessionStore
 from services.web.signin import SignInProvider
@@ -36,6 +38,18 @@ FORMATS = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-off
 READS_REPORTS = {"admin", "auditor", "coordinator", "professional"}
 ROLE_NAMES = {"admin": N_("Administrator"), "auditor": N_("Auditor"), "coordinator": N_("Regional coordinator"),
               "professional": N_("Professional"), "buddy": N_("Buddy")}
+
+
+SCOPES_FOR_S = 60.0  # how long a session's list of regions and projects is kept
+
+
+async def gather(*calls: Awaitable[Any]) -> list[Any]:
+    """The answers of several service calls made at once; the first refusal is raised."""
+    return list(await asyncio.gather(*calls))
+
+
+async def _nothing() -> Any:
+    return None
 
 
 class PageError(Exception):
@@ -120,6 +134,25 @@ class Web:
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                                trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(ROLE_NAMES=ROLE_NAMES, GRAINS=GRAINS, FORMATS=tuple(FORMATS))
+        self.views = ViewCache()
+        self._scopes: dict[str, tuple[float, Any]] = {}
+
+    async def scopes(self, session: Session) -> Any:
+        """The reporting service's ``/scopes`` for this session, asked again after ``SCOPES_FOR_S``.
+
+        Every reports page needs the names of what its reader may see; asking for them on
+        every page costs a call each time for a list that changes when an administrator
+        assigns someone. The list only names choices: whatever is asked with it, the
+        service decides again who may see it, so a list a minute old shows nothing more."""
+        now = time.monotonic()
+        kept = self._scopes.get(session.id)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        data = await self.services.get("reporting", "/scopes", session.token)
+        if len(self._scopes) > 10_000:  # sessions that went away: drop the expired
+            self._scopes = {k: v for k, v in self._scopes.items() if v[0] > now}
+        self._scopes[session.id] = (now + SCOPES_FOR_S, data)
+        return data
 
     # ------------------------------------------------------------------ request context
     def context(self, request: Request) -> Ctx:
@@ -180,6 +213,7 @@ class Web:
         if exc.status == 401:  # the token is no longer accepted: sign in again
             if ctx.session is not None:
                 self.store.revoke(ctx.session.id)
+                self._scopes.pop(ctx.session.id, None)
             return RedirectResponse("/signin", status_code=303)
         message = {
             403: N_("You do not have access to this."),
@@ -232,6 +266,7 @@ def pages_router(web: Web) -> APIRouter:
         await web.checked_form(ctx)
         if ctx.session is not None:
             web.store.revoke(ctx.session.id)
+            web._scopes.pop(ctx.session.id, None)
         response = RedirectResponse("/signin?ended=1", status_code=303)
         response.delete_cookie(web.settings.cookie_name, path="/", httponly=True, samesite="lax",
                                secure=web.production)
@@ -249,8 +284,7 @@ def pages_router(web: Web) -> APIRouter:
 
     # ------------------------------------------------------------------ reports
     async def scope_choices(ctx: Ctx) -> ScopeChoices:
-        data = await services.get("reporting", "/scopes", ctx.session.token)  # type: ignore[union-attr]
-        return ScopeChoices.of(data, ctx._)
+        return ScopeChoices.of(await web.scopes(ctx.session), ctx._)  # type: ignore[arg-type]
 
     async def figures(ctx: Ctx, asked: Any, *, title: str | None = None, errors: dict[str, str] | None = None,
                       status: int = 200) -> Response:
@@ -294,7 +328,7 @@ def pages_router(web: Web) -> APIRouter:
                     raise
                 errors.update(field_errors(exc, ctx))
             else:
-                view = report_view(live["content"], ctx.lang)
+                view = await web.views.view(live["content"], ctx.lang)
                 values["publish"] = params
                 values["command_key"] = new_command_key()
                 values["title"] = title
@@ -341,8 +375,11 @@ def pages_router(web: Web) -> APIRouter:
     @api.get("/archive", response_class=HTMLResponse)
     async def archive(request: Request) -> Response:
         ctx = web.signed_in(request)
-        choices = await scope_choices(ctx) if ctx.session.role in READS_REPORTS else ScopeChoices([], {})  # type: ignore[union-attr]
-        listing = await services.get("reporting", "/reports", ctx.session.token, limit=200)  # type: ignore[union-attr]
+        reads = ctx.session.role in READS_REPORTS  # type: ignore[union-attr]
+        # both at once: neither waits for the other
+        scopes, listing = await gather(web.scopes(ctx.session) if reads else _nothing(),  # type: ignore[arg-type]
+                                       services.get("reporting", "/reports", ctx.session.token, limit=200))  # type: ignore[union-attr]
+        choices = ScopeChoices.of(scopes, ctx._) if reads else ScopeChoices([], {})
         rows = [archive_row(item, ctx, choices) for item in listing["items"]]
         return web.render(ctx, "archive.html", rows=rows, total=listing["total"])
 
@@ -362,9 +399,10 @@ def pages_router(web: Web) -> APIRouter:
     @api.get("/archive/{report_id}", response_class=HTMLResponse)
     async def published(request: Request, report_id: str) -> Response:
         ctx = web.signed_in(request)
-        report = await services.get("reporting", f"/reports/{report_id}", ctx.session.token)  # type: ignore[union-attr]
-        choices = await scope_choices(ctx)
-        view = report_view(report["content"], ctx.lang) if report.get("kind") == "overview" else None
+        report, scopes = await gather(services.get("reporting", f"/reports/{report_id}", ctx.session.token),  # type: ignore[union-attr]
+                                      web.scopes(ctx.session))  # type: ignore[arg-type]
+        choices = ScopeChoices.of(scopes, ctx._)
+        view = await web.views.view(report["content"], ctx.lang) if report.get("kind") == "overview" else None
         row = archive_row(report, ctx, choices)
         return web.render(ctx, "report.html", report=report, row=row, view=view,
                           just_published=bool(request.query_params.get("published")))

@@ -10,11 +10,15 @@ region's report would otherwise be pages of dashes).
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import anyio
 from markupsafe import Markup
 
 from services.reporting.outputs.dashboard import section_html
@@ -130,6 +134,38 @@ class ReportView:
     sections: list[tuple[str, str, Markup]]  # (key, title, rendered HTML) of the sections with figures
     empty: list[str]  # titles of the sections without any figure
     notes: list[str]
+
+
+class ViewCache:
+    """Reports as drawn, by their content and the reader's language: each drawn once.
+
+    Drawing a report (a chart, wide and narrow, for each of its tables) costs far more than
+    asking for it, and the same figures are asked again and again: a reload, the language
+    switch, a published report opened by its readers, the coordinators of one region. The
+    key is a digest of the content itself, so changed figures are a new entry, never a
+    stale page; nothing here says who may see what (the services answered that already).
+    The least recently used entries go first."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._views: OrderedDict[tuple[str, str], ReportView] = OrderedDict()
+
+    @staticmethod
+    def digest(content: dict[str, Any]) -> str:
+        return hashlib.sha256(json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
+
+    async def view(self, content: dict[str, Any], lang: i18n.Lang) -> ReportView:
+        key = (self.digest(content), lang)
+        found = self._views.get(key)
+        if found is not None:
+            self._views.move_to_end(key)
+            return found
+        # drawn in a worker thread: other readers' pages are not held up meanwhile
+        made = await anyio.to_thread.run_sync(report_view, content, lang)
+        self._views[key] = made
+        while len(self._views) > self.size:
+            self._views.popitem(last=False)
+        return made
 
 
 def report_view(content: dict[str, Any], lang: i18n.Lang) -> ReportView:
