@@ -227,13 +227,13 @@ THEMES = ("role_of_the_buddy", "boundaries", "communication", "motivation_and_ex
           "poverty_and_vulnerability", "mental_health", "cultural_sensitivity", "practical_questions")
 
 
-def year_plan(today: date, *, months: int = 11, per_month: int = 14) -> YearPlan:
+def year_plan(today: date, *, months: int = 11, per_month: int = 12) -> YearPlan:
     """What the year holds: ``per_month`` enquiries in each of the last ``months`` months.
 
     Pure and deterministic. Every date lies on or before ``today`` (the services refuse the
     future); a step never precedes the one before it; a contact never precedes its duo's
     start. One in seven stops after the intake; of the others four in five are in a duo
-    a month or so after they enquired, with a contact every two or three weeks since. The
+    a month or so after they enquired, with a contact three or four weeks apart since. The
     buddies in a duo meet for group coaching every month and for intervision.
     """
     volunteers = []
@@ -250,7 +250,7 @@ def year_plan(today: date, *, months: int = 11, per_month: int = 14) -> YearPlan
             if j % 5 == 4 or duo_on > today:
                 volunteers.append(PlannedVolunteer(index, received, intake, approved, coached, None, ()))
                 continue
-            contacts = tuple(d for d in (duo_on + timedelta(days=days) for days in (7, 21, 42, 63)) if d <= today)
+            contacts = tuple(d for d in (duo_on + timedelta(days=days) for days in (7, 28, 56)) if d <= today)
             volunteers.append(PlannedVolunteer(index, received, intake, approved, coached, duo_on, contacts))
     coaching = []
     for m in range(months):
@@ -297,7 +297,7 @@ def _ok(resp: httpx.Response) -> httpx.Response:
     return resp
 
 
-def load_year(urls: dict[str, str], *, today: date | None = None, months: int = 11, per_month: int = 14,
+def load_year(urls: dict[str, str], *, today: date | None = None, months: int = 11, per_month: int = 12,
               workers: int = 6, timeout_s: float = 60) -> YearPlan:
     """Load :func:`year_plan` into ``demo-antwerpen`` through the APIs, as the professional."""
     today = today or datetime.now(UTC).date()  # the services' "today" is the UTC date
