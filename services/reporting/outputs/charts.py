@@ -380,10 +380,13 @@ def _line(data: ChartData, width: float, font: float) -> Layout:
             category = data.categories[i][1]
             label = [category, s.label] if len(series) > 1 else [category]
             if value is None:
-                k = [t for t in series if t.values[i] is None].index(s)
-                count = sum(t.values[i] is None for t in series)
-                offset = (k - (count - 1) / 2) * font * 0.9
-                out.add(HiddenMark(x_at(i) + offset, top - strip * 0.3, font, tip(*label, HIDDEN), color, "middle"))
+                missing = [t for t in series if t.values[i] is None]
+                if len(missing) == 1:
+                    out.add(HiddenMark(x_at(i), top - strip * 0.3, font, tip(*label, HIDDEN), color, "middle"))
+                elif missing[0] is s:  # several series hidden in one period: one mark, naming them all
+                    names = Text(nl=", ".join(t.label.nl for t in missing), en=", ".join(t.label.en for t in missing))
+                    out.add(HiddenMark(x_at(i), top - strip * 0.3, font, tip(category, names, HIDDEN), HIDDEN_INK,
+                                       "middle"))
             else:
                 out.add(Dot(x_at(i), y_at(value), 3.0, color, tip(*label, count_text(value))))
     return out

@@ -138,7 +138,9 @@ def legend_html(entries: list[tuple[str | None, Text]], lang: Lang) -> str:
 def table_view_html(view: TableView, lang: Lang, ident: str) -> str:
     g = grid(view)
     wide = len(g.cols) > 3 or (view.chart == "line" and len(g.inner_rows) > 13)
-    out = chart_of(view, width=960 if wide else 640, font=12 if wide else 13)
+    # laid out for the width it is shown at (a card of the two-column grid, or a whole row),
+    # so its text is drawn at about its own size: 14 px, axis labels at least 12 px
+    out = chart_of(view, width=960 if wide else 480, font=14)
     figure = ""
     if out is not None:
         # two layouts of the same chart: one for wide screens, one laid out for a phone's width
