@@ -321,20 +321,21 @@ def pages_router(web: Web) -> APIRouter:
             params = {**scope.parameters, "period_start": period[0].isoformat(),
                       "period_end": period[1].isoformat(), "grain": values["grain"]}
             try:
-                live = await services.get("reporting", "/reports/overview", ctx.session.token,  # type: ignore[union-attr]
-                                          **params)
+                live, digest = await services.get_digested("reporting", "/reports/overview",
+                                                           ctx.session.token, **params)  # type: ignore[union-attr]
             except ServiceError as exc:
                 if exc.status != 422:
                     raise
                 errors.update(field_errors(exc, ctx))
             else:
-                view = await web.views.view(live["content"], ctx.lang)
+                view = await web.views.view(live["content"], ctx.lang, digest)
                 values["publish"] = params
                 values["command_key"] = new_command_key()
                 values["title"] = title
-        if errors:
+        partial = bool(ctx.request.headers.get("hx-request"))
+        if errors and not partial:  # htmx swaps only a 2xx answer: the form with its messages must show
             status = 422 if status == 200 else status
-        template = "_dashboard.html" if ctx.request.headers.get("hx-request") else "reports.html"
+        template = "_dashboard.html" if partial else "reports.html"
         return web.render(ctx, template, status=status, choices=choices, view=view, errors=errors, values=values,
                           months=months)
 
@@ -399,10 +400,11 @@ def pages_router(web: Web) -> APIRouter:
     @api.get("/archive/{report_id}", response_class=HTMLResponse)
     async def published(request: Request, report_id: str) -> Response:
         ctx = web.signed_in(request)
-        report, scopes = await gather(services.get("reporting", f"/reports/{report_id}", ctx.session.token),  # type: ignore[union-attr]
-                                      web.scopes(ctx.session))  # type: ignore[arg-type]
+        (report, digest), scopes = await gather(
+            services.get_digested("reporting", f"/reports/{report_id}", ctx.session.token),  # type: ignore[union-attr]
+            web.scopes(ctx.session))  # type: ignore[arg-type]
         choices = ScopeChoices.of(scopes, ctx._)
-        view = await web.views.view(report["content"], ctx.lang) if report.get("kind") == "overview" else None
+        view = await web.views.view(report["content"], ctx.lang, digest) if report.get("kind") == "overview" else None
         row = archive_row(report, ctx, choices)
         return web.render(ctx, "report.html", report=report, row=row, view=view,
                           just_published=bool(request.query_params.get("published")))

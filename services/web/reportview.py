@@ -10,8 +10,6 @@ region's report would otherwise be pages of dashes).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -137,12 +135,12 @@ class ReportView:
 
 
 class ViewCache:
-    """Reports as drawn, by their content and the reader's language: each drawn once.
+    """Reports as drawn, by the answer they came in and the reader's language: each drawn once.
 
     Drawing a report (a chart, wide and narrow, for each of its tables) costs far more than
     asking for it, and the same figures are asked again and again: a reload, the language
     switch, a published report opened by its readers, the coordinators of one region. The
-    key is a digest of the content itself, so changed figures are a new entry, never a
+    key is a digest of the service's answer, so changed figures are a new entry, never a
     stale page; nothing here says who may see what (the services answered that already).
     The least recently used entries go first."""
 
@@ -150,12 +148,10 @@ class ViewCache:
         self.size = size
         self._views: OrderedDict[tuple[str, str], ReportView] = OrderedDict()
 
-    @staticmethod
-    def digest(content: dict[str, Any]) -> str:
-        return hashlib.sha256(json.dumps(content, separators=(",", ":"), ensure_ascii=False).encode()).hexdigest()
-
-    async def view(self, content: dict[str, Any], lang: i18n.Lang) -> ReportView:
-        key = (self.digest(content), lang)
+    async def view(self, content: dict[str, Any], lang: i18n.Lang, digest: str) -> ReportView:
+        """The drawing of ``content``; ``digest``: of the service's answer it came in (the same
+        answer, the same digest; reading it off the bytes costs nothing next to the JSON)."""
+        key = (digest, lang)
         found = self._views.get(key)
         if found is not None:
             self._views.move_to_end(key)
