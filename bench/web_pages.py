@@ -53,7 +53,7 @@ class Page:
     calls: tuple[tuple[str, dict[str, str]], ...]  # the reporting calls the page makes, in order
 
     def call_names(self) -> str:
-        return " + ".join(path.split("?")[0] for path, _ in self.calls) or "none"
+        return " + ".join(re.sub(r"/r-[0-9a-f]+", "/{id}", path) for path, _ in self.calls) or "none"
 
 
 def _overview(**params: str) -> tuple[str, dict[str, str]]:
@@ -207,7 +207,7 @@ def measure(scale: Scale, repeat: int, *, judged: bool, cache: Path | None = Non
                     "web pages, SQLite", f"{page.name}: page p95", p95, "ms",
                     f"its API calls, direct ({page.call_names()}) p95" if page.calls else None, a95 or None,
                     f"{repeat} loads; page p50 {p50:,.0f} ms, API p50 {a50:,.0f} ms: the web front's own share "
-                    f"≈ {share:,.0f} ms at p50; {size}{'' if judged else ' (quick: not judged)'}"))
+                    f"≈ {share:,.0f} ms at p50; {size}{'' if judged else ' (not judged at this size)'}"))
     return results
 
 

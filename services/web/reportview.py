@@ -20,6 +20,7 @@ import anyio
 from markupsafe import Markup
 
 from services.reporting.outputs.dashboard import section_html
+from services.reporting.outputs.svg import BOTH_LANGUAGES
 from services.reporting.outputs.view import OutputDocument, document, grid, pick, statistic
 from services.web import i18n
 from services.web.i18n import N_
@@ -165,6 +166,15 @@ class ViewCache:
 
 
 def report_view(content: dict[str, Any], lang: i18n.Lang) -> ReportView:
+    """The report in the reader's language only (this site switches languages on the server)."""
+    one_language = BOTH_LANGUAGES.set(False)
+    try:
+        return _report_view(content, lang)
+    finally:
+        BOTH_LANGUAGES.reset(one_language)
+
+
+def _report_view(content: dict[str, Any], lang: i18n.Lang) -> ReportView:
     doc = document(content)
     shown, empty = [], []
     for index, section in enumerate(doc.sections):

@@ -22,7 +22,7 @@ from urllib.parse import urlencode
 from services.reporting.disclosure import TOTAL
 from services.reporting.document import ReportDocument, Section, TableView, Text
 from services.reporting.outputs.charts import NARROW_FONT, NARROW_WIDTH, PALETTE, chart_of, describe, legend_entries
-from services.reporting.outputs.svg import render_svg
+from services.reporting.outputs.svg import BOTH_LANGUAGES, render_svg
 from services.reporting.outputs.view import (
     HIDDEN, MARKER, WHY_HIDDEN, Grid, Lang, Provenance, audience_label, basis_label, dim_label, dims_label, dims_of,
     grain_label, grid, pick, period_label, provenance_rows, quotes_of, statistic)
@@ -73,6 +73,8 @@ def a(value: str) -> str:
 
 def bi(text: Text, lang: Lang) -> str:
     """Attributes and content of an element whose text follows the language toggle."""
+    if not BOTH_LANGUAGES.get():
+        return f">{escape(pick(text, lang))}"
     return f' data-nl="{a(text.nl)}" data-en="{a(text.en)}">{escape(pick(text, lang))}'
 
 
@@ -86,6 +88,8 @@ def span(text: Text, lang: Lang, cls: str = "") -> str:
 
 def titled(text: Text, lang: Lang) -> str:
     """A ``title`` attribute that follows the toggle."""
+    if not BOTH_LANGUAGES.get():
+        return f' title="{a(pick(text, lang))}"'
     return f' title="{a(pick(text, lang))}" data-nl-title="{a(text.nl)}" data-en-title="{a(text.en)}"'
 
 
