@@ -30,10 +30,10 @@ import statistics
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import httpx
 
@@ -151,8 +151,6 @@ def publish_some(api: str) -> str:
                 ("dev-coordinator", {"audience": "coordinator", "region": REGIONS[0]}),
                 ("dev-admin", {"audience": "government"}),
                 ("dev-admin", {"audience": "project", "project_id": "p01"})):
-            import uuid
-
             resp = client.post("/reports", headers={"Authorization": f"Bearer {person}",
                                                     "Idempotency-Key": str(uuid.uuid4())},
                                json={"kind": "overview", "title": f"Benchmark {body['audience']} {YEAR}",
