@@ -1,13 +1,28 @@
-"""A small demo data set, loaded through the public APIs exactly as a user would.
+"""The demo data set, loaded through the public APIs exactly as a user would.
 
-All names are invented. Loading twice is harmless: the second run sees the projects
-and stops.
+Two parts. A handful of people in three projects walk every path once (a proposal
+accepted and kicked off, a duo registered, people still waiting). Then a year of work
+in the regional coordinator's region (Antwerpen-Kempen, project ``demo-antwerpen``):
+volunteers enquiring every month and going through intake, screening, coaching and the
+legal items, participants referred, duos started over the months with their contacts,
+group coaching and intervision. That second part is big enough that the coordinator's
+figures page shows real numbers under the default disclosure threshold (10) instead of
+hidden cells: a demo of the reports must show figures, not only dashes.
+
+The year is loaded with a few calls in flight at once (the services take them
+concurrently; every call carries its own ``Idempotency-Key``), so it adds well under a
+minute to ``buddy run`` on a small machine. All names are invented. Loading twice is
+harmless: the second run sees the projects and stops.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -95,7 +110,10 @@ def _match(client: httpx.Client, url: str, project_id: str, volunteer_id: str, p
     return duo_id
 
 
-def load_demo(urls: dict[str, str], *, volunteers_per_project: int = 4, timeout_s: float = 30) -> str:
+def load_demo(urls: dict[str, str], *, volunteers_per_project: int = 4, timeout_s: float = 30,
+              year: bool = True) -> str:
+    """The demo people, then (``year``) a year of work in Antwerpen-Kempen; a line saying what was loaded."""
+    started = time.monotonic()
     with httpx.Client(timeout=10) as client:
         first = _call(client, "GET", f"{urls['recruitment']}/projects/{PROJECTS[0][0]}", "dev-admin")
         if first.status_code == 200:
@@ -148,4 +166,213 @@ def load_demo(urls: dict[str, str], *, volunteers_per_project: int = 4, timeout_
                         "mode": "in_person", "activities": ["walk", "coffee_or_chat"],
                     }, retry_404_s=timeout_s).raise_for_status()
                     contacts += 1
-        return f"Demodata geladen / Demo data loaded: {len(PROJECTS)} projects, {duos} duos, {contacts} contacts."
+    volunteers = len(PROJECTS[:2]) * volunteers_per_project
+    if year:
+        plan = load_year(urls, timeout_s=max(timeout_s, 60))
+        volunteers, duos, contacts = volunteers + len(plan.volunteers), duos + plan.duos, contacts + plan.contacts
+    return (f"Demodata geladen / Demo data loaded: {len(PROJECTS)} projects, {volunteers} volunteers, {duos} duos, "
+            f"{contacts} contacts ({time.monotonic() - started:.0f} s).")
+
+
+# --------------------------------------------------------------------------- a year in the coordinator's region
+YEAR_PROJECT, YEAR_NIS = "demo-antwerpen", "11002"
+CHANNELS = ("word_of_mouth", "website", "volunteer_platform", "social_media", "event", "referral")
+FIRST_NAMES = ("Anouk", "Bram", "Charlotte", "Dries", "Elif", "Floor", "Gert", "Hanne", "Ilias", "Jana", "Kobe",
+               "Lien", "Milan", "Nora", "Omar", "Pieter", "Rania", "Stijn", "Tine", "Wout", "Yasmine", "Zoë")
+LAST_NAMES = ("Aerts", "Bosmans", "Claessens", "De Smet", "Goossens", "Hermans", "Lambrechts", "Mertens", "Peeters",
+              "Vermeulen", "Wouters", "Van Dyck")
+
+
+@dataclass(frozen=True)
+class PlannedVolunteer:
+    """One volunteer of the year: the dates of their journey, and their duo if they get one."""
+
+    index: int
+    received_on: date
+    intake_on: date
+    approved_on: date | None  # None: stops after the intake (no time after all)
+    coached_on: date | None
+    duo_on: date | None
+    contacts: tuple[date, ...]
+
+    @property
+    def name(self) -> tuple[str, str]:
+        return FIRST_NAMES[self.index % len(FIRST_NAMES)], LAST_NAMES[(self.index // len(FIRST_NAMES)) % len(LAST_NAMES)]
+
+
+@dataclass(frozen=True)
+class PlannedCoaching:
+    kind: str  # "group" or "intervision"
+    on: date
+    volunteers: tuple[int, ...]  # indexes of planned volunteers in a duo by then (follow-up coaches buddies)
+    theme: str
+
+
+@dataclass(frozen=True)
+class YearPlan:
+    volunteers: tuple[PlannedVolunteer, ...]
+    waiting_participants: int
+    coaching: tuple[PlannedCoaching, ...]
+
+    @property
+    def duos(self) -> int:
+        return sum(1 for v in self.volunteers if v.duo_on is not None)
+
+    @property
+    def contacts(self) -> int:
+        return sum(len(v.contacts) for v in self.volunteers)
+
+
+THEMES = ("role_of_the_buddy", "boundaries", "communication", "motivation_and_expectations",
+          "poverty_and_vulnerability", "mental_health", "cultural_sensitivity", "practical_questions")
+
+
+def year_plan(today: date, *, months: int = 11, per_month: int = 12) -> YearPlan:
+    """What the year holds: ``per_month`` enquiries in each of the last ``months`` months.
+
+    Pure and deterministic. Every date lies on or before ``today`` (the services refuse the
+    future); a step never precedes the one before it; a contact never precedes its duo's
+    start. One in seven stops after the intake; of the others four in five are in a duo
+    a month or so after they enquired, with a contact three or four weeks apart since. The
+    buddies in a duo meet for group coaching every month and for intervision.
+    """
+    volunteers = []
+    for m in range(months):
+        for j in range(per_month):
+            index = m * per_month + j
+            received = today - timedelta(days=21 + 30 * m + (j * 29) // per_month)
+            intake = received + timedelta(days=3)
+            if j % 7 == 6:
+                volunteers.append(PlannedVolunteer(index, received, intake, None, None, None, ()))
+                continue
+            approved, coached = received + timedelta(days=10), received + timedelta(days=17)
+            duo_on = received + timedelta(days=30 + j % 10)
+            if j % 5 == 4 or duo_on > today:
+                volunteers.append(PlannedVolunteer(index, received, intake, approved, coached, None, ()))
+                continue
+            contacts = tuple(d for d in (duo_on + timedelta(days=days) for days in (7, 28, 56)) if d <= today)
+            volunteers.append(PlannedVolunteer(index, received, intake, approved, coached, duo_on, contacts))
+    coaching = []
+    for m in range(months):
+        on = today - timedelta(days=2 + 30 * m)
+        ready = tuple(v.index for v in volunteers if v.duo_on is not None and v.duo_on <= on)[-15:]  # buddies in a duo
+        if len(ready) >= 2:
+            coaching.append(PlannedCoaching("group", on, ready, THEMES[m % len(THEMES)]))
+        if len(ready) >= 4:
+            coaching.append(PlannedCoaching("intervision", on - timedelta(days=9), ready[-4:],
+                                            THEMES[(m + 3) % len(THEMES)]))
+    return YearPlan(tuple(volunteers), waiting_participants=max(4, per_month), coaching=tuple(coaching))
+
+
+class _Clients:
+    """One HTTP client per worker thread (a client's connection pool stays in its thread)."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._all: list[httpx.Client] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> httpx.Client:
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._local.client = httpx.Client(timeout=30)
+            with self._lock:
+                self._all.append(client)
+        return client
+
+    def close(self) -> None:
+        for client in self._all:
+            client.close()
+
+
+def _all_done(pool: ThreadPoolExecutor, work: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+    """Run ``work`` on every item, a few at once; the first failure is raised."""
+    return [future.result() for future in [pool.submit(work, item) for item in items]]
+
+
+def _ok(resp: httpx.Response) -> httpx.Response:
+    if resp.status_code >= 400:
+        raise RuntimeError(f"demo data: {resp.request.method} {resp.request.url.path} answered "
+                           f"{resp.status_code}: {resp.text[:300]}")
+    return resp
+
+
+def load_year(urls: dict[str, str], *, today: date | None = None, months: int = 11, per_month: int = 12,
+              workers: int = 6, timeout_s: float = 60) -> YearPlan:
+    """Load :func:`year_plan` into ``demo-antwerpen`` through the APIs, as the professional."""
+    today = today or datetime.now(UTC).date()  # the services' "today" is the UTC date
+    plan = year_plan(today, months=months, per_month=per_month)
+    rec, mat, fol = urls["recruitment"], urls["matching"], urls["followup"]
+    token = "dev-professional"
+    clients = _Clients()
+    ids: dict[int, str] = {}
+
+    def call(method: str, url: str, body: Any = None, retry_404_s: float = 0) -> httpx.Response:
+        return _ok(_call(clients.get(), method, url, token, body, retry_404_s=retry_404_s))
+
+    def volunteer(v: PlannedVolunteer) -> None:
+        first, last = v.name
+        vid = call("POST", f"{rec}/projects/{YEAR_PROJECT}/volunteers", {
+            "channel": CHANNELS[v.index % len(CHANNELS)] if v.index % 3 else CHANNELS[v.index % 2],
+            "municipality_nis": YEAR_NIS, "received_on": v.received_on.isoformat(),
+            "personal": {"first_name": first, "last_name": last, "email": f"vrijwilliger{v.index}@example.org",
+                         "birth_date": f"{1955 + v.index % 45}-{1 + v.index % 12:02d}-{1 + v.index % 28:02d}"},
+        }).json()["volunteer_id"]
+        ids[v.index] = vid
+        call("POST", f"{rec}/volunteers/{vid}/intake", {"held_on": v.intake_on.isoformat()})
+        if v.approved_on is None:
+            call("POST", f"{rec}/volunteers/{vid}/stop", {"reason": "no_time"})
+            return
+        for path, body in (
+            ("screening", {"screened_on": v.approved_on.isoformat(), "outcome": "approved"}),
+            ("training", {"session_on": v.coached_on.isoformat(), "kind": "individual_coaching", "hours": 2}),
+            ("legal-items", {"item": "information_notice", "dated": v.approved_on.isoformat()}),
+            ("legal-items", {"item": "insurance", "dated": v.approved_on.isoformat()}),
+            ("availability", {"target_groups": ["individual_adult"], "languages": ["nl"]}),
+        ):
+            call("POST", f"{rec}/volunteers/{vid}/{path}", body)
+
+    def participant(i: int) -> str:
+        return call("POST", f"{mat}/projects/{YEAR_PROJECT}/participants", {
+            "target_group": "individual_adult",
+            "referrer_type": ("social_services", "mental_health_centre", "general_practitioner", "self")[i % 4],
+            "life_domains": [("isolation", "psychological_vulnerability", "poverty", "newcomer")[i % 4]],
+            "municipality_nis": YEAR_NIS, "consent_recorded": True, "languages": ["nl"],
+            "wishes": ["company"], "personal": {"first_name": FIRST_NAMES[(i * 7) % len(FIRST_NAMES)],
+                                               "last_name": f"{LAST_NAMES[i % len(LAST_NAMES)]} (deelnemer)"},
+        }, retry_404_s=timeout_s).json()["participant_id"]
+
+    def duo(pair: tuple[PlannedVolunteer, str]) -> None:
+        v, participant_id = pair
+        deadline = time.monotonic() + timeout_s
+        while True:  # matching learns the volunteer's availability a moment after recruitment recorded it
+            resp = _call(clients.get(), "POST", f"{mat}/projects/{YEAR_PROJECT}/duos", token, {
+                "volunteer_id": ids[v.index], "participant_id": participant_id, "started_on": v.duo_on.isoformat(),  # type: ignore[union-attr]
+                "expected_duration_months": 12}, retry_404_s=timeout_s)
+            if resp.status_code in (409, 422) and time.monotonic() < deadline:
+                time.sleep(0.3)
+                continue
+            duo_id = _ok(resp).json()["duo_id"]
+            break
+        for k, on in enumerate(v.contacts):
+            call("POST", f"{fol}/duos/{duo_id}/contacts", {
+                "contact_date": on.isoformat(), "minutes": (60, 90, 120, 45)[k % 4],
+                "mode": "in_person" if k % 3 else "phone",
+                "activities": [("walk", "coffee_or_chat", "leisure_or_culture", "shopping")[(v.index + k) % 4]],
+            }, retry_404_s=timeout_s)
+
+    def coaching(c: PlannedCoaching) -> None:
+        call("POST", f"{fol}/projects/{YEAR_PROJECT}/coaching-sessions", {
+            "kind": c.kind, "session_date": c.on.isoformat(), "minutes": 120 if c.kind == "group" else 90,
+            "themes": [c.theme], "volunteer_ids": [ids[i] for i in c.volunteers]}, retry_404_s=timeout_s)
+
+    try:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="demo") as pool:
+            in_duo = [v for v in plan.volunteers if v.duo_on is not None]
+            referred = [pool.submit(participant, i) for i in range(len(in_duo) + plan.waiting_participants)]
+            _all_done(pool, volunteer, plan.volunteers)
+            _all_done(pool, duo, zip(in_duo, [f.result() for f in referred], strict=False))
+            _all_done(pool, coaching, plan.coaching)
+    finally:
+        clients.close()
+    return plan

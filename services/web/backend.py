@@ -7,6 +7,7 @@ sentence (Dutch / English), for the error page; never as raw JSON to the reader.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import httpx
@@ -47,6 +48,11 @@ class Services:
 
     async def call(self, method: str, service: str, path: str, token: str, *, params: dict[str, Any] | None = None,
                    json: Any = None, idempotency_key: str | None = None) -> Any:
+        resp = await self._send(method, service, path, token, params=params, json=json, idempotency_key=idempotency_key)
+        return resp.json()
+
+    async def _send(self, method: str, service: str, path: str, token: str, *, params: dict[str, Any] | None = None,
+                    json: Any = None, idempotency_key: str | None = None) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"}
         if idempotency_key is not None:
             headers["Idempotency-Key"] = idempotency_key
@@ -57,10 +63,15 @@ class Services:
             raise ServiceError(503, f"{service}: {type(exc).__name__}") from exc
         if resp.status_code >= 400:
             raise _error(resp)
-        return resp.json()
+        return resp
 
     async def get(self, service: str, path: str, token: str, **params: Any) -> Any:
         return await self.call("GET", service, path, token, params={k: v for k, v in params.items() if v is not None})
+
+    async def get_digested(self, service: str, path: str, token: str, **params: Any) -> tuple[Any, str]:
+        """The answer and a digest of its bytes: the same answer again has the same digest."""
+        resp = await self._send("GET", service, path, token, params={k: v for k, v in params.items() if v is not None})
+        return resp.json(), hashlib.sha256(resp.content).hexdigest()
 
     async def post(self, service: str, path: str, token: str, body: Any, *, idempotency_key: str) -> Any:
         """A command, with the key its form was rendered with: a double click or a resent form

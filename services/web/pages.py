@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +32,7 @@ from services.web.i18n import N_
 from services.web.backend import ServiceError, Services
 from services.web.commands import command_key, new_command_key
 from services.web.config import WebSettings
-from services.web.reportview import ReportView, ScopeChoices, month_choices, period_of, report_view
+from services.web.reportview import ReportView, ScopeChoices, ViewCache, month_choices, period_of
 from services.web.oidc import OidcSignIn, SignInRefused
 from services.web.security import CSRF_FIELD, CSRF_HEADER, csrf_ok
 from services.web.sessions import Session, SessionStore, Tokens
@@ -49,6 +49,18 @@ log = get_logger(__name__)
 REFRESH_CLAIM_S = 15.0  # how long one request may take to refresh a session's tokens before another may try
 ROLE_NAMES = {"admin": N_("Administrator"), "auditor": N_("Auditor"), "coordinator": N_("Regional coordinator"),
               "professional": N_("Professional"), "buddy": N_("Buddy")}
+
+
+SCOPES_FOR_S = 60.0  # how long a session's list of regions and projects is kept
+
+
+async def gather(*calls: Awaitable[Any]) -> list[Any]:
+    """The answers of several service calls made at once; the first refusal is raised."""
+    return list(await asyncio.gather(*calls))
+
+
+async def _nothing() -> Any:
+    return None
 
 
 class PageError(Exception):
@@ -88,6 +100,43 @@ def _local_path(value: str | None) -> str:
     return value
 
 
+# A service names the parameter it refused; the form names its field otherwise.
+FORM_FIELD = {"period_start": "from", "period_end": "to", "grain": "grain", "region": "scope", "project_id": "scope",
+              "audience": "scope", "title": "title"}
+# The sentence for a field when the service's own is not in both languages (a type error, say).
+FIELD_MESSAGE = {"from": N_("Choose a month."), "to": N_("Choose a month."), "grain": N_("Choose month, quarter or year."),
+                 "scope": N_("Choose one of the listed regions or projects."),
+                 "title": N_("Give the report a title: one line of text, at most 200 characters.")}
+
+
+def _month_of(value: Any) -> str | None:
+    text = value if isinstance(value, str) else ""
+    return text if period_of(text, text, "month") is not None else None
+
+
+def field_errors(exc: ServiceError, ctx: "Ctx") -> dict[str, str]:
+    """A service's 422 as messages per form field, in the reader's language.
+
+    The services name the parameter (``query.period_start``, ``title``) and say what is
+    wrong in Dutch and English; a message in English only (a type error) is replaced by the
+    field's own sentence from the catalogs. What names no field of the form goes under
+    ``form``, shown above the fields."""
+    out: dict[str, str] = {}
+    for item in exc.fields:
+        name = str(item.get("field", "")).rsplit(".", 1)[-1]
+        field = FORM_FIELD.get(name, "form")
+        message = str(item.get("message", ""))
+        if " / " in message:
+            text = _in_lang(message, ctx.lang)
+        else:
+            text = ctx._(FIELD_MESSAGE.get(field, N_("Some of what was asked is not valid.")))
+        out.setdefault(field, text)
+    if not out:
+        out["form"] = _in_lang(exc.detail, ctx.lang) if " / " in exc.detail else ctx._(
+            "Some of what was asked is not valid.")
+    return out
+
+
 class Web:
     def __init__(self, settings: WebSettings, store: SessionStore, services: Services, provider: SignInProvider,
                  *, production: bool) -> None:
@@ -96,6 +145,25 @@ class Web:
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                                trim_blocks=True, lstrip_blocks=True)
         self.env.globals.update(ROLE_NAMES=ROLE_NAMES, GRAINS=GRAINS, FORMATS=tuple(FORMATS))
+        self.views = ViewCache()
+        self._scopes: dict[str, tuple[float, Any]] = {}
+
+    async def scopes(self, session: Session) -> Any:
+        """The reporting service's ``/scopes`` for this session, asked again after ``SCOPES_FOR_S``.
+
+        Every reports page needs the names of what its reader may see; asking for them on
+        every page costs a call each time for a list that changes when an administrator
+        assigns someone. The list only names choices: whatever is asked with it, the
+        service decides again who may see it, so a list a minute old shows nothing more."""
+        now = time.monotonic()
+        kept = self._scopes.get(session.id)
+        if kept is not None and kept[0] > now:
+            return kept[1]
+        data = await self.services.get("reporting", "/scopes", session.token)
+        if len(self._scopes) > 10_000:  # sessions that went away: drop the expired
+            self._scopes = {k: v for k, v in self._scopes.items() if v[0] > now}
+        self._scopes[session.id] = (now + SCOPES_FOR_S, data)
+        return data
 
     # ------------------------------------------------------------------ request context
     def context(self, request: Request) -> Ctx:
@@ -203,6 +271,7 @@ class Web:
         if exc.status == 401:  # the token is no longer accepted: sign in again
             if ctx.session is not None:
                 self.store.revoke(ctx.session.id)
+                self._scopes.pop(ctx.session.id, None)
             return RedirectResponse("/signin", status_code=303)
         message = {
             403: N_("You do not have access to this."),
@@ -300,6 +369,7 @@ def pages_router(web: Web) -> APIRouter:
         session = ctx.session
         if session is not None:
             web.store.revoke(session.id)  # first: whatever the provider does, this session is over
+            web._scopes.pop(session.id, None)
             if isinstance(web.provider, OidcSignIn) and session.signed_in:
                 await web.provider.revoke(session.refresh_token)
                 target = await web.provider.logout_url(str(request.base_url), session.id_token) or target
@@ -325,50 +395,65 @@ def pages_router(web: Web) -> APIRouter:
 
     # ------------------------------------------------------------------ reports
     async def scope_choices(ctx: Ctx) -> ScopeChoices:
-        data = await services.get("reporting", "/scopes", ctx.session.token)  # type: ignore[union-attr]
-        return ScopeChoices.of(data, ctx._)
+        return ScopeChoices.of(await web.scopes(ctx.session), ctx._)  # type: ignore[arg-type]
+
+    async def figures(ctx: Ctx, asked: Any, *, title: str | None = None, errors: dict[str, str] | None = None,
+                      status: int = 200) -> Response:
+        """The figures page for what was ``asked`` (scope, months, grain), each problem next to its field.
+
+        ``errors`` come from a form posted from this page (the publish form's title): the
+        figures are shown again with the message beside the field, the rest kept as typed."""
+        choices = await scope_choices(ctx)
+        if not choices.options:
+            return web.render(ctx, "reports.html", choices=choices, view=None, errors={}, values={}, months=[])
+        today = i18n.today()
+        months = month_choices(today, ctx.lang)
+        values: dict[str, Any] = {
+            "scope": asked.get("scope") or choices.options[0].value,
+            "from": asked.get("from") or months[11].value,
+            "to": asked.get("to") or months[0].value,
+            "grain": asked.get("grain") or "month",
+        }
+        errors = dict(errors or {})
+        scope = choices.find(values["scope"])
+        if scope is None:
+            errors["scope"] = ctx._("Choose one of the listed regions or projects.")
+        if values["grain"] not in GRAINS:
+            errors["grain"] = ctx._("Choose month, quarter or year.")
+        period = period_of(values["from"], values["to"], values["grain"] if values["grain"] in GRAINS else "month")
+        if _month_of(values["from"]) is None:
+            errors["from"] = ctx._("Choose a month.")
+        if _month_of(values["to"]) is None:
+            errors["to"] = ctx._("Choose a month.")
+        elif period is not None and period[0] > period[1]:
+            errors["to"] = ctx._("The last month lies before the first.")
+        view: ReportView | None = None
+        if not (errors.keys() - {"title"}) and scope is not None and period is not None:
+            params = {**scope.parameters, "period_start": period[0].isoformat(),
+                      "period_end": period[1].isoformat(), "grain": values["grain"]}
+            try:
+                live, digest = await services.get_digested("reporting", "/reports/overview",
+                                                           ctx.session.token, **params)  # type: ignore[union-attr]
+            except ServiceError as exc:
+                if exc.status != 422:
+                    raise
+                errors.update(field_errors(exc, ctx))
+            else:
+                view = await web.views.view(live["content"], ctx.lang, digest)
+                values["publish"] = params
+                values["command_key"] = new_command_key()
+                values["title"] = title
+        partial = bool(ctx.request.headers.get("hx-request"))
+        if errors and not partial:  # htmx swaps only a 2xx answer: the form with its messages must show
+            status = 422 if status == 200 else status
+        template = "_dashboard.html" if partial else "reports.html"
+        return web.render(ctx, template, status=status, choices=choices, view=view, errors=errors, values=values,
+                          months=months)
 
     @api.get("/reports", response_class=HTMLResponse)
     async def dashboard(request: Request) -> Response:
         ctx = await web.signed_in(request)
-        choices = await scope_choices(ctx)
-        if not choices.options:
-            return web.render(ctx, "reports.html", choices=choices, view=None, errors={}, values={}, months=[])
-        q = request.query_params
-        today = i18n.today()
-        months = month_choices(today, ctx.lang)
-        values = {
-            "scope": q.get("scope") or choices.options[0].value,
-            "from": q.get("from") or months[11].value,
-            "to": q.get("to") or months[0].value,
-            "grain": q.get("grain") if q.get("grain") in GRAINS else "month",
-        }
-        errors: dict[str, str] = {}
-        scope = choices.find(values["scope"])
-        if scope is None:
-            errors["scope"] = ctx._("Choose one of the listed regions or projects.")
-        period = period_of(values["from"], values["to"], values["grain"])
-        if period is None:
-            errors["from"] = ctx._("Choose a month.")
-        elif period[0] > period[1]:
-            errors["to"] = ctx._("The last month lies before the first.")
-        view: ReportView | None = None
-        if not errors and scope is not None and period is not None:
-            params = {**scope.parameters, "period_start": period[0].isoformat(),
-                      "period_end": period[1].isoformat(), "grain": values["grain"]}
-            try:
-                live = await services.get("reporting", "/reports/overview", ctx.session.token,  # type: ignore[union-attr]
-                                          **params)
-            except ServiceError as exc:
-                if exc.status != 422:
-                    raise
-                errors["to"] = _in_lang(exc.detail or ctx._("Some of what was asked is not valid."), ctx.lang)
-            else:
-                view = report_view(live["content"], ctx.lang)
-                values["publish"] = params
-                values["command_key"] = new_command_key()
-        template = "_dashboard.html" if request.headers.get("hx-request") else "reports.html"
-        return web.render(ctx, template, choices=choices, view=view, errors=errors, values=values, months=months)
+        return await figures(ctx, request.query_params)
 
     @api.post("/reports/publish")
     async def publish(request: Request) -> Response:
@@ -379,18 +464,34 @@ def pages_router(web: Web) -> APIRouter:
         for name in ("audience", "region", "project_id", "period_start", "period_end", "grain"):
             if form.get(name):
                 body[name] = form[name]
-        if not title or len(title) > 200:
-            raise PageError(422, "Give the report a title (at most 200 characters).")
-        body["title"] = title
-        report = await services.post("reporting", "/reports", ctx.session.token, body,  # type: ignore[union-attr]
-                                     idempotency_key=command_key(form))
-        return RedirectResponse(f"/archive/{report['report_id']}?published=1", status_code=303)
+        problem = None
+        if not title:
+            problem = ctx._("Give the report a title.")
+        elif len(title) > 200:
+            problem = ctx._("A title has at most 200 characters; this one has {count}.", count=len(title))
+        if problem is None:
+            body["title"] = title
+            try:
+                report = await services.post("reporting", "/reports", ctx.session.token, body,  # type: ignore[union-attr]
+                                             idempotency_key=command_key(form))
+            except ServiceError as exc:
+                if exc.status != 422:
+                    raise
+                errors = field_errors(exc, ctx)
+                problem = errors.pop("title", None) or next(iter(errors.values()), None)
+            else:
+                return RedirectResponse(f"/archive/{report['report_id']}?published=1", status_code=303)
+        # the figures again, the title as typed and the message beside it
+        return await figures(ctx, form, title=form.get("title", ""), errors={"title": problem or ""}, status=422)
 
     @api.get("/archive", response_class=HTMLResponse)
     async def archive(request: Request) -> Response:
         ctx = await web.signed_in(request)
-        choices = await scope_choices(ctx) if ctx.session.role in READS_REPORTS else ScopeChoices([], {})  # type: ignore[union-attr]
-        listing = await services.get("reporting", "/reports", ctx.session.token, limit=200)  # type: ignore[union-attr]
+        reads = ctx.session.role in READS_REPORTS  # type: ignore[union-attr]
+        # both at once: neither waits for the other
+        scopes, listing = await gather(web.scopes(ctx.session) if reads else _nothing(),  # type: ignore[arg-type]
+                                       services.get("reporting", "/reports", ctx.session.token, limit=200))  # type: ignore[union-attr]
+        choices = ScopeChoices.of(scopes, ctx._) if reads else ScopeChoices([], {})
         rows = [archive_row(item, ctx, choices) for item in listing["items"]]
         return web.render(ctx, "archive.html", rows=rows, total=listing["total"])
 
@@ -416,9 +517,11 @@ def pages_router(web: Web) -> APIRouter:
     @api.get("/archive/{report_id}", response_class=HTMLResponse)
     async def published(request: Request, report_id: str) -> Response:
         ctx = await web.signed_in(request)
-        report = await services.get("reporting", f"/reports/{report_id}", ctx.session.token)  # type: ignore[union-attr]
-        choices = await scope_choices(ctx)
-        view = report_view(report["content"], ctx.lang) if report.get("kind") == "overview" else None
+        (report, digest), scopes = await gather(
+            services.get_digested("reporting", f"/reports/{report_id}", ctx.session.token),  # type: ignore[union-attr]
+            web.scopes(ctx.session))  # type: ignore[arg-type]
+        choices = ScopeChoices.of(scopes, ctx._)
+        view = await web.views.view(report["content"], ctx.lang, digest) if report.get("kind") == "overview" else None
         row = archive_row(report, ctx, choices)
         return web.render(ctx, "report.html", report=report, row=row, view=view,
                           just_published=bool(request.query_params.get("published")))

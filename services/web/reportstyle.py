@@ -15,7 +15,7 @@ from importlib.resources import files
 # Rules about report content: every selector of a kept rule starts with one of these.
 CONTENT = re.compile(
     r"^(\.hidden-mark|\.report-section|\.section-intro|\.kpis?\b|\.kpi-|\.cards|\.card\b|\.tv-|\.hidden-count|\.warn"
-    r"|\.stat-series|\.quotes?|\.chart-figure|svg\.chart|\.legend|\.swatch|\.table-wrap|table\.data|\.per-table"
+    r"|\.stat-series|\.quotes?|\.chart-figure|\.chart-scroll|svg\.chart|\.legend|\.swatch|\.table-wrap|table\.data|\.per-table"
     r"|\.sr-only)")
 
 

@@ -10,14 +10,17 @@ region's report would otherwise be pages of dashes).
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
+import anyio
 from markupsafe import Markup
 
 from services.reporting.outputs.dashboard import section_html
+from services.reporting.outputs.svg import BOTH_LANGUAGES
 from services.reporting.outputs.view import OutputDocument, document, grid, pick, statistic
 from services.web import i18n
 from services.web.i18n import N_
@@ -132,7 +135,46 @@ class ReportView:
     notes: list[str]
 
 
+class ViewCache:
+    """Reports as drawn, by the answer they came in and the reader's language: each drawn once.
+
+    Drawing a report (a chart, wide and narrow, for each of its tables) costs far more than
+    asking for it, and the same figures are asked again and again: a reload, the language
+    switch, a published report opened by its readers, the coordinators of one region. The
+    key is a digest of the service's answer, so changed figures are a new entry, never a
+    stale page; nothing here says who may see what (the services answered that already).
+    The least recently used entries go first."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._views: OrderedDict[tuple[str, str], ReportView] = OrderedDict()
+
+    async def view(self, content: dict[str, Any], lang: i18n.Lang, digest: str) -> ReportView:
+        """The drawing of ``content``; ``digest``: of the service's answer it came in (the same
+        answer, the same digest; reading it off the bytes costs nothing next to the JSON)."""
+        key = (digest, lang)
+        found = self._views.get(key)
+        if found is not None:
+            self._views.move_to_end(key)
+            return found
+        # drawn in a worker thread: other readers' pages are not held up meanwhile
+        made = await anyio.to_thread.run_sync(report_view, content, lang)
+        self._views[key] = made
+        while len(self._views) > self.size:
+            self._views.popitem(last=False)
+        return made
+
+
 def report_view(content: dict[str, Any], lang: i18n.Lang) -> ReportView:
+    """The report in the reader's language only (this site switches languages on the server)."""
+    one_language = BOTH_LANGUAGES.set(False)
+    try:
+        return _report_view(content, lang)
+    finally:
+        BOTH_LANGUAGES.reset(one_language)
+
+
+def _report_view(content: dict[str, Any], lang: i18n.Lang) -> ReportView:
     doc = document(content)
     shown, empty = [], []
     for index, section in enumerate(doc.sections):

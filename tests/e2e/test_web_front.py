@@ -131,7 +131,7 @@ def world(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     pw = None
     try:
         system.start_all()
-        load_demo(system.urls)
+        load_demo(system.urls, year=False)  # the demo people only: the threshold of 1 shows their figures
 
         def reporting_knows_the_projects() -> bool:
             scopes = httpx.get(f"{system.url('reporting')}/scopes", headers={"Authorization": "Bearer dev-admin"})
@@ -268,6 +268,7 @@ def test_a_coordinator_publishes_a_report_finds_it_in_the_archive_and_downloads_
         assert "Het rapport is gepubliceerd." in v.page.inner_text("main")
         assert v.page.inner_text("h1") == "Kwartaalcijfers Antwerpen-Kempen"
         v.check("report-published")
+        published_at = v.page.url
 
         v.goto("/archive")
         item = v.page.locator("li.archive-item", has_text="Kwartaalcijfers Antwerpen-Kempen")
@@ -295,6 +296,12 @@ def test_a_coordinator_publishes_a_report_finds_it_in_the_archive_and_downloads_
         assert v.page.inner_text("h1") == "Published reports"
         assert "Regional coordinators: Antwerpen-Kempen" in v.page.inner_text("main")
         v.check("archive-en")
+    with visitor(world, "phone") as v:  # the published report, on a phone
+        v.sign_in("dev-coordinator")
+        v.page.goto(published_at, wait_until="load")
+        assert v.page.inner_text("h1") == "Kwartaalcijfers Antwerpen-Kempen"
+        assert_charts_fit_the_screen(v)
+        v.check("report-published")
 
 
 def test_a_publish_form_sent_twice_records_one_report(world: World) -> None:
@@ -317,15 +324,16 @@ def test_a_publish_form_sent_twice_records_one_report(world: World) -> None:
 
 
 def test_signing_out_revokes_the_session_so_the_old_cookie_no_longer_works(world: World) -> None:
-    with visitor(world) as v:
-        v.sign_in("dev-auditor")
-        old = v.cookie()
-        with httpx.Client(base_url=world.web.url, cookies={"buddy_session": old}) as client:
-            assert client.get("/archive").status_code == 200
-        v.page.click("header form[action='/signout'] button")
-        v.page.wait_for_url(re.compile(r".*/signin\?ended=1$"))
-        assert "U bent afgemeld." in v.page.inner_text("main")
-        v.check("signed-out")
+    for width in WIDTHS:
+        with visitor(world, width) as v:
+            v.sign_in("dev-auditor")
+            old = v.cookie()
+            with httpx.Client(base_url=world.web.url, cookies={"buddy_session": old}) as client:
+                assert client.get("/archive").status_code == 200
+            v.page.click("header form[action='/signout'] button")
+            v.page.wait_for_url(re.compile(r".*/signin\?ended=1$"))
+            assert "U bent afgemeld." in v.page.inner_text("main")
+            v.check("signed-out")
     with httpx.Client(base_url=world.web.url, cookies={"buddy_session": old}) as client:
         for path in ("/", "/archive", "/reports"):
             resp = client.get(path)
@@ -354,14 +362,16 @@ def test_a_form_without_its_csrf_token_is_refused_with_a_page(world: World) -> N
         assert client.post("/reports/publish", data={**publish, "csrf_token": token}).status_code == 403
         assert client.post("/signout", data={}).status_code == 403
         assert client.get("/").status_code == 200  # still signed in: the refused sign-out did nothing
-    with visitor(world) as v:  # the same refusal, as the browser shows it
-        v.goto("/signin")
-        v.page.evaluate("document.querySelector(\"form[action='/signin'] input[name=csrf_token]\").remove()")
-        v.page.click("button[data-person='dev-admin']")
-        v.page.wait_for_load_state("load")
-        assert "Dit formulier is verlopen" in v.page.inner_text("main")
-        v.problems.clear()  # the 403 itself is logged by the browser
-        v.check("error-csrf")
+    for width in WIDTHS:
+        with visitor(world, width) as v:  # the same refusal, as the browser shows it
+            v.goto("/signin")
+            v.page.evaluate("document.querySelector(\"form[action='/signin'] input[name=csrf_token]\").remove()")
+            v.page.click("button[data-person='dev-admin']")
+            v.page.wait_for_load_state("load")
+            assert "Dit formulier is verlopen" in v.page.inner_text("main")
+            assert "{" not in v.page.inner_text("body")  # a page, never a JSON body
+            v.problems.clear()  # the 403 itself is logged by the browser
+            v.check("error-csrf")
 
 
 def test_a_session_idle_past_its_timeout_goes_back_to_sign_in(world: World) -> None:
@@ -413,3 +423,110 @@ def test_an_unknown_page_is_a_page_in_the_readers_language(world: World) -> None
             assert "Deze pagina bestaat niet." in v.page.inner_text("main")
             v.problems.clear()
             v.check("error-not-found")
+
+
+# ---------------------------------------------------------------------- phones, field errors, empty sections
+CHART_TEXT_PX = 11.5  # the smallest text a chart may show on the screen, in CSS pixels
+
+CHART_CHECK = """() => {
+  const out = [];
+  for (const svg of document.querySelectorAll('svg.chart')) {
+    const box = svg.getBoundingClientRect();
+    if (box.width === 0) continue;  // the other layout, not shown at this width
+    const scale = box.width / svg.viewBox.baseVal.width;
+    const texts = [...svg.querySelectorAll('text')].filter(t => t.textContent.trim());
+    const boxes = texts.map(t => t.getBoundingClientRect());
+    const small = texts.map(t => parseFloat(t.getAttribute('font-size')) * scale).filter(px => px < %s);
+    let overlaps = 0;
+    for (let i = 0; i < boxes.length; i++) for (let j = i + 1; j < boxes.length; j++) {
+      const a = boxes[i], b = boxes[j];
+      if (a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1) overlaps++;
+    }
+    out.push({cls: svg.getAttribute('class'), title: svg.querySelector('title').textContent,
+              small: small.length, smallest: Math.min(...small, 99), overlaps,
+              table: !!svg.closest('article').querySelector('details.tv-table table.data')});
+  }
+  return {charts: out, scroll: document.documentElement.scrollWidth, width: window.innerWidth};
+}""" % CHART_TEXT_PX
+
+
+def assert_charts_fit_the_screen(v: Visitor) -> None:
+    """Every chart shown is legible where it is shown: text at least CHART_TEXT_PX on screen,
+    no two labels on top of each other, its figures also as a table, no sideways scrolling
+    of the page; on a phone the layout made for a phone is the one shown."""
+    found = v.page.evaluate(CHART_CHECK)
+    charts = found["charts"]
+    assert charts, "no chart on the page"
+    for chart in charts:
+        assert chart["small"] == 0, f"{chart['title']}: text of {chart['smallest']:.1f} px at {v.width}"
+        assert chart["overlaps"] == 0, f"{chart['title']}: {chart['overlaps']} labels overlap at {v.width}"
+        assert chart["table"], f"{chart['title']}: no table of its figures"
+        assert ("chart-narrow" in chart["cls"]) is (v.width == "phone"), chart
+    assert found["scroll"] <= found["width"], f"the page scrolls sideways at {v.width}: {found}"
+
+
+def test_charts_are_legible_at_both_widths_and_their_figures_are_also_tables(world: World) -> None:
+    for width in WIDTHS:
+        with visitor(world, width) as v:
+            v.sign_in("dev-coordinator")
+            v.goto("/reports?scope=region:antwerpen-kempen")
+            assert_charts_fit_the_screen(v)
+            v.check("figures-coordinator-charts")
+
+
+def test_a_refused_choice_is_shown_next_to_its_field_in_the_readers_language(world: World) -> None:
+    for width in WIDTHS:
+        with visitor(world, width) as v:
+            v.sign_in("dev-coordinator")
+            response = v.goto("/reports?scope=region:antwerpen-kempen&from=2026-13&to=2025-01&grain=week")
+            assert response.status == 422
+            for field, error in (("#from", "from-error"), ("#grain-month", "grain-error")):
+                assert v.page.get_attribute(field, "aria-invalid") == "true", field
+                assert error in (v.page.get_attribute(field, "aria-describedby") or "").split(), field
+            assert v.page.inner_text("#from-error") == "Kies een maand."
+            assert v.page.inner_text("#grain-error") == "Kies maand, kwartaal of jaar."
+            summary = v.page.inner_text(".error-summary")
+            assert "Kies een maand." in summary and v.page.locator(".error-summary a[href='#from']").count() == 1
+            v.problems.clear()  # the 422 is logged by the browser
+            v.check("figures-field-errors")
+
+            # a period the wrong way round: the message is at the last month
+            v.goto("/reports?scope=region:antwerpen-kempen&from=2026-03&to=2026-01")
+            assert v.page.get_attribute("#to", "aria-invalid") == "true"
+            assert v.page.inner_text("#to-error") == "De laatste maand ligt voor de eerste."
+
+            # the publish form: an empty title is refused beside the field, the figures stay
+            v.goto("/reports?scope=region:antwerpen-kempen&grain=quarter")
+            v.page.fill("#title", "   ")
+            v.page.click("form.publish button[type=submit]")
+            v.page.wait_for_load_state("load")
+            assert v.page.get_attribute("#title", "aria-invalid") == "true"
+            assert "title-error" in (v.page.get_attribute("#title", "aria-describedby") or "").split()
+            assert v.page.inner_text("#title-error") == "Geef het rapport een titel."
+            assert "Antwerpen-Kempen" in v.page.inner_text("#figures h2")  # the figures shown again
+            assert v.page.locator("input[name=grain][value=quarter]").first.is_checked()
+            v.problems.clear()
+            v.check("publish-title-error")
+
+            # a title the reporting service refuses (a control character): its own sentence, in English too
+            v.page.click("button:has-text('English')")
+            v.page.wait_for_load_state("load")
+            v.goto("/reports?scope=region:antwerpen-kempen")
+            v.page.fill("#title", "Cijfers\u0007 van het jaar")
+            v.page.click("form.publish button[type=submit]")
+            v.page.wait_for_load_state("load")
+            assert v.page.inner_text("#title-error") == "Control characters (such as NUL) are not allowed"
+            assert v.page.input_value("#title") == "Cijfers\u0007 van het jaar"
+            v.problems.clear()
+            v.check("publish-title-error-en")
+
+
+def test_sections_without_figures_are_left_out_with_a_line_naming_them(world: World) -> None:
+    with visitor(world, "phone") as v:
+        v.sign_in("dev-professional-other")  # Buddy Brugge: projects registered, nobody in it
+        v.goto("/reports")
+        line = v.page.inner_text(".empty-sections")
+        assert line.startswith("Geen cijfers te tonen in:") and "Beleidssignalen" in line
+        assert v.page.locator("section.report-section").count() == 0
+        assert "Dit rapport heeft geen cijfers om te tonen." in v.page.inner_text("#figures")
+        v.check("figures-small-project")

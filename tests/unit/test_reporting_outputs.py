@@ -241,7 +241,9 @@ def test_the_dashboard_is_accessible_and_self_contained(lang: str) -> None:
     assert page.tags[0] == ("html", {"lang": lang, "data-lang": lang})
     ids = {attrs["id"] for _, attrs in page.tags if attrs.get("id")}
     svgs = [attrs for tag, attrs in page.tags if tag == "svg" and "chart" in (attrs.get("class") or "")]
-    assert len(svgs) == 6
+    # each chart twice: laid out for wide screens and for a phone (the style sheet shows one)
+    assert sorted(svg["class"].split()[-1] for svg in svgs) == ["chart-narrow"] * 6 + ["chart-wide"] * 6
+    assert len({svg["aria-labelledby"] for svg in svgs}) == 12  # each names its own title and description
     for svg in svgs:
         assert svg["role"] == "img"
         assert all(part in ids for part in (svg["aria-labelledby"] or "").split())

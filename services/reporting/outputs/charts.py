@@ -185,7 +185,7 @@ def clip(text: Text, size: float, room: float) -> Text:
     def cut(s: str) -> str:
         if text_width(s, size) <= room:
             return s
-        keep = max(int(room / (0.58 * size)) - 1, 1)
+        keep = max(int(room / (0.64 * size)) - 1, 1)  # a little wider than text_width: the cut text must fit
         return s[:keep] + "…"
 
     return Text(nl=cut(text.nl), en=cut(text.en))
@@ -238,7 +238,9 @@ def _bars(data: ChartData, width: float, font: float, *, stacked: bool) -> Layou
     value_w = text_width("00.000", small) + 12
     left, top = label_w, 6.0
     plot_w = width - left - value_w
-    ticks = nice_ticks(data.maximum)
+    # as many ticks as their labels have room for: a phone-width chart gets fewer, never overlapping ones
+    room = text_width(count_text(max(data.maximum, 1) * 2).nl, small) + font
+    ticks = nice_ticks(data.maximum, count=max(2, min(5, int(plot_w // room) - 1)))
     scale = plot_w / ticks[-1]
     plot_h = band * len(data.categories)
     height = top + plot_h + font * 2.4
@@ -378,10 +380,13 @@ def _line(data: ChartData, width: float, font: float) -> Layout:
             category = data.categories[i][1]
             label = [category, s.label] if len(series) > 1 else [category]
             if value is None:
-                k = [t for t in series if t.values[i] is None].index(s)
-                count = sum(t.values[i] is None for t in series)
-                offset = (k - (count - 1) / 2) * font * 0.9
-                out.add(HiddenMark(x_at(i) + offset, top - strip * 0.3, font, tip(*label, HIDDEN), color, "middle"))
+                missing = [t for t in series if t.values[i] is None]
+                if len(missing) == 1:
+                    out.add(HiddenMark(x_at(i), top - strip * 0.3, font, tip(*label, HIDDEN), color, "middle"))
+                elif missing[0] is s:  # several series hidden in one period: one mark, naming them all
+                    names = Text(nl=", ".join(t.label.nl for t in missing), en=", ".join(t.label.en for t in missing))
+                    out.add(HiddenMark(x_at(i), top - strip * 0.3, font, tip(category, names, HIDDEN), HIDDEN_INK,
+                                       "middle"))
             else:
                 out.add(Dot(x_at(i), y_at(value), 3.0, color, tip(*label, count_text(value))))
     return out
@@ -393,6 +398,11 @@ def legend_entries(out: Layout) -> list[tuple[str | None, Text]]:
     if out.hidden:
         entries.append((None, Text(nl=f"{MARKER} {HIDDEN.nl}", en=f"{MARKER} {HIDDEN.en}")))
     return entries
+
+
+# A phone (390 px wide, less the page's margins) shows charts laid out for this width at
+# this font size, drawn at about their own size: labels never shrink below about 12 px.
+NARROW_WIDTH, NARROW_FONT = 320.0, 14.0
 
 
 def chart_of(view: TableView, *, width: float = 640, font: float = 12) -> Layout | None:

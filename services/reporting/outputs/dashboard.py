@@ -21,8 +21,8 @@ from urllib.parse import urlencode
 
 from services.reporting.disclosure import TOTAL
 from services.reporting.document import ReportDocument, Section, TableView, Text
-from services.reporting.outputs.charts import PALETTE, chart_of, describe, legend_entries
-from services.reporting.outputs.svg import render_svg
+from services.reporting.outputs.charts import NARROW_FONT, NARROW_WIDTH, PALETTE, chart_of, describe, legend_entries
+from services.reporting.outputs.svg import BOTH_LANGUAGES, render_svg
 from services.reporting.outputs.view import (
     HIDDEN, MARKER, WHY_HIDDEN, Grid, Lang, Provenance, audience_label, basis_label, dim_label, dims_label, dims_of,
     grain_label, grid, pick, period_label, provenance_rows, quotes_of, statistic)
@@ -73,6 +73,8 @@ def a(value: str) -> str:
 
 def bi(text: Text, lang: Lang) -> str:
     """Attributes and content of an element whose text follows the language toggle."""
+    if not BOTH_LANGUAGES.get():
+        return f">{escape(pick(text, lang))}"
     return f' data-nl="{a(text.nl)}" data-en="{a(text.en)}">{escape(pick(text, lang))}'
 
 
@@ -86,6 +88,8 @@ def span(text: Text, lang: Lang, cls: str = "") -> str:
 
 def titled(text: Text, lang: Lang) -> str:
     """A ``title`` attribute that follows the toggle."""
+    if not BOTH_LANGUAGES.get():
+        return f' title="{a(pick(text, lang))}"'
     return f' title="{a(pick(text, lang))}" data-nl-title="{a(text.nl)}" data-en-title="{a(text.en)}"'
 
 
@@ -138,11 +142,20 @@ def legend_html(entries: list[tuple[str | None, Text]], lang: Lang) -> str:
 def table_view_html(view: TableView, lang: Lang, ident: str) -> str:
     g = grid(view)
     wide = len(g.cols) > 3 or (view.chart == "line" and len(g.inner_rows) > 13)
-    out = chart_of(view, width=960 if wide else 640, font=12 if wide else 13)
+    # laid out for the width it is shown at (a card of the two-column grid, or a whole row),
+    # so its text is drawn at about its own size: 14 px, axis labels at least 12 px
+    out = chart_of(view, width=960 if wide else 480, font=14)
     figure = ""
     if out is not None:
-        svg = render_svg(out, title=view.title, description=describe(view, g), ident=ident, lang=lang)
-        figure = (f'<figure class="chart-figure">{svg}'
+        # two layouts of the same chart: one for wide screens, one laid out for a phone's width
+        # (fewer ticks, clipped category labels, text at its own size); the style sheet shows one
+        narrow = chart_of(view, width=NARROW_WIDTH, font=NARROW_FONT)
+        description = describe(view, g)
+        svg = render_svg(out, title=view.title, description=description, ident=ident, lang=lang, variant="wide")
+        if narrow is not None:
+            svg += render_svg(narrow, title=view.title, description=description, ident=f"{ident}-n", lang=lang,
+                              variant="narrow")
+        figure = (f'<figure class="chart-figure"><div class="chart-scroll">{svg}</div>'
                   f"<figcaption>{legend_html(legend_entries(out), lang)}</figcaption></figure>")
     hidden = ""
     if g.hidden:

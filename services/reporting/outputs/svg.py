@@ -7,6 +7,7 @@ Content-Security-Policy can forbid inline styles.
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from html import escape
 
 from services.reporting.document import Text
@@ -22,8 +23,16 @@ def _attr(value: str) -> str:
     return escape(value, quote=True)
 
 
+# Whether texts carry both languages for a language toggle in the page (the reporting
+# dashboard has one). A page served in one language (the web front switches languages on the
+# server) leaves them out: a third of a report's weight.
+BOTH_LANGUAGES: ContextVar[bool] = ContextVar("BOTH_LANGUAGES", default=True)
+
+
 def bilingual(text: Text, lang: Lang) -> str:
     """Attributes and content for an element whose text follows the language toggle."""
+    if not BOTH_LANGUAGES.get():
+        return f">{escape(pick(text, lang))}"
     return f' data-nl="{_attr(text.nl)}" data-en="{_attr(text.en)}">{escape(pick(text, lang))}'
 
 
@@ -57,11 +66,16 @@ def _shape(shape: object, lang: Lang) -> str:
     raise TypeError(f"unknown shape {shape!r}")
 
 
-def render_svg(out: Layout, *, title: Text, description: Text, ident: str, lang: Lang) -> str:
-    """One chart as an accessible SVG element (role img, title and description)."""
+def render_svg(out: Layout, *, title: Text, description: Text, ident: str, lang: Lang, variant: str = "") -> str:
+    """One chart as an accessible SVG element (role img, title and description).
+
+    ``variant`` (``wide`` or ``narrow``) names the layout when a page carries one per screen
+    width; the style sheet shows one of them (the other is ``display: none``, out of the
+    accessibility tree too)."""
     body = "".join(_shape(s, lang) for s in out.shapes)
+    extra = f" chart-{variant}" if variant else ""
     return (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{out.kind} chart-w{round(out.width)}" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-{out.kind} chart-w{round(out.width)}{extra}" '
         f'viewBox="0 0 {_num(out.width)} {_num(out.height)}" width="{_num(out.width)}" height="{_num(out.height)}" '
         f'role="img" aria-labelledby="{ident}-t {ident}-d" data-hidden="{out.hidden}">'
         f'<title id="{ident}-t"{bilingual(title, lang)}</title>'
