@@ -122,6 +122,7 @@ def load_demo(urls: dict[str, str], *, volunteers_per_project: int = 4, timeout_
                 p = _call(client, "POST", f"{urls['matching']}/projects/{project_id}/participants", "dev-professional", {
                     "target_group": "individual_adult", "referrer_type": ["social_services", "mental_health_centre"][i % 2],
                     "life_domains": ["isolation"], "municipality_nis": nis, "consent_recorded": True,
+                    "consent_scopes": ["matching", "data_processing", "followup_contact"],
                     "languages": ["nl"], "wishes": ["company", "going_out"],
                     "interests": [["walking", "cooking"], ["music", "culture"]][i % 2],
                     "availability": [{"day": "sat", "part": "afternoon"}],

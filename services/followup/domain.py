@@ -39,6 +39,7 @@ from shared.contracts.followup import (
     BoundarySignalRaised,
     BoundarySignalResolved,
     BoundarySignalType,
+    CallCancelReason,
     CheckInCadenceSet,
     CoachingKind,
     CoachingSessionLogged,
@@ -53,6 +54,7 @@ from shared.contracts.followup import (
     EvaluationMoment,
     EvaluationRecorded,
     FollowUpCallAttempted,
+    FollowUpCallCancelled,
     FollowUpCallCompleted,
     FollowUpCallOutcome,
     FollowUpCallScheduled,
@@ -592,6 +594,7 @@ class FollowUpCall(Aggregate):
         self.due_on: date | None = None
         self.attempts = 0
         self.outcome: FollowUpCallOutcome | None = None
+        self.cancelled = False
 
     @property
     def completed(self) -> bool:
@@ -619,10 +622,18 @@ class FollowUpCall(Aggregate):
         return decided
 
     def complete(self, *, outcome: FollowUpCallOutcome, completed_on: date, answers: CallAnswers | None,
-                 today: date) -> list[FollowUpCallCompleted]:
+                 today: date, consent_to_call: bool | None = True) -> list[FollowUpCallCompleted]:
+        """The call's outcome. Not "reached" with answers when the participant did not agree to be
+        called after the duo (consent scope ``followup_contact`` absent); ``None``: matching never
+        said (history from before consent scopes), which does not block."""
         self._open()
         self._check_date(completed_on, today, "completed_on")
         if outcome is FollowUpCallOutcome.reached:
+            if consent_to_call is False:
+                raise DomainError("De deelnemer gaf geen toestemming om na het duo gebeld te worden "
+                                  "(toestemming 'followup_contact'); een gesprek met antwoorden kan niet geregistreerd "
+                                  "worden / The participant did not consent to be called after the duo (consent "
+                                  "'followup_contact'); a call with answers cannot be recorded", code="no_consent")
             if answers is None:
                 raise InvalidInput("Wie bereikt werd, geeft antwoorden: vul ze in / "
                                    "A reached participant gives answers: fill them in", field="answers")
@@ -640,9 +651,19 @@ class FollowUpCall(Aggregate):
                                       still_in_contact_with_buddy=answers.still_in_contact_with_buddy,
                                       network_change=answers.network_change, wellbeing=answers.wellbeing)]
 
+    def cancel(self, *, cancelled_on: date, reason: CallCancelReason) -> list[FollowUpCallCancelled]:
+        """Cancel a call still to be made (consent withdrawn); a completed or cancelled call stays as it is."""
+        if not self.exists or self.completed or self.cancelled:
+            return []
+        return [FollowUpCallCancelled(call_id=self.id, duo_id=self.duo_id, project_id=self.project_id,
+                                      cancelled_on=cancelled_on, reason=reason)]
+
     def _open(self) -> None:
         if not self.exists:
             raise NotFound("Opvolgbelmoment", "Follow-up call", self.id)
+        if self.cancelled:
+            raise DomainError("Dit opvolgbelmoment is geannuleerd: de deelnemer trok de toestemming in om gebeld te "
+                              "worden / This follow-up call was cancelled: the participant withdrew consent to be called")
         if self.completed:
             raise DomainError(f"Dit opvolgbelmoment is al afgerond ({self.outcome}) / "
                               f"This follow-up call is already completed ({self.outcome})")
@@ -659,6 +680,9 @@ class FollowUpCall(Aggregate):
 
     def when_FollowUpCallCompleted(self, e: FollowUpCallCompleted) -> None:
         self.outcome, self.attempts = e.outcome, e.attempts
+
+    def when_FollowUpCallCancelled(self, _: FollowUpCallCancelled) -> None:
+        self.cancelled = True
 
 
 # --------------------------------------------------------------------------- policy signals

@@ -54,6 +54,7 @@ def refer(api: Api, project_id: str, *, token: str = PRO, nis: str = "11002",
           personal: dict[str, Any] | None = None, timeout: float = 20) -> str:
     body = {"target_group": "individual_adult", "referrer_type": "social_services", "life_domains": ["isolation"],
             "municipality_nis": nis, "consent_recorded": True,
+            "consent_scopes": ["matching", "data_processing", "followup_contact"],  # may be called after the duo
             "personal": personal or {"first_name": "Test", "last_name": "Deelnemer"}}
 
     def attempt() -> httpx.Response:
