@@ -70,6 +70,7 @@ from shared.contracts.followup import (
     PolicyTheme,
 )
 from shared.domain import Aggregate, DomainError, InvalidInput, NotFound
+from shared.screening import LegalDates, first_lapse, item_label, works_with_minors
 
 MAX_ID = 100
 SUMMARY_MAX_CHARS = 280
@@ -754,3 +755,48 @@ class PolicySignal(Aggregate):
 
     def when_PolicySignalShredded(self, e: PolicySignalShredded) -> None:
         self.summary, self.shredded = None, True
+
+
+# --------------------------------------------------------------------------- screening during a duo
+@dataclass(frozen=True)
+class ScreeningAlert:
+    """A running duo with a child, youth or family whose buddy's screening lapsed or soon lapses."""
+
+    item: str
+    state: str  # missing | expired | expiring
+    last_valid_day: date | None
+    days: int  # expired: days since it lapsed; expiring: days left; missing: 0
+
+    def message(self) -> dict[str, str]:
+        nl_item, en_item = item_label(self.item)
+        day = self.last_valid_day.isoformat() if self.last_valid_day else ""
+        if self.state == "missing":
+            return {"nl": f"{nl_item} van de buddy ontbreekt, terwijl het duo met minderjarigen loopt",
+                    "en": f"{en_item} of the buddy is missing while the duo with minors runs"}
+        if self.state == "expired":
+            return {"nl": f"{nl_item} van de buddy was geldig tot {day}; het duo met minderjarigen loopt nog",
+                    "en": f"{en_item} of the buddy was valid until {day}; the duo with minors still runs"}
+        return {"nl": f"{nl_item} van de buddy is nog geldig tot {day} ({self.days} dag(en)); vraag een nieuw aan",
+                "en": f"{en_item} of the buddy is valid only until {day} ({self.days} day(s)); ask for a new one"}
+
+
+def screening_alert(*, target_group: str | None, legal: dict[str, LegalDates], today: date,
+                    extract_max_age_days: int, notice_days: int) -> ScreeningAlert | None:
+    """Whether a running duo needs attention because the buddy's screening for minors lapses.
+
+    Only duos with a child, youth or family. The item that lapses first decides: missing,
+    expired (its last valid day is before today) or expiring within ``notice_days``.
+    """
+    if target_group is None or not works_with_minors(target_group):
+        return None
+    lapse = first_lapse(legal, extract_max_age_days)
+    if lapse is None:
+        return None
+    item, last = lapse
+    if last is None:
+        return ScreeningAlert(item, "missing", None, 0)
+    if last < today:
+        return ScreeningAlert(item, "expired", last, (today - last).days)
+    if (last - today).days <= notice_days:
+        return ScreeningAlert(item, "expiring", last, (last - today).days)
+    return None
