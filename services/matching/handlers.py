@@ -52,6 +52,7 @@ from shared.eventstore import NewEvent
 from shared.eventstore.db import reader
 from shared.eventstore.store import format_time, parse_time
 from shared.clock import brussels_day
+from shared.duplicates import identity_keys, refuse_likely_duplicate
 from shared.municipalities import lookup
 from shared.screening import LegalDates, ScreeningSettings, gaps_on
 from shared.service import ServiceRuntime
@@ -101,6 +102,9 @@ class ReferParticipant(BaseModel):
         None, description="What was agreed; default `matching` and `data_processing` when consent_recorded.")
     consent_given_on: Day | None = Field(None, description="When consent was given; default today.")
     personal: ParticipantPersonalData
+    confirmed_other_person: bool = Field(
+        False, description="The professional confirms this is not the person of an existing file with the same name "
+        "and birth date (otherwise such a referral is answered 409 with that file's number).")
 
 
 class RecordIntake(BaseModel):
@@ -314,9 +318,18 @@ class MatchingHandlers:
             if project["target_groups"] and cmd.target_group.value not in project["target_groups"]:
                 raise InvalidInput("Dit project werkt niet met deze doelgroep / This project does not work with this "
                                    "target group", field="target_group")
+            keys = identity_keys(self.vault, cmd.personal.first_name, cmd.personal.last_name, cmd.personal.birth_date)
+            existing = conn.execute(
+                select(participant_names.c.participant_id).join(
+                    participants, participants.c.participant_id == participant_names.c.participant_id)
+                .where(participants.c.project_id == project_id, participant_names.c.token.in_(keys))
+                .distinct()).scalars().all() if keys else []
+            refuse_likely_duplicate(existing, confirmed_other_person=cmd.confirmed_other_person,
+                                    what_nl="deelnemer", what_en="participant")
             self._save(conn, participant, events, principal, correlation_id,
                        seal=(participant.id, cmd.personal.model_dump(mode="json")))
-            projection.index_names(conn, self.vault, participant.id, cmd.personal.first_name, cmd.personal.last_name)
+            projection.index_names(conn, self.vault, participant.id, cmd.personal.first_name, cmd.personal.last_name,
+                                   cmd.personal.birth_date)
         self.runtime.recorded()
         return participant
 
@@ -844,7 +857,7 @@ def _seeker(row: Any, tried: frozenset[str] = frozenset()) -> Seeker:
         participant_id=row["participant_id"], project_id=row["project_id"], target_group=row["target_group"],
         languages=frozenset(row["languages"]), interests=frozenset(row["interests"]),
         availability=frozenset(row["availability"]), municipality_nis=row["municipality_nis"],
-        consent=bool(row["consent"]), waiting_since=parse_time(row["waiting_since"]).date(), tried=tried,
+        consent=bool(row["consent"]), waiting_since=brussels_day(parse_time(row["waiting_since"])), tried=tried,
     )
 
 
@@ -857,7 +870,7 @@ def _erased_label(erased: bool) -> dict[str, Any]:
 
 
 def _participant_public(row: Any, today: date) -> dict[str, Any]:
-    waiting_since = parse_time(row["waiting_since"]).date()
+    waiting_since = brussels_day(parse_time(row["waiting_since"]))
     waiting = row["status"] in (Placement.waiting, Placement.proposed)
     return {
         "participant_id": row["participant_id"], "project_id": row["project_id"], "status": row["status"],

@@ -20,6 +20,8 @@ from fastapi import HTTPException, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy import Connection, func, select
 
+from shared.clock import brussels_day
+from shared.duplicates import identity_keys, refuse_likely_duplicate
 from shared.auth import NO_PROJECT_ACCESS, Principal, require_project, require_role
 from shared.contracts.common import ID, BirthDate, Day, Id, Line, MatchingPreferences, NisCode, TargetGroup, Text
 from shared.contracts.recruitment import (
@@ -126,6 +128,9 @@ class ReceiveEnquiry(BaseModel):
     gender: Gender | None = None
     received_on: Day | None = Field(None, description="When the enquiry came in, if not today.")
     personal: PersonalData
+    confirmed_other_person: bool = Field(
+        False, description="The professional confirms this is not the person of an existing file with the same "
+        "name and birth date or e-mail address (otherwise such an enquiry is answered 409 with that file's number).")
 
 
 class HoldIntake(BaseModel):
@@ -231,7 +236,7 @@ class RecruitmentHandlers:
 
     def load_volunteer(self, conn: Connection, volunteer_id: str) -> tuple[Volunteer, list[StoredEvent]]:
         stored = self._stored(conn, volunteer_id, Volunteer.stream_type)
-        v = Volunteer.replay_dated(volunteer_id, [(self._decode(s), s.envelope.occurred_at.date()) for s in stored])
+        v = Volunteer.replay_dated(volunteer_id, [(self._decode(s), brussels_day(s.envelope.occurred_at)) for s in stored])
         return v, stored
 
     def _append(self, conn: Connection, aggregate: Project | Volunteer, news: list[NewEvent], *, actor: Actor,
@@ -244,7 +249,7 @@ class RecruitmentHandlers:
         for new in news:
             assert new.occurred_at is not None
             if isinstance(aggregate, Volunteer):
-                aggregate.apply(new.payload, new.occurred_at.date())
+                aggregate.apply(new.payload, brussels_day(new.occurred_at))
             else:
                 aggregate.apply(new.payload)
 
@@ -364,6 +369,12 @@ class RecruitmentHandlers:
         _municipality(cmd.municipality_nis)
         with self.write() as conn:
             self.load_project(conn, project_id).require_open()
+            keys = identity_keys(self.vault, cmd.personal.first_name, cmd.personal.last_name, cmd.personal.birth_date,
+                                 cmd.personal.email)
+            existing = conn.execute(select(name_index.c.volunteer_id).where(
+                name_index.c.project_id == project_id, name_index.c.token.in_(keys)).distinct()).scalars().all() if keys else []
+            refuse_likely_duplicate(existing, confirmed_other_person=cmd.confirmed_other_person,
+                                    what_nl="vrijwilliger", what_en="volunteer")
             volunteer = Volunteer(f"v-{uuid.uuid4().hex}")
             decided = volunteer.receive_enquiry(
                 project_id=project_id, channel=cmd.channel, municipality_nis=cmd.municipality_nis,
@@ -371,7 +382,8 @@ class RecruitmentHandlers:
             )
             self.record_volunteer(conn, volunteer, decided, actor=principal.actor, correlation_id=correlation_id,
                                   sealed_data=cmd.personal.model_dump(mode="json"), occurred_on=cmd.received_on)
-            index_name(conn, self.vault, volunteer.id, project_id, cmd.personal.first_name, cmd.personal.last_name)
+            index_name(conn, self.vault, volunteer.id, project_id, cmd.personal.first_name, cmd.personal.last_name,
+                       cmd.personal.birth_date, cmd.personal.email)
         return volunteer
 
     def hold_intake(self, volunteer_id: str, cmd: HoldIntake, principal: Principal, correlation_id: uuid.UUID) -> Volunteer:
@@ -445,7 +457,8 @@ class RecruitmentHandlers:
             v, _ = self._volunteer_for(conn, volunteer_id, principal)
             self.record_volunteer(conn, v, v.change_personal_data(), actor=principal.actor,
                                   correlation_id=correlation_id, sealed_data=cmd.model_dump(mode="json"))
-            index_name(conn, self.vault, v.id, v.project_id or "", cmd.first_name, cmd.last_name)
+            index_name(conn, self.vault, v.id, v.project_id or "", cmd.first_name, cmd.last_name, cmd.birth_date,
+                       cmd.email)
         return v
 
     def erase(self, volunteer_id: str, principal: Principal, correlation_id: uuid.UUID) -> Volunteer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -24,10 +25,19 @@ def register_project(api: Api, project_id: str, *, nis: str = "11002", region: s
     }), 201)
 
 
+_BORN = itertools.count()
+
+
+def _next_birth_date() -> str:
+    """A different birth date (in 1980) for each default volunteer: the same name and birth date twice
+    in a project is a likely duplicate, refused unless confirmed."""
+    return (date(1980, 1, 1) + timedelta(days=next(_BORN) % 360)).isoformat()
+
+
 def enquire(api: Api, project_id: str, *, token: str = PRO, nis: str = "11002",
             personal: dict[str, Any] | None = None, channel: str = "website") -> str:
     body = {"channel": channel, "municipality_nis": nis,
-            "personal": personal or {"first_name": "Test", "last_name": "Vrijwilliger", "birth_date": "1980-02-03"}}
+            "personal": personal or {"first_name": "Test", "last_name": "Vrijwilliger", "birth_date": _next_birth_date()}}
     return api.ok(api.post("recruitment", f"/projects/{project_id}/volunteers", token, body), 201)["volunteer_id"]
 
 
