@@ -535,7 +535,7 @@ class RecruitmentHandlers:
             "keep_warm_due": keep_warm_due(v.warm_since, today, self.options.keep_warm_days),
             "legal": self._legal_out(v.legal, v.works_with_minors, today),
             "legal_attention": [self._finding_out(f) for f in findings],
-            "personal_data_erased": v.erased, "personal": personal,
+            "personal_data_erased": v.erased, **_erased_label(v.erased), "personal": personal,
         }
 
     def _legal_out(self, legal: dict[LegalItem, LegalRecord], works_with_minors: bool, today: date) -> list[dict[str, Any]]:
@@ -607,7 +607,7 @@ class RecruitmentHandlers:
             "status": r["status"], "status_label": label("volunteer_status", r["status"]),
             "stage_since": r["stage_since"], "days_in_stage": self._days(r["stage_since"], today),
             "channel": r["channel"], "municipality_nis": r["municipality_nis"], "age_band": r["age_band"],
-            "active_duos": r["active_duos"], "personal_data_erased": r["erased"],
+            "active_duos": r["active_duos"], "personal_data_erased": r["erased"], **_erased_label(r["erased"]),
         } for r in rows]
         return _page(items, total, limit, offset)
 
@@ -619,7 +619,7 @@ class RecruitmentHandlers:
         cutoff = (today - timedelta(days=self.options.keep_warm_days)).isoformat()
         return (select(volunteers)
                 .where(volunteers.c.project_id == project_id, volunteers.c.status == str(VolunteerStatus.available),
-                       volunteers.c.warm_since < cutoff)
+                       volunteers.c.warm_since < cutoff, volunteers.c.erased.is_(False))
                 .order_by(volunteers.c.warm_since, volunteers.c.volunteer_id))
 
     def _alert_out(self, r: Any, personal: dict[str, Any], today: date) -> dict[str, Any]:
@@ -643,8 +643,8 @@ class RecruitmentHandlers:
         today = self.today()
         with reader(self.runtime.engine).connect() as conn:
             self._known_project(conn, project_id, principal)
-            rows = conn.execute(select(volunteers).where(
-                volunteers.c.project_id == project_id,
+            rows = conn.execute(select(volunteers).where(  # erased people leave the work: not shown as waiting
+                volunteers.c.project_id == project_id, volunteers.c.erased.is_(False),
                 volunteers.c.status.in_([str(s) for s in BOARD_STAGES]))).mappings().all()
             alert_query = self._alert_query(project_id, today)
             alert_total = conn.execute(select(func.count()).select_from(alert_query.subquery())).scalar_one()
@@ -701,8 +701,15 @@ class RecruitmentHandlers:
             page = flagged[offset:offset + limit]
             personal = self._personal(conn, [r["volunteer_id"] for r, _ in page])
         items = [{"volunteer_id": r["volunteer_id"], "name": self._name(personal.get(r["volunteer_id"])),
-                  "status": r["status"], "works_with_minors": r["works_with_minors"],
+                  **_erased_label(r["erased"]), "status": r["status"], "works_with_minors": r["works_with_minors"],
                   "findings": [self._finding_out(f) for f in findings]} for r, findings in page]
         return {**_page(items, len(flagged), limit, offset), "today": today.isoformat(),
                 "horizon_days": self.options.legal_horizon_days}
 
+
+ERASED = {"nl": "gewist", "en": "erased"}
+
+
+def _erased_label(erased: bool) -> dict[str, Any]:
+    """Where a list would show the person's name, an erased person reads "gewist / erased"."""
+    return {"name_label": ERASED} if erased else {}

@@ -156,3 +156,25 @@ def test_duos_are_never_dated_before_the_referral_or_the_availability(mt: MT) ->
                                                    "started_on": between}), 422, fields=["started_on"])
     assert mt.today in body["detail"] and "available" in body["detail"]
     mt.ok(mt.post(f"/projects/{P}/duos", {"volunteer_id": "v-late", "participant_id": older, "started_on": mt.today}), 201)
+
+
+def test_a_second_referral_for_the_same_person_is_answered_with_the_existing_file(mt: MT) -> None:
+    person = {"first_name": "Fatima", "last_name": "El Amrani", "birth_date": "2015-09-30"}
+    first = mt.refer(target_group="family", personal=person)
+    body = refused(mt.post(f"/projects/{P}/participants", {
+        "target_group": "family", "referrer_type": "school", "life_domains": ["poverty"], "municipality_nis": "11002",
+        "consent_recorded": True, "personal": {"first_name": "fatima", "last_name": "EL-AMRANI",
+                                               "birth_date": "2015-09-30"}}), 409, mentions=first)
+    assert body["code"] == "likely_duplicate" and body["existing_file"] == first
+    assert mt.ok(mt.get(f"/projects/{P}/participants"))["total"] == 1
+    # Another birth date, another project, or confirmed as someone else: a new file.
+    mt.refer(personal={**person, "birth_date": "2016-09-30"})
+    mt.refer(project_id="demo-brugge", token="dev-professional-other", personal=person)
+    confirmed = mt.ok(mt.post(f"/projects/{P}/participants", {
+        "target_group": "family", "referrer_type": "school", "life_domains": ["poverty"], "municipality_nis": "11002",
+        "consent_recorded": True, "personal": person, "confirmed_other_person": True}), 201)["participant_id"]
+    assert confirmed != first
+    # An erased file no longer answers for anyone.
+    for participant in (first, confirmed):
+        mt.ok(mt.post(f"/participants/{participant}/erasure"))
+    mt.refer(personal=person)
