@@ -9,6 +9,7 @@ from typing import Any
 
 import httpx
 
+from shared.clock import brussels_day
 from tests.e2e.system import Api, eventually
 
 ADMIN, PRO, PRO_OTHER, COORDINATOR, AUDITOR = (
@@ -28,6 +29,11 @@ def register_project(api: Api, project_id: str, *, nis: str = "11002", region: s
 _BORN = itertools.count()
 
 
+def today() -> date:
+    """The services' today: the calendar day in Belgium (from 22:00 or 23:00 UTC the next day)."""
+    return brussels_day(datetime.now(UTC))
+
+
 def _next_birth_date() -> str:
     """A different birth date (in 1980) for each default volunteer: the same name and birth date twice
     in a project is a likely duplicate, refused unless confirmed."""
@@ -43,7 +49,7 @@ def enquire(api: Api, project_id: str, *, token: str = PRO, nis: str = "11002",
 
 def prepare(api: Api, volunteer_id: str, *, token: str = PRO, on: date | None = None) -> dict[str, Any]:
     """The recruitment steps before availability: intake, approved screening, one coaching session."""
-    day = (on or datetime.now(UTC).date()).isoformat()  # the services' "today" is the UTC date
+    day = (on or today()).isoformat()  # the services' "today" is the Belgian calendar day
     api.ok(api.post("recruitment", f"/volunteers/{volunteer_id}/intake", token, {"held_on": day}))
     api.ok(api.post("recruitment", f"/volunteers/{volunteer_id}/screening", token,
                     {"screened_on": day, "outcome": "approved"}))
@@ -90,7 +96,8 @@ def start_duo(api: Api, project_id: str, volunteer_id: str, participant_id: str,
               started_on: date | None = None) -> str:
     return api.ok(api.post("matching", f"/projects/{project_id}/duos", token, {
         "volunteer_id": volunteer_id, "participant_id": participant_id,
-        "started_on": (started_on or date.today() - timedelta(days=14)).isoformat(),
+        # not before the referral nor the availability, both recorded today
+        "started_on": (started_on or today()).isoformat(),
     }), 201)["duo_id"]
 
 
@@ -107,7 +114,7 @@ def accept(api: Api, duo_id: str, party: str, *, token: str = PRO) -> dict[str, 
 
 def kick_off(api: Api, duo_id: str, *, token: str = PRO, started_on: date | None = None,
              boundary_agreements: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"started_on": (started_on or datetime.now(UTC).date()).isoformat(),
+    body: dict[str, Any] = {"started_on": (started_on or today()).isoformat(),
                             "agreed_contacts_per_month": 2, "expected_duration_months": 12}
     if boundary_agreements is not None:
         body["boundary_agreements"] = boundary_agreements
@@ -127,12 +134,12 @@ def match_duo(api: Api, project_id: str, volunteer_id: str, participant_id: str,
 def end_duo(api: Api, duo_id: str, *, token: str = PRO, reason: str = "goals_reached", planned: bool = True,
             ended_on: date | None = None) -> dict[str, Any]:
     return api.ok(api.post("matching", f"/duos/{duo_id}/end", token, {
-        "ended_on": (ended_on or datetime.now(UTC).date()).isoformat(), "reason": reason, "planned": planned,
+        "ended_on": (ended_on or today()).isoformat(), "reason": reason, "planned": planned,
     }))
 
 
-def contact_body(*, note: str | None = None, minutes: Any = 60, days_ago: int = 1) -> dict[str, Any]:
-    body: dict[str, Any] = {"contact_date": (date.today() - timedelta(days=days_ago)).isoformat(),
+def contact_body(*, note: str | None = None, minutes: Any = 60, days_ago: int = 0) -> dict[str, Any]:
+    body: dict[str, Any] = {"contact_date": (today() - timedelta(days=days_ago)).isoformat(),
                             "minutes": minutes, "mode": "in_person", "activities": ["walk"]}
     if note is not None:
         body["note"] = note
