@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import Connection, and_, func, select
 
 from shared.auth import Principal, require_project
+from shared.clock import brussels_day
 from shared.contracts.common import (
     AvailabilitySlot,
     BirthDate,
@@ -47,12 +48,11 @@ from shared.contracts.matching import (
     WithdrawalReason,
 )
 from shared.domain import Aggregate, DomainError, InvalidInput, NotFound, Repository
+from shared.duplicates import identity_keys, refuse_likely_duplicate
 from shared.events.registry import DomainEvent
 from shared.eventstore import NewEvent
 from shared.eventstore.db import reader
 from shared.eventstore.store import format_time, parse_time
-from shared.clock import brussels_day
-from shared.duplicates import identity_keys, refuse_likely_duplicate
 from shared.municipalities import lookup
 from shared.screening import LegalDates, ScreeningSettings, gaps_on
 from shared.service import ServiceRuntime

@@ -20,9 +20,8 @@ from fastapi import HTTPException, status
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy import Connection, func, select
 
-from shared.clock import brussels_day
-from shared.duplicates import identity_keys, refuse_likely_duplicate
 from shared.auth import NO_PROJECT_ACCESS, Principal, require_project, require_role
+from shared.clock import brussels_day
 from shared.contracts.common import ID, BirthDate, Day, Id, Line, MatchingPreferences, NisCode, TargetGroup, Text
 from shared.contracts.recruitment import (
     Gender,
@@ -36,6 +35,7 @@ from shared.contracts.recruitment import (
     TrainingKind,
 )
 from shared.domain import DomainError, InvalidInput, NotFound
+from shared.duplicates import identity_keys, refuse_likely_duplicate
 from shared.events.envelope import Actor, Envelope, Role
 from shared.events.registry import REGISTRY, DomainEvent
 from shared.eventstore import NewEvent
