@@ -181,3 +181,22 @@ def rebuild(conn: Connection, store: EventStore, vault: Vault | None = None, pag
                                 personal.get("birth_date"))
         after, applied = rows[-1].envelope.position, applied + len(rows)
     return applied
+
+
+def reindex_names(conn: Connection, store: EventStore, vault: Vault, page: int = 1000) -> int:
+    """Rebuild only the blind index (name parts and identity keys) from the sealed referrals of
+    people not erased; returns how many participants were indexed."""
+    conn.execute(delete(participant_names))
+    erased = set(conn.execute(select(participants.c.participant_id).where(participants.c.erased.is_(True))).scalars())
+    after = indexed = 0
+    while rows := store.read_after(after, page):
+        for row in rows:
+            env = row.envelope
+            if env.type == "ParticipantReferred" and row.sealed is not None and env.stream_id not in erased:
+                personal = vault.open(row.subject_id or env.stream_id, row.sealed, conn)
+                if personal:
+                    index_names(conn, vault, env.stream_id, personal["first_name"], personal["last_name"],
+                                personal.get("birth_date"))
+                    indexed += 1
+        after = rows[-1].envelope.position
+    return indexed

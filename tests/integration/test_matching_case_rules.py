@@ -178,3 +178,25 @@ def test_a_second_referral_for_the_same_person_is_answered_with_the_existing_fil
     for participant in (first, confirmed):
         mt.ok(mt.post(f"/participants/{participant}/erasure"))
     mt.refer(personal=person)
+
+
+def test_an_index_from_before_identity_keys_is_rebuilt_at_start_up(mt: MT) -> None:
+    """Migration 0103 empties the blind index; the service refills it from the sealed referrals."""
+    from sqlalchemy import delete
+
+    from services.matching.read_models import participant_names
+
+    person = {"first_name": "Yusuf", "last_name": "Demir", "birth_date": "2012-02-29"}
+    first = mt.refer(target_group="family", personal=person)
+    gone = mt.refer(personal={"first_name": "Weg", "last_name": "Gewist", "birth_date": "2011-01-01"})
+    mt.ok(mt.post(f"/participants/{gone}/erasure"))
+    with mt.runtime.engine.begin() as conn:
+        conn.execute(delete(participant_names))
+    mt.runtime.migrate()
+    body = refused(mt.post(f"/projects/{P}/participants", {
+        "target_group": "family", "referrer_type": "school", "life_domains": ["poverty"], "municipality_nis": "11002",
+        "consent_recorded": True, "personal": person}), 409, mentions=first)
+    assert body["existing_file"] == first
+    found = mt.ok(mt.get(f"/projects/{P}/participants", name="demir"))["participants"]
+    assert [p["participant_id"] for p in found] == [first]
+    assert mt.ok(mt.get(f"/projects/{P}/participants", name="gewist"))["total"] == 0  # the erased stay unfindable

@@ -77,3 +77,20 @@ def test_erased_volunteers_are_not_shown_as_waiting_and_lists_say_erased(rc: RC)
     assert listed[gone]["name"] is None and listed[gone]["name_label"] == {"nl": "gewist", "en": "erased"}
     assert listed[stays]["name"] == "Ann Blijft" and "name_label" not in listed[stays]
     assert rc.ok(rc.get(f"/volunteers/{gone}"))["name_label"] == {"nl": "gewist", "en": "erased"}
+
+
+def test_read_models_emptied_by_the_migration_are_rebuilt_with_identity_keys(rc: RC) -> None:
+    """Migration 0403 empties the read models; at start-up the service rebuilds them from the log."""
+    from sqlalchemy import delete
+
+    from services.recruitment.read_models import projects, volunteers
+
+    rc.project()
+    first = rc.ok(rc.post(f"/projects/{ANTWERPEN}/volunteers", enquiry(PERSON)), 201)["volunteer_id"]
+    with rc.runtime.engine.begin() as conn:
+        for table in (name_index, volunteers, projects):
+            conn.execute(delete(table))
+    rc.runtime.migrate()
+    body = check(rc.post(f"/projects/{ANTWERPEN}/volunteers", enquiry({**PERSON, "birth_date": None})), 409,
+                 mentions=first)  # found on the name with the e-mail address
+    assert body["existing_file"] == first

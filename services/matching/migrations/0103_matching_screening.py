@@ -6,6 +6,10 @@ child, youth or family) and ``erased`` (a volunteer whose personal data was eras
 the pool). The checkpoint on recruitment goes back to 0, so the running service replays
 recruitment's history from its feed and fills both for every volunteer it already knew.
 
+The blind index (``mt_participant_names``) is emptied: it now also holds each participant's
+identity key (name with birth date, ``shared.duplicates``), which only the vault can compute;
+the service rebuilds it from the sealed referrals at start-up (``MatchingRuntime.migrate``).
+
 Revision ID: 0103_matching_screening
 """
 
@@ -28,6 +32,7 @@ def upgrade() -> None:
     with op.batch_alter_table("mt_candidates") as batch:
         batch.add_column(sa.Column("legal", sa.JSON, nullable=False, server_default="{}"))
         batch.add_column(sa.Column("erased", sa.Boolean, nullable=False, server_default=sa.false()))
+    op.get_bind().execute(sa.text("DELETE FROM mt_participant_names"))
     _replay_recruitment()
 
 
