@@ -59,7 +59,8 @@ def _keyed(request: httpx.Request) -> None:
 
 def enquiry_body() -> dict[str, Any]:
     return {"channel": "website", "municipality_nis": "11002",
-            "personal": {"first_name": "Bench", "last_name": "Vrijwilliger", "birth_date": "1980-02-03"}}
+            "personal": {"first_name": "Bench", "last_name": "Vrijwilliger", "birth_date": "1980-02-03"},
+            "confirmed_other_person": True}  # the same name every time: the duplicate check runs, then is overruled
 
 
 def referral_body() -> dict[str, Any]:

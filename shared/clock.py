@@ -1,10 +1,27 @@
 """Time as a dependency, so that waiting boards, alerts and schedules can be tested on a
-scripted timeline."""
+scripted timeline.
+
+The programmes work in Flanders: "today" — the day a command is dated by default, the day
+against which "in the future" and "overdue" are decided — is the calendar day in
+Europe/Brussels, never the UTC day. Between midnight and 01:00 (02:00 in summer time) the
+two differ, and a professional logging a contact just after midnight must not be told it
+lies in the future, nor a call due yesterday be missing from the overdue list.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from typing import Protocol
+from zoneinfo import ZoneInfo
+
+BRUSSELS = ZoneInfo("Europe/Brussels")
+
+
+def brussels_day(moment: datetime) -> date:
+    """The calendar day in Belgium at ``moment`` (an aware time)."""
+    if moment.tzinfo is None:
+        raise ValueError("the moment needs a time zone")
+    return moment.astimezone(BRUSSELS).date()
 
 
 class Clock(Protocol):
@@ -18,7 +35,7 @@ class SystemClock:
         return datetime.now(UTC)
 
     def today(self) -> date:
-        return self.now().date()
+        return brussels_day(self.now())
 
 
 class FixedClock:
@@ -33,7 +50,7 @@ class FixedClock:
         return self._now
 
     def today(self) -> date:
-        return self._now.date()
+        return brussels_day(self._now)
 
     def advance(self, **delta: float) -> None:
         self._now += timedelta(**delta)

@@ -28,6 +28,8 @@ from typing import Any
 
 import httpx
 
+from shared.clock import brussels_day
+
 PROJECTS = [
     ("demo-antwerpen", "Buddywerking Antwerpen (demo)", "11002", "antwerpen-kempen"),
     ("demo-gent", "Samen Sterk Gent (demo)", "44021", "oost-vlaanderen"),
@@ -77,13 +79,18 @@ def _wait_for_candidate(client: httpx.Client, url: str, project_id: str, volunte
     raise TimeoutError(f"matching did not see volunteer {volunteer_id} within {timeout_s} s")
 
 
+def _today() -> date:
+    """The services' today: the calendar day in Belgium."""
+    return brussels_day(datetime.now(UTC))
+
+
 def _received_on(i: int) -> str:
-    return (datetime.now(UTC).date() - timedelta(days=67 + 7 * i)).isoformat()
+    return (_today() - timedelta(days=67 + 7 * i)).isoformat()
 
 
 def _prepare_volunteer(client: httpx.Client, url: str, volunteer_id: str, i: int) -> None:
     """The recruitment journey before availability: intake, approved screening, coaching, legal items."""
-    start = datetime.now(UTC).date() - timedelta(days=60 + 7 * i)  # the services' "today" is the UTC date
+    start = _today() - timedelta(days=60 + 7 * i)
     steps: list[tuple[str, dict[str, Any]]] = [
         ("intake", {"held_on": start.isoformat()}),
         ("screening", {"screened_on": (start + timedelta(days=7)).isoformat(), "outcome": "approved"}),
@@ -104,7 +111,7 @@ def _match(client: httpx.Client, url: str, project_id: str, volunteer_id: str, p
     for party in ("volunteer", "participant"):
         _call(client, "POST", f"{url}/duos/{duo_id}/acceptance", "dev-professional", {"party": party}).raise_for_status()
     _call(client, "POST", f"{url}/duos/{duo_id}/start", "dev-professional", {
-        "started_on": datetime.now(UTC).date().isoformat(), "agreed_contacts_per_month": 2,
+        "started_on": _today().isoformat(), "agreed_contacts_per_month": 2,
         "expected_duration_months": 12, "boundary_agreements": "Afspraken over grenzen (demo): geen geld lenen.",
     }).raise_for_status()
     return duo_id
@@ -140,6 +147,7 @@ def load_demo(urls: dict[str, str], *, volunteers_per_project: int = 4, timeout_
                 p = _call(client, "POST", f"{urls['matching']}/projects/{project_id}/participants", "dev-professional", {
                     "target_group": "individual_adult", "referrer_type": ["social_services", "mental_health_centre"][i % 2],
                     "life_domains": ["isolation"], "municipality_nis": nis, "consent_recorded": True,
+                    "consent_scopes": ["matching", "data_processing", "followup_contact"],
                     "languages": ["nl"], "wishes": ["company", "going_out"],
                     "interests": [["walking", "cooking"], ["music", "culture"]][i % 2],
                     "availability": [{"day": "sat", "part": "afternoon"}],
@@ -154,18 +162,18 @@ def load_demo(urls: dict[str, str], *, volunteers_per_project: int = 4, timeout_
                     _match(client, urls["matching"], project_id, volunteer_id, participant_id)
                     duos += 1
                     continue
+                # A running duo, registered; it starts today: a duo never starts before the participant's
+                # referral nor before the volunteer was available, and both were recorded today.
                 d = _call(client, "POST", f"{urls['matching']}/projects/{project_id}/duos", "dev-professional", {
-                    "volunteer_id": volunteer_id, "participant_id": participant_id,  # a running duo, registered
-                    "started_on": (date.today() - timedelta(days=40)).isoformat(),
+                    "volunteer_id": volunteer_id, "participant_id": participant_id, "started_on": _today().isoformat(),
                 }, retry_404_s=timeout_s)
                 d.raise_for_status()
                 duos += 1
-                for week in range(3):
-                    _call(client, "POST", f"{urls['followup']}/duos/{d.json()['duo_id']}/contacts", "dev-professional", {
-                        "contact_date": (date.today() - timedelta(days=30 - 7 * week)).isoformat(), "minutes": 90,
-                        "mode": "in_person", "activities": ["walk", "coffee_or_chat"],
-                    }, retry_404_s=timeout_s).raise_for_status()
-                    contacts += 1
+                _call(client, "POST", f"{urls['followup']}/duos/{d.json()['duo_id']}/contacts", "dev-professional", {
+                    "contact_date": _today().isoformat(), "minutes": 90,
+                    "mode": "in_person", "activities": ["walk", "coffee_or_chat"],
+                }, retry_404_s=timeout_s).raise_for_status()
+                contacts += 1
     volunteers = len(PROJECTS[:2]) * volunteers_per_project
     if year:
         plan = load_year(urls, timeout_s=max(timeout_s, 60))

@@ -11,7 +11,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
-from typing import ClassVar, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from sqlalchemy import Connection, select
 
@@ -25,14 +25,15 @@ from shared.eventstore.tables import events as event_log
 class DomainError(Exception):
     """A command that the current state does not allow (HTTP 409).
 
-    ``message`` is a sentence for a professional, Dutch first, English second.
+    ``message`` is a sentence for a professional, Dutch first, English second; ``details``
+    (optional) are fields a client acts on, such as the existing file of a likely duplicate.
     """
 
     status_code = 409
 
-    def __init__(self, message: str, *, code: str = "invalid_transition") -> None:
+    def __init__(self, message: str, *, code: str = "invalid_transition", details: dict[str, Any] | None = None) -> None:
         super().__init__(message)
-        self.message, self.code = message, code
+        self.message, self.code, self.details = message, code, details or {}
 
 
 class NotFound(DomainError):

@@ -537,7 +537,7 @@ def create_app(runtime: ServiceRuntime, routers: Sequence[APIRouter], *, title: 
 
     @app.exception_handler(DomainError)
     async def domain_error(_: Request, exc: DomainError) -> JSONResponse:
-        content: dict[str, Any] = {"detail": exc.message, "code": exc.code}
+        content: dict[str, Any] = {"detail": exc.message, "code": exc.code, **exc.details}
         if isinstance(exc, InvalidInput) and exc.field:
             content["errors"] = [{"field": exc.field, "message": exc.message, "type": exc.code}]
         return JSONResponse(status_code=exc.status_code, content=content)

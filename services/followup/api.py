@@ -140,6 +140,16 @@ def router(handlers: FollowupHandlers, queries: FollowupQueries, principal_of: A
                   overdue: bool = False) -> dict[str, Any]:
         return queries.check_ins(project_id, principal, overdue_only=overdue, limit=limit, offset=offset)
 
+    # ------------------------------------------------------------------ today
+    @api.get("/projects/{project_id}/today", tags=["check-ins"],
+             summary="Today: what needs the professional, most urgent first",
+             description="Buddies in running duos with a child, youth or family whose criminal-record extract "
+             "(model 2) or insurance is missing, expired or expires within `BUDDY_FOLLOWUP_SCREENING_NOTICE_DAYS`; "
+             "open boundary signals of high or critical severity; overdue check-ins; overdue follow-up calls. "
+             "'Today' and 'overdue' are Europe/Brussels days.")
+    def today(project_id: ProjectId, principal: Caller) -> dict[str, Any]:
+        return queries.today_list(project_id, principal)
+
     # ------------------------------------------------------------------ coaching
     @api.post("/projects/{project_id}/coaching-sessions", status_code=status.HTTP_201_CREATED, tags=["coaching"],
               summary="Log coaching of volunteers: individual, group or intervision")
@@ -220,7 +230,7 @@ def router(handlers: FollowupHandlers, queries: FollowupQueries, principal_of: A
     @api.get("/projects/{project_id}/follow-up-calls", tags=["follow-up calls"],
              summary="Follow-up calls after duos ended, by due date")
     def list_calls(project_id: ProjectId, principal: Caller, limit: Limit = 50, offset: Offset = 0,
-                   status_: Annotated[Literal["scheduled", "completed"] | None, Query(alias="status")] = None,
+                   status_: Annotated[Literal["scheduled", "completed", "cancelled"] | None, Query(alias="status")] = None,
                    overdue: bool = False, due_before: QueryDay = None,
                    duo_id: QueryId = None) -> dict[str, Any]:
         return queries.calls(project_id, principal, status_filter=status_, overdue=overdue, due_before=due_before,

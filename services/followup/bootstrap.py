@@ -1,5 +1,5 @@
-"""Wires the follow-up service: runtime, subscriber (roster and call scheduling), handlers,
-queries, HTTP."""
+"""Wires the follow-up service: runtime, subscriber (roster and call scheduling from matching,
+volunteers' legal items from recruitment), handlers, queries, HTTP."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from services.followup.read_models import participants, roster
 from services.followup.subscribers import FollowupSubscriber
 
 NAME = "followup"
-UPSTREAMS = ("matching",)
+UPSTREAMS = ("matching", "recruitment")
 
 
 def subject_projects(conn: Connection, subject_id: str) -> set[str]:

@@ -31,6 +31,12 @@ class FollowupSettings(BaseSettings):
         description="After this many unsuccessful tries a follow-up call is closed as 'not reachable'.",
     )
 
+    screening_notice_days: int = Field(
+        30, ge=0, le=365,
+        description="The Today list warns this many days before a buddy's extract (model 2) or insurance lapses "
+        "during a duo with a child, youth or family.",
+    )
+
     @field_validator("call_months")
     @classmethod
     def _distinct_months(cls, value: list[int]) -> list[int]:

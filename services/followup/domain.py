@@ -39,6 +39,7 @@ from shared.contracts.followup import (
     BoundarySignalRaised,
     BoundarySignalResolved,
     BoundarySignalType,
+    CallCancelReason,
     CheckInCadenceSet,
     CoachingKind,
     CoachingSessionLogged,
@@ -53,6 +54,7 @@ from shared.contracts.followup import (
     EvaluationMoment,
     EvaluationRecorded,
     FollowUpCallAttempted,
+    FollowUpCallCancelled,
     FollowUpCallCompleted,
     FollowUpCallOutcome,
     FollowUpCallScheduled,
@@ -68,6 +70,7 @@ from shared.contracts.followup import (
     PolicyTheme,
 )
 from shared.domain import Aggregate, DomainError, InvalidInput, NotFound
+from shared.screening import LegalDates, first_lapse, item_label, works_with_minors
 
 MAX_ID = 100
 SUMMARY_MAX_CHARS = 280
@@ -592,6 +595,7 @@ class FollowUpCall(Aggregate):
         self.due_on: date | None = None
         self.attempts = 0
         self.outcome: FollowUpCallOutcome | None = None
+        self.cancelled = False
 
     @property
     def completed(self) -> bool:
@@ -619,10 +623,18 @@ class FollowUpCall(Aggregate):
         return decided
 
     def complete(self, *, outcome: FollowUpCallOutcome, completed_on: date, answers: CallAnswers | None,
-                 today: date) -> list[FollowUpCallCompleted]:
+                 today: date, consent_to_call: bool | None = True) -> list[FollowUpCallCompleted]:
+        """The call's outcome. Not "reached" with answers when the participant did not agree to be
+        called after the duo (consent scope ``followup_contact`` absent); ``None``: matching never
+        said (history from before consent scopes), which does not block."""
         self._open()
         self._check_date(completed_on, today, "completed_on")
         if outcome is FollowUpCallOutcome.reached:
+            if consent_to_call is False:
+                raise DomainError("De deelnemer gaf geen toestemming om na het duo gebeld te worden "
+                                  "(toestemming 'followup_contact'); een gesprek met antwoorden kan niet geregistreerd "
+                                  "worden / The participant did not consent to be called after the duo (consent "
+                                  "'followup_contact'); a call with answers cannot be recorded", code="no_consent")
             if answers is None:
                 raise InvalidInput("Wie bereikt werd, geeft antwoorden: vul ze in / "
                                    "A reached participant gives answers: fill them in", field="answers")
@@ -640,9 +652,19 @@ class FollowUpCall(Aggregate):
                                       still_in_contact_with_buddy=answers.still_in_contact_with_buddy,
                                       network_change=answers.network_change, wellbeing=answers.wellbeing)]
 
+    def cancel(self, *, cancelled_on: date, reason: CallCancelReason) -> list[FollowUpCallCancelled]:
+        """Cancel a call still to be made (consent withdrawn); a completed or cancelled call stays as it is."""
+        if not self.exists or self.completed or self.cancelled:
+            return []
+        return [FollowUpCallCancelled(call_id=self.id, duo_id=self.duo_id, project_id=self.project_id,
+                                      cancelled_on=cancelled_on, reason=reason)]
+
     def _open(self) -> None:
         if not self.exists:
             raise NotFound("Opvolgbelmoment", "Follow-up call", self.id)
+        if self.cancelled:
+            raise DomainError("Dit opvolgbelmoment is geannuleerd: de deelnemer trok de toestemming in om gebeld te "
+                              "worden / This follow-up call was cancelled: the participant withdrew consent to be called")
         if self.completed:
             raise DomainError(f"Dit opvolgbelmoment is al afgerond ({self.outcome}) / "
                               f"This follow-up call is already completed ({self.outcome})")
@@ -659,6 +681,9 @@ class FollowUpCall(Aggregate):
 
     def when_FollowUpCallCompleted(self, e: FollowUpCallCompleted) -> None:
         self.outcome, self.attempts = e.outcome, e.attempts
+
+    def when_FollowUpCallCancelled(self, _: FollowUpCallCancelled) -> None:
+        self.cancelled = True
 
 
 # --------------------------------------------------------------------------- policy signals
@@ -730,3 +755,48 @@ class PolicySignal(Aggregate):
 
     def when_PolicySignalShredded(self, e: PolicySignalShredded) -> None:
         self.summary, self.shredded = None, True
+
+
+# --------------------------------------------------------------------------- screening during a duo
+@dataclass(frozen=True)
+class ScreeningAlert:
+    """A running duo with a child, youth or family whose buddy's screening lapsed or soon lapses."""
+
+    item: str
+    state: str  # missing | expired | expiring
+    last_valid_day: date | None
+    days: int  # expired: days since it lapsed; expiring: days left; missing: 0
+
+    def message(self) -> dict[str, str]:
+        nl_item, en_item = item_label(self.item)
+        day = self.last_valid_day.isoformat() if self.last_valid_day else ""
+        if self.state == "missing":
+            return {"nl": f"{nl_item} van de buddy ontbreekt, terwijl het duo met minderjarigen loopt",
+                    "en": f"{en_item} of the buddy is missing while the duo with minors runs"}
+        if self.state == "expired":
+            return {"nl": f"{nl_item} van de buddy was geldig tot {day}; het duo met minderjarigen loopt nog",
+                    "en": f"{en_item} of the buddy was valid until {day}; the duo with minors still runs"}
+        return {"nl": f"{nl_item} van de buddy is nog geldig tot {day} ({self.days} dag(en)); vraag een nieuw aan",
+                "en": f"{en_item} of the buddy is valid only until {day} ({self.days} day(s)); ask for a new one"}
+
+
+def screening_alert(*, target_group: str | None, legal: dict[str, LegalDates], today: date,
+                    extract_max_age_days: int, notice_days: int) -> ScreeningAlert | None:
+    """Whether a running duo needs attention because the buddy's screening for minors lapses.
+
+    Only duos with a child, youth or family. The item that lapses first decides: missing,
+    expired (its last valid day is before today) or expiring within ``notice_days``.
+    """
+    if target_group is None or not works_with_minors(target_group):
+        return None
+    lapse = first_lapse(legal, extract_max_age_days)
+    if lapse is None:
+        return None
+    item, last = lapse
+    if last is None:
+        return ScreeningAlert(item, "missing", None, 0)
+    if last < today:
+        return ScreeningAlert(item, "expired", last, (today - last).days)
+    if (last - today).days <= notice_days:
+        return ScreeningAlert(item, "expiring", last, (last - today).days)
+    return None

@@ -64,7 +64,7 @@ from services.followup.domain import (
     evaluations_stream,
 )
 from services.followup.projections import project_all
-from services.followup.read_models import boundary_signals, calls, goals, policy_signals, roster
+from services.followup.read_models import boundary_signals, calls, goals, participants, policy_signals, roster
 
 NOT_YOUR_DUO = "Je kan alleen contacten van je eigen duo registreren / You can only record contacts of your own duo"
 NOT_YOUR_CONTACT = ("Een buddy kan alleen contacten verbeteren die een buddy logde / "
@@ -484,8 +484,11 @@ class FollowupHandlers:
         with self.runtime.store.transaction() as conn:
             call, project_id = self._call(conn, call_id, principal)
             answers = CallAnswers(**cmd.answers.model_dump()) if cmd.answers is not None else None
+            consent = conn.execute(select(participants.c.consent_to_call)
+                                   .join(roster, roster.c.participant_id == participants.c.participant_id)
+                                   .where(roster.c.duo_id == call.duo_id)).scalar()
             decided = call.complete(outcome=cmd.outcome, completed_on=cmd.completed_on, answers=answers,
-                                    today=self.today)
+                                    today=self.today, consent_to_call=consent)
             self._save(conn, call, decided, project_id=project_id, principal=principal,
                        correlation_id=correlation_id, occurred_on=cmd.completed_on)
         self._done()
@@ -493,7 +496,8 @@ class FollowupHandlers:
 
     @staticmethod
     def _call_state(call: FollowUpCall) -> dict[str, Any]:
-        return {"call_id": call.id, "status": "completed" if call.completed else "scheduled",
+        status = "cancelled" if call.cancelled else "completed" if call.completed else "scheduled"
+        return {"call_id": call.id, "status": status,
                 "attempts": call.attempts, "outcome": str(call.outcome) if call.outcome else None,
                 "version": call.version}
 

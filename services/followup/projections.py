@@ -26,6 +26,7 @@ from shared.contracts.followup import (
     ContactRetracted,
     EvaluationRecorded,
     FollowUpCallAttempted,
+    FollowUpCallCancelled,
     FollowUpCallCompleted,
     FollowUpCallScheduled,
     GoalClosed,
@@ -174,6 +175,9 @@ def project(conn: Connection, rec: Recorded) -> None:
                 still_in_contact_with_buddy=event.still_in_contact_with_buddy,
                 network_change=str(event.network_change) if event.network_change else None,
                 wellbeing=event.wellbeing))
+        case FollowUpCallCancelled():
+            conn.execute(update(calls).where(calls.c.call_id == event.call_id).values(
+                status="cancelled", outcome=None, completed_on=event.cancelled_on.isoformat()))
         case PolicySignalRecorded():
             put(conn, policy_signals, signal_id=event.signal_id, project_id=event.project_id, theme=str(event.theme),
                 observed_on=event.observed_on.isoformat(), status="recorded", summary=None, confirmed_on=None,

@@ -19,9 +19,10 @@ from shared.domain import NotFound
 from shared.events.envelope import Role
 from shared.eventstore.db import reader
 from shared.eventstore.tables import events
+from shared.screening import LegalDates, ScreeningSettings, item_label
 from shared.service import ServiceRuntime
 from services.followup.config import FollowupSettings
-from services.followup.domain import Cadence, CheckIn, ContactValues, check_in, contact_figures
+from services.followup.domain import Cadence, CheckIn, ContactValues, check_in, contact_figures, screening_alert
 from services.followup.handlers import FollowupHandlers
 from services.followup.read_models import (
     boundary_signals,
@@ -35,6 +36,7 @@ from services.followup.read_models import (
     participants,
     policy_signals,
     roster,
+    volunteer_legal,
 )
 
 _ROSTER_COLUMNS = ("duo_id", "project_id", "volunteer_id", "participant_id", "status", "started_on", "ended_on",
@@ -69,9 +71,11 @@ def _values(row: Mapping[str, Any]) -> ContactValues:
 
 
 class FollowupQueries:
-    def __init__(self, runtime: ServiceRuntime, config: FollowupSettings | None = None) -> None:
+    def __init__(self, runtime: ServiceRuntime, config: FollowupSettings | None = None,
+                 screening: ScreeningSettings | None = None) -> None:
         self.runtime = runtime
         self.config = config or FollowupSettings()
+        self.screening = screening or ScreeningSettings()
         self._reads = reader(runtime.engine)
 
     @property
@@ -172,6 +176,71 @@ class FollowupQueries:
         rows.sort(key=lambda r: (-r["days_overdue"], r["due_on"] or "", r["duo_id"]))
         return {**paged(rows[offset:offset + limit], len(rows), limit, offset), "today": self.today.isoformat(),
                 "cadence": {**cadence.__dict__, "source": source}}
+
+    # -- today
+    def screening_alerts(self, conn: Connection, project_id: str) -> list[dict[str, Any]]:
+        """Running duos with a child, youth or family whose buddy's extract or insurance lapses."""
+        running = conn.execute(
+            select(roster, participants.c.target_group)
+            .join(participants, participants.c.participant_id == roster.c.participant_id, isouter=True)
+            .where(roster.c.project_id == project_id, roster.c.status.in_(["active", "paused"]))
+            .order_by(roster.c.started_on, roster.c.duo_id)).mappings().all()
+        volunteers = sorted({r["volunteer_id"] for r in running})
+        legal: dict[str, dict[str, LegalDates]] = {}
+        for row in conn.execute(select(volunteer_legal).where(volunteer_legal.c.volunteer_id.in_(volunteers))).mappings():
+            legal.setdefault(row["volunteer_id"], {})[row["item"]] = LegalDates(
+                date.fromisoformat(row["dated"]), date.fromisoformat(row["valid_until"]) if row["valid_until"] else None)
+        out = []
+        for duo in running:
+            alert = screening_alert(target_group=duo["target_group"], legal=legal.get(duo["volunteer_id"], {}),
+                                    today=self.today, extract_max_age_days=self.screening.extract_max_age_days,
+                                    notice_days=self.config.screening_notice_days)
+            if alert is None:
+                continue
+            nl, en = item_label(alert.item)
+            out.append({"kind": "screening", "duo_id": duo["duo_id"], "volunteer_id": duo["volunteer_id"],
+                        "participant_id": duo["participant_id"], "target_group": duo["target_group"],
+                        "item": alert.item, "item_label": {"nl": nl, "en": en}, "state": alert.state,
+                        "last_valid_day": alert.last_valid_day.isoformat() if alert.last_valid_day else None,
+                        "days": alert.days, "message": alert.message()})
+        return out
+
+    def today_list(self, project_id: str, principal: Principal) -> dict[str, Any]:
+        """What needs the professional today, most urgent first (all in Europe/Brussels days).
+
+        Screening lapses of buddies in running duos with minors (expired or missing first, then
+        expiring), open boundary signals of high or critical severity, overdue check-ins and
+        overdue follow-up calls.
+        """
+        require_project(principal, project_id)
+        today = self.today
+        with self._reads.connect() as conn:
+            screening = self.screening_alerts(conn, project_id)
+            signals = conn.execute(
+                select(boundary_signals.c.signal_id, boundary_signals.c.duo_id, boundary_signals.c.signal_type,
+                       boundary_signals.c.severity, boundary_signals.c.raised_on)
+                .where(boundary_signals.c.project_id == project_id, boundary_signals.c.status == "open",
+                       boundary_signals.c.severity.in_(["high", "critical"]))
+                .order_by(boundary_signals.c.severity_rank.desc(), boundary_signals.c.raised_on)).mappings().all()
+            overdue_calls = conn.execute(
+                self._calls_query().where(calls.c.project_id == project_id, calls.c.status == "scheduled",
+                                          calls.c.due_on < today.isoformat())
+                .order_by(calls.c.due_on, calls.c.call_id)).mappings().all()
+        check_ins = self.check_ins(project_id, principal, overdue_only=True, limit=500, offset=0)["items"]
+        urgent = [a for a in screening if a["state"] != "expiring"]
+        soon = [a for a in screening if a["state"] == "expiring"]
+        items: list[dict[str, Any]] = [*sorted(urgent, key=lambda a: -a["days"])]
+        items += [{"kind": "boundary_signal", **dict(r), "days": (today - date.fromisoformat(r["raised_on"])).days}
+                  for r in signals]
+        items += [{"kind": "check_in", **c, "days": c["days_overdue"]} for c in check_ins]
+        items += [{"kind": "follow_up_call", "call_id": r["call_id"], "duo_id": r["duo_id"], "due_on": r["due_on"],
+                   "months_after_end": r["months_after_end"], "consent_to_call": r["consent_to_call"],
+                   "days": (today - date.fromisoformat(r["due_on"])).days} for r in overdue_calls]
+        items += sorted(soon, key=lambda a: a["days"])
+        counts = {kind: sum(1 for i in items if i["kind"] == kind)
+                  for kind in ("screening", "boundary_signal", "check_in", "follow_up_call")}
+        return {"project_id": project_id, "today": today.isoformat(), "items": items, "total": len(items),
+                "counts": counts}
 
     def cadence(self, project_id: str, principal: Principal) -> dict[str, Any]:
         require_project(principal, project_id)

@@ -28,6 +28,17 @@ participants = Table(
     Column("participant_id", String(100), primary_key=True),
     Column("project_id", String(100), nullable=False),
     Column("consent_to_call", Boolean, nullable=True),  # "followup_contact" consent; null: not known
+    Column("target_group", String(30), nullable=True),  # child, youth, family: the volunteer works with minors
+)
+
+# Legal items of volunteers, learned from recruitment (dates and kinds only): an extract (model 2)
+# or insurance that lapses while a duo with a child, youth or family runs is an alert on Today.
+volunteer_legal = Table(
+    "fu_volunteer_legal", metadata,
+    Column("volunteer_id", String(100), primary_key=True),
+    Column("item", String(40), primary_key=True),
+    Column("dated", String(10), nullable=False),
+    Column("valid_until", String(10), nullable=True),
 )
 
 contacts = Table(
@@ -134,7 +145,7 @@ calls = Table(
     Column("months_after_end", Integer, nullable=False),
     Column("ended_on", String(10), nullable=False),
     Column("due_on", String(10), nullable=False, index=True),
-    Column("status", String(20), nullable=False),  # scheduled | completed
+    Column("status", String(20), nullable=False),  # scheduled | completed | cancelled (consent withdrawn)
     Column("attempts", Integer, nullable=False),
     Column("last_attempt_on", String(10), nullable=True),
     Column("outcome", String(20), nullable=True),

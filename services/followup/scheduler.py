@@ -12,16 +12,23 @@ checkpoint. So:
   that already has version 1 and the store refuses it (``ConcurrencyConflict``, backed by
   the unique (stream_id, version) constraint); that refusal means "already scheduled".
 
+A participant who withdraws consent to be called (matching's ``ParticipantConsentRecorded``
+without the scope ``followup_contact``) has every call still to be made cancelled the same way
+(``cancel_calls``: ``FollowUpCallCancelled``, in the consumer's transaction); a duo that ends
+when the participant has refused to be called schedules none.
+
 What is due or overdue is then a query over the recorded calls with the injectable clock.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
+from shared.contracts.followup import CallCancelReason
 from shared.contracts.matching import DuoEnded
 from shared.domain import DomainError, Repository
 from shared.events.envelope import Actor, Envelope, Role
@@ -29,6 +36,7 @@ from shared.eventstore import ConcurrencyConflict, EventStore, NewEvent
 from shared.logging import get_logger
 from services.followup.domain import FollowUpCall, call_id_for
 from services.followup.projections import project_all
+from services.followup.read_models import calls, roster
 
 log = get_logger(__name__)
 
@@ -62,3 +70,32 @@ def schedule_calls(conn: Connection, store: EventStore, env: Envelope, ended: Du
     if recorded:
         log.info("followup.calls_scheduled", duo_id=ended.duo_id, calls=len(recorded))
     return recorded
+
+
+def cancel_calls(conn: Connection, store: EventStore, env: Envelope, participant_id: str,
+                 cancelled_on: date) -> list[str]:
+    """Cancel the participant's calls still to be made (consent to be called withdrawn)."""
+    open_calls = conn.execute(
+        select(calls.c.call_id).join(roster, roster.c.duo_id == calls.c.duo_id)
+        .where(roster.c.participant_id == participant_id, calls.c.status == "scheduled")
+        .order_by(calls.c.call_id)).scalars().all()
+    repository = Repository(store, FollowUpCall)
+    cancelled = []
+    for call_id in open_calls:
+        call = repository.get(call_id, conn)
+        decided = call.cancel(cancelled_on=cancelled_on, reason=CallCancelReason.consent_withdrawn)
+        if not decided:
+            continue
+        try:
+            with conn.begin_nested():
+                appended = store.append(call_id, call.version, [NewEvent(e, project_id=call.project_id) for e in decided],
+                                        actor=SYSTEM, correlation_id=env.correlation_id, causation_id=env.event_id,
+                                        conn=conn)
+                project_all(conn, appended, decided)
+        except (ConcurrencyConflict, IntegrityError):
+            log.info("followup.call_changed_meanwhile", call_id=call_id)
+            continue
+        cancelled.append(call_id)
+    if cancelled:
+        log.info("followup.calls_cancelled", calls=len(cancelled), reason="consent_withdrawn")
+    return cancelled

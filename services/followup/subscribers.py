@@ -1,6 +1,8 @@
 """What follow-up learns from matching's events: the duo roster, the ends that schedule
-follow-up calls, whether a participant agreed to be called afterwards, and erasures that
-shred the participant's sealed notes here too.
+follow-up calls, whether a participant agreed to be called afterwards (a withdrawal cancels
+the calls still to be made), the participant's target group, and erasures that shred the
+participant's sealed notes here too. From recruitment's events: each volunteer's legal items
+(dates and kinds only), so the Today list warns when a screening lapses during a duo.
 
 Runs in the consumer's transaction (``(conn, envelope)``); the checkpoint moves in the
 same transaction, so every effect happens once. Unknown event types are skipped.
@@ -8,17 +10,19 @@ same transaction, so every effect happens once. Unknown event types are skipped.
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, select, update
 
-from shared.contracts.matching import DuoEnded, DuoPaused, DuoResumed, DuoStarted
+from shared.clock import brussels_day
+from shared.contracts.matching import DuoEnded, DuoPaused, DuoResumed, DuoStarted, ParticipantReferred
+from shared.contracts.recruitment import VolunteerLegalItemRecorded
 from shared.events.envelope import Envelope
 from shared.events.registry import REGISTRY
 from shared.eventstore.rows import put
 from shared.logging import get_logger
 from shared.service import ServiceRuntime
 from services.followup.config import FollowupSettings
-from services.followup.read_models import participants, roster
-from services.followup.scheduler import schedule_calls
+from services.followup.read_models import participants, roster, volunteer_legal
+from services.followup.scheduler import cancel_calls, schedule_calls
 
 log = get_logger(__name__)
 
@@ -57,22 +61,33 @@ class FollowupSubscriber:
                              .values(status="active", resumed_on=event.resumed_on.isoformat()))
             case DuoEnded():
                 self._ended(conn, env, event)
+            case VolunteerLegalItemRecorded():
+                put(conn, volunteer_legal, volunteer_id=event.volunteer_id, item=event.item.value,
+                    dated=event.dated.isoformat(),
+                    valid_until=event.valid_until.isoformat() if event.valid_until else None)
         if env.type in CONSENTS and event is not None:
-            self._consent(conn, event)
+            if self._consent(conn, event) is False and self.runtime is not None:
+                if cancel_calls(conn, self.runtime.store, env, event.participant_id,  # type: ignore[attr-defined]
+                                brussels_day(env.occurred_at)):
+                    self.runtime.recorded()
+            if isinstance(event, ParticipantReferred):
+                conn.execute(update(participants).where(participants.c.participant_id == event.participant_id)
+                             .values(target_group=event.target_group.value))
         if env.type in ERASURES and self.runtime is not None and self.runtime.vault is not None:
             participant_id = env.payload.get("participant_id")
             if isinstance(participant_id, str) and participant_id:
                 self.runtime.vault.erase(conn, participant_id)
 
     @staticmethod
-    def _consent(conn: Connection, event: object) -> None:
+    def _consent(conn: Connection, event: object) -> bool | None:
         """Whether the participant agreed to be called after the duo (shown with their follow-up calls)."""
         participant_id, project_id = getattr(event, "participant_id", None), getattr(event, "project_id", None)
         if not participant_id or not project_id:
-            return
+            return None
         scopes = getattr(getattr(event, "consent", None), "scopes", None)
-        put(conn, participants, participant_id=participant_id, project_id=project_id,
-            consent_to_call=None if scopes is None else CALL_CONSENT in {str(s) for s in scopes})
+        consent = None if scopes is None else CALL_CONSENT in {str(s) for s in scopes}
+        put(conn, participants, participant_id=participant_id, project_id=project_id, consent_to_call=consent)
+        return consent
 
     def _ended(self, conn: Connection, env: Envelope, event: DuoEnded) -> None:
         done = conn.execute(update(roster).where(roster.c.duo_id == event.duo_id)
@@ -82,5 +97,10 @@ class FollowupSubscriber:
                 participant_id=event.participant_id, status="ended", started_on=event.ended_on.isoformat(),
                 ended_on=event.ended_on.isoformat(), agreed_contacts_per_month=None, paused_on=None, resumed_on=None)
         assert self.runtime is not None, "bind the subscriber to its runtime first"
+        consent = conn.execute(select(participants.c.consent_to_call)
+                               .where(participants.c.participant_id == event.participant_id)).scalar()
+        if consent is False:
+            log.info("followup.calls_not_scheduled", duo_id=event.duo_id, reason="no_consent_to_call")
+            return  # the participant refused to be called: no calls to make
         if schedule_calls(conn, self.runtime.store, env, event, self.config.call_months):
             self.runtime.recorded()

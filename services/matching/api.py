@@ -36,6 +36,12 @@ Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000, description="Items to skip.")]
 
 
+DUO_RULES = ("The hard constraints are checked (409 naming each broken one); for a child, youth or family the "
+             "volunteer must be screened for work with minors (criminal-record extract model 2 within "
+             "BUDDY_SCREENING_EXTRACT_MAX_AGE_DAYS, valid insurance) on that day and today. The date may "
+             "not precede the participant's referral nor the volunteer's availability (422 naming both).")
+
+
 def router(handlers: MatchingHandlers, principal_of: Any) -> APIRouter:
     api = APIRouter(tags=["matching"])
     Caller = Annotated[Principal, Depends(principal_of)]
@@ -154,7 +160,8 @@ def router(handlers: MatchingHandlers, principal_of: Any) -> APIRouter:
 
     # ------------------------------------------------------------------ duos
     @api.post("/projects/{project_id}/proposals", status_code=status.HTTP_201_CREATED,
-              summary="Propose a volunteer to a participant (voorstel); both must accept")
+              summary="Propose a volunteer to a participant (voorstel); both must accept",
+              description=DUO_RULES)
     def propose(project_id: PathId, body: ProposeDuo, principal: Caller, request: Request) -> dict[str, Any]:
         return duo_answer(handlers.propose(project_id, body, principal, correlation_of(request)))
 
@@ -166,12 +173,14 @@ def router(handlers: MatchingHandlers, principal_of: Any) -> APIRouter:
     def decline(duo_id: PathId, body: Decline, principal: Caller, request: Request) -> dict[str, Any]:
         return duo_answer(handlers.decline(duo_id, body, principal, correlation_of(request)))
 
-    @api.post("/duos/{duo_id}/start", summary="Kick-off in the triangle once both accepted (agreements stay private)")
+    @api.post("/duos/{duo_id}/start", summary="Kick-off in the triangle once both accepted (agreements stay private)",
+              description=DUO_RULES)
     def kick_off(duo_id: PathId, body: KickOff, principal: Caller, request: Request) -> dict[str, Any]:
         return duo_answer(handlers.kick_off(duo_id, body, principal, correlation_of(request)))
 
     @api.post("/projects/{project_id}/duos", status_code=status.HTTP_201_CREATED,
-              summary="Register a duo already agreed outside the system (no proposal recorded)")
+              summary="Register a duo already agreed outside the system (no proposal recorded)",
+              description=DUO_RULES)
     def start(project_id: PathId, body: StartDuo, principal: Caller, request: Request) -> dict[str, Any]:
         return duo_answer(handlers.start_duo(project_id, body, principal, correlation_of(request)))
 

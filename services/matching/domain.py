@@ -19,6 +19,12 @@ Duo (the triangle: volunteer, participant, professional):
     active ──pause──▶ paused ──resume──▶ active
     active / paused ──end(reason, planned)──▶ ended
 
+A duo is proposed or started only when the pair's facts allow it (``PairFacts``, passed in
+by the handler from the read models): never dated before the participant's referral or before
+the volunteer was available (422, naming both dates), and for a child, youth or family only
+with a volunteer cleared for work with minors on that day and today (409, naming the item and
+its date; ``shared.screening``).
+
 Every refusal is a ``DomainError`` (409) with a Dutch and English sentence, or an
 ``InvalidInput`` (422) naming the field.
 """
@@ -26,6 +32,8 @@ Every refusal is a ``DomainError`` (409) with a Dutch and English sentence, or a
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
 
@@ -60,6 +68,7 @@ from shared.contracts.matching import (
 )
 from shared.domain import Aggregate, DomainError, InvalidInput, NotFound
 from shared.events.registry import DomainEvent
+from shared.screening import LegalDates, ScreeningGap, gaps_on, works_with_minors
 
 
 def _not_in_future(day: date, today: date | None, field: str) -> None:
@@ -235,6 +244,43 @@ def _unique(items: list) -> list:  # type: ignore[type-arg]
 
 
 # ---------------------------------------------------------------------------- duos
+@dataclass(frozen=True)
+class PairFacts:
+    """What a proposal or start must respect about the two people, as the read models know it."""
+
+    target_group: str
+    referred_on: date | None
+    available_since: date | None  # the day the volunteer was made available for matching
+    legal: Mapping[str, LegalDates] = field(default_factory=dict)
+    extract_max_age_days: int = 365
+
+    def check(self, day: date, today: date, field_name: str, what_nl: str, what_en: str) -> None:
+        """Refuse ``day`` (the proposal's or the start's) when it breaks the date order or the screening."""
+        if self.referred_on is not None and day < self.referred_on:
+            raise InvalidInput(f"{what_nl} ({day.isoformat()}) ligt vóór de aanmelding van de deelnemer "
+                               f"({self.referred_on.isoformat()}) / {what_en} ({day.isoformat()}) lies before the "
+                               f"participant's referral ({self.referred_on.isoformat()})", field=field_name)
+        if self.available_since is not None and day < self.available_since:
+            raise InvalidInput(f"{what_nl} ({day.isoformat()}) ligt vóór de dag waarop de vrijwilliger beschikbaar "
+                               f"werd ({self.available_since.isoformat()}) / {what_en} ({day.isoformat()}) lies before "
+                               f"the volunteer became available ({self.available_since.isoformat()})", field=field_name)
+        gaps = self.screening_gaps(day, today)
+        if gaps:
+            raise DomainError("Deze vrijwilliger is niet gescreend voor werk met minderjarigen: "
+                              + "; ".join(g.nl for g in gaps)
+                              + " / This volunteer is not screened for work with minors: "
+                              + "; ".join(g.en for g in gaps), code="screening_minors")
+
+    def screening_gaps(self, day: date, today: date) -> list[ScreeningGap]:
+        """For a child, youth or family: every gap on ``day`` and, if later, on ``today``."""
+        if not works_with_minors(self.target_group):
+            return []
+        found = gaps_on(self.legal, day, self.extract_max_age_days)
+        if today > day:
+            found += [g for g in gaps_on(self.legal, today, self.extract_max_age_days) if g not in found]
+        return found
+
+
 class DuoStatus(StrEnum):
     new = "new"
     proposed = "proposed"
@@ -272,10 +318,12 @@ class Duo(Aggregate):
 
     # -- proposal ------------------------------------------------------------------
     def propose(self, *, project_id: str, volunteer_id: str, participant_id: str, proposed_on: date,
-                today: date | None = None) -> list[DuoProposed]:
+                today: date | None = None, pair: PairFacts | None = None) -> list[DuoProposed]:
         if self.exists:
             raise DomainError(f"Duo {self.id} bestaat al / Duo {self.id} already exists", code="already_exists")
         _not_in_future(proposed_on, today, "proposed_on")
+        if pair is not None:
+            pair.check(proposed_on, today or proposed_on, "proposed_on", "Het voorstel", "The proposal")
         return [DuoProposed(duo_id=self.id, project_id=project_id, volunteer_id=volunteer_id,
                             participant_id=participant_id, proposed_on=proposed_on)]
 
@@ -290,7 +338,8 @@ class Duo(Aggregate):
         return [DuoDeclined(duo_id=self.id, project_id=self.project_id, party=party, reason=reason.value)]
 
     def kick_off(self, *, started_on: date, agreed_contacts_per_month: int, expected_duration_months: int | None,
-                 boundary_agreements_recorded: bool, today: date | None = None) -> list[DuoStarted]:
+                 boundary_agreements_recorded: bool, today: date | None = None,
+                 pair: PairFacts | None = None) -> list[DuoStarted]:
         """The kick-off in the triangle, once volunteer and participant both accepted."""
         self._require_proposed("starten", "started")
         missing = [p for p in Party if p not in self.accepted_by]
@@ -301,8 +350,11 @@ class Duo(Aggregate):
                               f"The duo can start only once both accepted; not yet accepted by: {en}")
         _not_in_future(started_on, today, "started_on")
         if self.proposed_on is not None and started_on < self.proposed_on:
-            raise InvalidInput("De kennismaking kan niet vóór het voorstel liggen / The kick-off cannot precede the proposal",
-                               field="started_on")
+            raise InvalidInput(f"De kennismaking ({started_on.isoformat()}) kan niet vóór het voorstel "
+                               f"({self.proposed_on.isoformat()}) liggen / The kick-off ({started_on.isoformat()}) "
+                               f"cannot precede the proposal ({self.proposed_on.isoformat()})", field="started_on")
+        if pair is not None:
+            pair.check(started_on, today or started_on, "started_on", "De start", "The start")
         return [DuoStarted(duo_id=self.id, project_id=self.project_id, volunteer_id=self.volunteer_id,
                            participant_id=self.participant_id, started_on=started_on,
                            agreed_contacts_per_month=agreed_contacts_per_month,
@@ -311,11 +363,14 @@ class Duo(Aggregate):
 
     def start(self, *, project_id: str, volunteer_id: str, participant_id: str, started_on: date,
               agreed_contacts_per_month: int, expected_duration_months: int | None = None,
-              boundary_agreements_recorded: bool = False, today: date | None = None) -> list[DuoStarted]:
+              boundary_agreements_recorded: bool = False, today: date | None = None,
+              pair: PairFacts | None = None) -> list[DuoStarted]:
         """Register a duo the triangle already agreed outside the system (no proposal recorded)."""
         if self.exists:
             raise DomainError(f"Duo {self.id} bestaat al / Duo {self.id} already exists", code="already_exists")
         _not_in_future(started_on, today, "started_on")
+        if pair is not None:
+            pair.check(started_on, today or started_on, "started_on", "De start", "The start")
         return [DuoStarted(duo_id=self.id, project_id=project_id, volunteer_id=volunteer_id,
                            participant_id=participant_id, started_on=started_on,
                            agreed_contacts_per_month=agreed_contacts_per_month,

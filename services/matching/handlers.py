@@ -20,6 +20,7 @@ from pydantic import BaseModel, Field, model_validator
 from sqlalchemy import Connection, and_, func, select
 
 from shared.auth import Principal, require_project
+from shared.clock import brussels_day
 from shared.contracts.common import (
     AvailabilitySlot,
     BirthDate,
@@ -47,16 +48,18 @@ from shared.contracts.matching import (
     WithdrawalReason,
 )
 from shared.domain import Aggregate, DomainError, InvalidInput, NotFound, Repository
+from shared.duplicates import identity_keys, refuse_likely_duplicate
 from shared.events.registry import DomainEvent
 from shared.eventstore import NewEvent
 from shared.eventstore.db import reader
 from shared.eventstore.store import format_time, parse_time
 from shared.municipalities import lookup
+from shared.screening import LegalDates, ScreeningSettings, gaps_on
 from shared.service import ServiceRuntime
 from services.matching import assignment as solver
 from services.matching import projection
 from services.matching.config import MatchingSettings
-from services.matching.domain import OPEN_STATUSES, Duo, DuoStatus, Participant, Placement, ProjectWeights
+from services.matching.domain import OPEN_STATUSES, Duo, DuoStatus, PairFacts, Participant, Placement, ProjectWeights
 from services.matching.read_models import candidates, duos, participant_names, participants, projects, weights
 from services.matching.suggestions import (
     Candidate,
@@ -99,6 +102,9 @@ class ReferParticipant(BaseModel):
         None, description="What was agreed; default `matching` and `data_processing` when consent_recorded.")
     consent_given_on: Day | None = Field(None, description="When consent was given; default today.")
     personal: ParticipantPersonalData
+    confirmed_other_person: bool = Field(
+        False, description="The professional confirms this is not the person of an existing file with the same name "
+        "and birth date (otherwise such a referral is answered 409 with that file's number).")
 
 
 class RecordIntake(BaseModel):
@@ -204,17 +210,29 @@ NO_INTAKE = Violation("intake", "Er is nog geen intakegesprek met deze deelnemer
 
 
 def _day(stamp: str | None) -> date | None:
-    return parse_time(stamp).date() if stamp else None
+    """The Belgian calendar day of a recorded time (a dated event sits at midnight UTC of its day)."""
+    return brussels_day(parse_time(stamp)) if stamp else None
+
+
+def _legal(row: Any) -> dict[str, LegalDates]:
+    """A candidate's legal items as recruitment published them (dates and kinds only)."""
+    out = {}
+    for item, dates in (row["legal"] or {}).items():
+        out[item] = LegalDates(date.fromisoformat(dates["dated"]),
+                               date.fromisoformat(dates["valid_until"]) if dates.get("valid_until") else None)
+    return out
 
 
 class MatchingHandlers:
-    def __init__(self, runtime: ServiceRuntime, config: MatchingSettings | None = None) -> None:
+    def __init__(self, runtime: ServiceRuntime, config: MatchingSettings | None = None,
+                 screening: ScreeningSettings | None = None) -> None:
         self.runtime = runtime
         self.config = config or MatchingSettings()
         self.default_weights = self.config.default_weights()
         self.participants = Repository(runtime.store, Participant)
         self.duos = Repository(runtime.store, Duo)
         self.weight_streams = Repository(runtime.store, ProjectWeights)
+        self.screening = screening or ScreeningSettings()
 
     # ------------------------------------------------------------------ plumbing
     @contextmanager
@@ -302,9 +320,18 @@ class MatchingHandlers:
             if project["target_groups"] and cmd.target_group.value not in project["target_groups"]:
                 raise InvalidInput("Dit project werkt niet met deze doelgroep / This project does not work with this "
                                    "target group", field="target_group")
+            keys = identity_keys(self.vault, cmd.personal.first_name, cmd.personal.last_name, cmd.personal.birth_date)
+            existing = conn.execute(
+                select(participant_names.c.participant_id).join(
+                    participants, participants.c.participant_id == participant_names.c.participant_id)
+                .where(participants.c.project_id == project_id, participant_names.c.token.in_(keys))
+                .distinct()).scalars().all() if keys else []
+            refuse_likely_duplicate(existing, confirmed_other_person=cmd.confirmed_other_person,
+                                    what_nl="deelnemer", what_en="participant")
             self._save(conn, participant, events, principal, correlation_id,
                        seal=(participant.id, cmd.personal.model_dump(mode="json")))
-            projection.index_names(conn, self.vault, participant.id, cmd.personal.first_name, cmd.personal.last_name)
+            projection.index_names(conn, self.vault, participant.id, cmd.personal.first_name, cmd.personal.last_name,
+                                   cmd.personal.birth_date)
         self.runtime.recorded()
         return participant
 
@@ -372,7 +399,7 @@ class MatchingHandlers:
 
     # ------------------------------------------------------------------ duos
     def _pair(self, conn: Connection, project_id: str, volunteer_id: str, participant_id: str,
-              *, counting_proposal: str | None = None) -> tuple[Candidate, Seeker, dict[str, Any]]:
+              *, counting_proposal: str | None = None) -> tuple[Candidate, Seeker, dict[str, Any], PairFacts]:
         """Lock the volunteer and participant rows and build the pair the constraints look at."""
         volunteer = conn.execute(select(candidates).where(candidates.c.volunteer_id == volunteer_id)
                                  .with_for_update()).mappings().first()
@@ -384,7 +411,10 @@ class MatchingHandlers:
             raise NotFound("Deelnemer", "Participant", participant_id)
         load = self._loads(conn, [volunteer_id], excluding=counting_proposal).get(volunteer_id, 0)
         tried = self._tried(conn, [participant_id], excluding=counting_proposal).get(participant_id, frozenset())
-        return _candidate(volunteer, load), _seeker(participant, tried), dict(participant)
+        facts = PairFacts(target_group=participant["target_group"], referred_on=_day(participant["referred_at"]),
+                          available_since=_day(volunteer["available_since"]), legal=_legal(volunteer),
+                          extract_max_age_days=self.screening.extract_max_age_days)
+        return self._candidate(volunteer, load), _seeker(participant, tried), dict(participant), facts
 
     def _check_new_pair(self, candidate: Candidate, seeker: Seeker, participant: dict[str, Any]) -> None:
         found = violations(seeker, candidate)
@@ -400,10 +430,10 @@ class MatchingHandlers:
         duo = Duo(f"d-{uuid.uuid4().hex}")
         with self._writing() as conn:
             self._project(conn, project_id, open_only=True)
-            candidate, seeker, row = self._pair(conn, project_id, cmd.volunteer_id, cmd.participant_id)
+            candidate, seeker, row, facts = self._pair(conn, project_id, cmd.volunteer_id, cmd.participant_id)
             self._check_new_pair(candidate, seeker, row)
             events = duo.propose(project_id=project_id, volunteer_id=cmd.volunteer_id, participant_id=cmd.participant_id,
-                                 proposed_on=cmd.proposed_on or self._today(), today=self._today())
+                                 proposed_on=cmd.proposed_on or self._today(), today=self._today(), pair=facts)
             self._save(conn, duo, events, principal, correlation_id)
         self.runtime.recorded()
         return duo
@@ -425,16 +455,18 @@ class MatchingHandlers:
     def kick_off(self, duo_id: str, cmd: KickOff, principal: Principal, correlation_id: uuid.UUID) -> Duo:
         with self._writing() as conn:
             duo = self._duo(conn, duo_id, principal)
+            facts = None
             if duo.status is DuoStatus.proposed:
                 # The proposal holds the volunteer's place; the rest must still hold at the kick-off.
-                candidate, seeker, _ = self._pair(conn, duo.project_id or "", duo.volunteer_id or "",
-                                                  duo.participant_id or "", counting_proposal=duo.id)
+                candidate, seeker, _, facts = self._pair(conn, duo.project_id or "", duo.volunteer_id or "",
+                                                         duo.participant_id or "", counting_proposal=duo.id)
                 found = violations(seeker, candidate)
                 if found:
                     raise _violation_error(found)
             events = duo.kick_off(started_on=cmd.started_on, agreed_contacts_per_month=cmd.agreed_contacts_per_month,
                                   expected_duration_months=cmd.expected_duration_months,
-                                  boundary_agreements_recorded=bool(cmd.boundary_agreements), today=self._today())
+                                  boundary_agreements_recorded=bool(cmd.boundary_agreements), today=self._today(),
+                                  pair=facts)
             seal = ((duo.participant_id or "", {"boundary_agreements": cmd.boundary_agreements})
                     if cmd.boundary_agreements else None)
             self._save(conn, duo, events, principal, correlation_id, seal=seal)
@@ -448,12 +480,13 @@ class MatchingHandlers:
         duo = Duo(f"d-{uuid.uuid4().hex}")
         with self._writing() as conn:
             self._project(conn, project_id, open_only=True)
-            candidate, seeker, row = self._pair(conn, project_id, cmd.volunteer_id, cmd.participant_id)
+            candidate, seeker, row, facts = self._pair(conn, project_id, cmd.volunteer_id, cmd.participant_id)
             self._check_new_pair(candidate, seeker, row)
             events = duo.start(project_id=project_id, volunteer_id=cmd.volunteer_id, participant_id=cmd.participant_id,
                                started_on=cmd.started_on, agreed_contacts_per_month=cmd.agreed_contacts_per_month,
                                expected_duration_months=cmd.expected_duration_months,
-                               boundary_agreements_recorded=bool(cmd.boundary_agreements), today=self._today())
+                               boundary_agreements_recorded=bool(cmd.boundary_agreements), today=self._today(),
+                               pair=facts)
             seal = (cmd.participant_id, {"boundary_agreements": cmd.boundary_agreements}) if cmd.boundary_agreements else None
             self._save(conn, duo, events, principal, correlation_id, seal=seal)
         self.runtime.recorded()
@@ -564,11 +597,17 @@ class MatchingHandlers:
 
     def _pool(self, conn: Connection, project_id: str) -> list[Candidate]:
         rows = conn.execute(select(candidates).where(candidates.c.project_id == project_id,
-                                                     candidates.c.status == "available")
+                                                     candidates.c.status == "available",
+                                                     candidates.c.erased.is_(False))
                             .order_by(candidates.c.available_since, candidates.c.volunteer_id)).mappings().all()
         loads = self._loads(conn, None, project_id=project_id)
         last = self._last_duo_days(conn, project_id)
-        return [_candidate(r, loads.get(r["volunteer_id"], 0), last.get(r["volunteer_id"])) for r in rows]
+        return [self._candidate(r, loads.get(r["volunteer_id"], 0), last.get(r["volunteer_id"])) for r in rows]
+
+    def _candidate(self, row: Any, load: int, last_duo: date | None = None) -> Candidate:
+        """A pool row as the constraints see it, with its screening for minors decided for today."""
+        gaps = tuple(gaps_on(_legal(row), self._today(), self.screening.extract_max_age_days))
+        return _candidate(row, load, last_duo, screening_gaps=gaps)
 
     def candidates(self, project_id: str, principal: Principal, *, status: str | None = "available",
                    target_group: TargetGroup | None = None, language: str | None = None, has_room: bool | None = None,
@@ -578,8 +617,8 @@ class MatchingHandlers:
         with reader(self.runtime.engine).connect() as conn:
             self._project(conn, project_id)
             query = select(candidates).where(candidates.c.project_id == project_id)
-            if status is not None:
-                query = query.where(candidates.c.status == status)
+            if status is not None:  # "available" means offered for matching: never an erased volunteer
+                query = query.where(candidates.c.status == status, candidates.c.erased.is_(False))
             rows = conn.execute(query.order_by(candidates.c.available_since, candidates.c.volunteer_id)).mappings().all()
             loads = self._loads(conn, None, project_id=project_id)
             last = self._last_duo_days(conn, project_id)
@@ -593,7 +632,8 @@ class MatchingHandlers:
             room = max(0, r["max_duos"] - load)
             if has_room is not None and (room > 0) != has_room:
                 continue
-            since = _waiting_since(_day(r["available_since"]), last.get(r["volunteer_id"]))
+            since = None if r["erased"] else _waiting_since(_day(r["available_since"]), last.get(r["volunteer_id"]))
+            gaps = gaps_on(_legal(r), today, self.screening.extract_max_age_days)
             items.append({
                 "volunteer_id": r["volunteer_id"], "status": r["status"],
                 "municipality_nis": r["home_nis"] or r["municipality_nis"], "target_groups": r["target_groups"],
@@ -601,6 +641,8 @@ class MatchingHandlers:
                 "travel": r["travel"], "max_duos": r["max_duos"], "active_duos": load, "capacity_left": room,
                 "available_since": r["available_since"], "waiting_since": since.isoformat() if since else None,
                 "waiting_days": max(0, (today - since).days) if since else None,
+                "cleared_for_minors": not gaps, "screening_gaps": [g.as_dict() for g in gaps],
+                "personal_data_erased": bool(r["erased"]), **_erased_label(bool(r["erased"])),
             })
         return {"candidates": items[offset:offset + limit], "total": len(items), "limit": limit, "offset": offset}
 
@@ -705,7 +747,7 @@ class MatchingHandlers:
             everyone: list[Candidate] = []
             if include_excluded:
                 loads = self._loads(conn, None, project_id=row["project_id"])
-                everyone = [_candidate(r, loads.get(r["volunteer_id"], 0)) for r in conn.execute(
+                everyone = [self._candidate(r, loads.get(r["volunteer_id"], 0)) for r in conn.execute(
                     select(candidates).where(candidates.c.project_id == row["project_id"])
                     .order_by(candidates.c.volunteer_id)).mappings()]
             scoring = self._scoring(conn, row["project_id"])
@@ -769,7 +811,8 @@ class MatchingHandlers:
                 agreements = (opened or {}).get("boundary_agreements")
         with reader(self.runtime.engine).connect() as conn:
             row = conn.execute(select(duos).where(duos.c.duo_id == duo_id)).mappings().one()
-        return {**_duo_public(row), "version": duo.version, "boundary_agreements": agreements}
+            erased = _erased_people(conn, [row])
+        return {**_duo_public(row, erased), "version": duo.version, "boundary_agreements": agreements}
 
     def list_duos(self, project_id: str, principal: Principal, *, statuses: Sequence[str] | None = None,
                   volunteer_id: str | None = None, participant_id: str | None = None,
@@ -786,7 +829,8 @@ class MatchingHandlers:
             self._project(conn, project_id)
             total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
             rows = conn.execute(query.order_by(duos.c.updated_at.desc(), duos.c.duo_id).limit(limit).offset(offset)).mappings().all()
-        return {"duos": [_duo_public(r) for r in rows], "total": total, "limit": limit, "offset": offset}
+            erased = _erased_people(conn, rows)
+        return {"duos": [_duo_public(r, erased) for r in rows], "total": total, "limit": limit, "offset": offset}
 
 
 # ---------------------------------------------------------------------------- row -> view helpers
@@ -797,9 +841,11 @@ def _waiting_since(available: date | None, last_duo: date | None) -> date | None
     return max(available, last_duo)
 
 
-def _candidate(row: Any, load: int, last_duo: date | None = None) -> Candidate:
+def _candidate(row: Any, load: int, last_duo: date | None = None, *, screening_gaps: tuple = ()) -> Candidate:  # type: ignore[type-arg]
     return Candidate(
-        volunteer_id=row["volunteer_id"], project_id=row["project_id"], available=row["status"] == "available",
+        volunteer_id=row["volunteer_id"], project_id=row["project_id"],
+        available=row["status"] == "available" and not row["erased"], erased=bool(row["erased"]),
+        screening_gaps=screening_gaps,
         target_groups=frozenset(row["target_groups"]), languages=frozenset(row["languages"]),
         interests=frozenset(row["interests"]), availability=frozenset(row["availability"]),
         municipality_nis=row["home_nis"] or row["municipality_nis"], travel=row["travel"],
@@ -813,12 +859,20 @@ def _seeker(row: Any, tried: frozenset[str] = frozenset()) -> Seeker:
         participant_id=row["participant_id"], project_id=row["project_id"], target_group=row["target_group"],
         languages=frozenset(row["languages"]), interests=frozenset(row["interests"]),
         availability=frozenset(row["availability"]), municipality_nis=row["municipality_nis"],
-        consent=bool(row["consent"]), waiting_since=parse_time(row["waiting_since"]).date(), tried=tried,
+        consent=bool(row["consent"]), waiting_since=brussels_day(parse_time(row["waiting_since"])), tried=tried,
     )
 
 
+ERASED = {"nl": "gewist", "en": "erased"}
+
+
+def _erased_label(erased: bool) -> dict[str, Any]:
+    """Where a list would show the person's name, an erased person reads "gewist / erased"."""
+    return {"name_label": ERASED} if erased else {}
+
+
 def _participant_public(row: Any, today: date) -> dict[str, Any]:
-    waiting_since = parse_time(row["waiting_since"]).date()
+    waiting_since = brussels_day(parse_time(row["waiting_since"]))
     waiting = row["status"] in (Placement.waiting, Placement.proposed)
     return {
         "participant_id": row["participant_id"], "project_id": row["project_id"], "status": row["status"],
@@ -831,16 +885,33 @@ def _participant_public(row: Any, today: date) -> dict[str, Any]:
         "waiting_days": (today - waiting_since).days if waiting else None,
         "intake_held_on": row["intake_held_on"], "withdrawn_reason": row["withdrawn_reason"],
         "open_duo_id": row["open_duo_id"], "times_returned": row["times_returned"],
-        "personal_data_erased": bool(row["erased"]),
+        "personal_data_erased": bool(row["erased"]), **_erased_label(bool(row["erased"])),
     }
 
 
-def _duo_public(row: Any) -> dict[str, Any]:
-    return {key: row[key] for key in (
+def _erased_people(conn: Connection, rows: Sequence[Any]) -> frozenset[str]:
+    """Which volunteers and participants of these duos had their personal data erased."""
+    volunteer_ids = {r["volunteer_id"] for r in rows}
+    participant_ids = {r["participant_id"] for r in rows}
+    found = set(conn.execute(select(candidates.c.volunteer_id).where(
+        candidates.c.volunteer_id.in_(volunteer_ids), candidates.c.erased.is_(True))).scalars()) if rows else set()
+    found |= set(conn.execute(select(participants.c.participant_id).where(
+        participants.c.participant_id.in_(participant_ids), participants.c.erased.is_(True))).scalars()) if rows else set()
+    return frozenset(found)
+
+
+def _duo_public(row: Any, erased: frozenset[str] = frozenset()) -> dict[str, Any]:
+    out = {key: row[key] for key in (
         "duo_id", "project_id", "volunteer_id", "participant_id", "status", "after_proposal", "proposed_on",
         "volunteer_accepted", "participant_accepted", "declined_by", "decline_reason", "started_on",
         "agreed_contacts_per_month", "expected_duration_months", "boundary_agreements_recorded", "paused_on",
         "ended_on", "end_reason", "planned", "updated_at")}
+    for party in ("volunteer", "participant"):
+        gone = row[f"{party}_id"] in erased
+        out[f"{party}_personal_data_erased"] = gone
+        if gone:
+            out[f"{party}_name_label"] = ERASED
+    return out
 
 
 def _suggestion_brief(s: Any) -> dict[str, Any]:

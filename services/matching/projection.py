@@ -6,6 +6,8 @@ transaction; ``rebuild`` empties the tables and replays the whole log the same w
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlalchemy import Connection, delete, func, select, update
 
 from shared.contracts.matching import (
@@ -27,6 +29,7 @@ from shared.contracts.matching import (
     ParticipantWithdrawn,
     Party,
 )
+from shared.duplicates import identity_keys
 from shared.events.envelope import Envelope
 from shared.events.registry import REGISTRY, DomainEvent
 from shared.eventstore.rows import put
@@ -149,9 +152,13 @@ def _duo(conn: Connection, duo_id: str, at: str, **values: object) -> None:
     conn.execute(update(duos).where(duos.c.duo_id == duo_id).values(updated_at=at, **values))
 
 
-def index_names(conn: Connection, vault: Vault, participant_id: str, first_name: str, last_name: str) -> None:
-    """Blind indexes of the name parts, so professionals find a person without clear text anywhere."""
-    for token in vault.name_tokens(f"{first_name} {last_name}"):
+def index_names(conn: Connection, vault: Vault, participant_id: str, first_name: str, last_name: str,
+                birth_date: date | str | None = None) -> None:
+    """Blind indexes of the name parts, so professionals find a person without clear text anywhere,
+    and the identity key (name with birth date) that finds a likely duplicate (``shared.duplicates``)."""
+    born = date.fromisoformat(birth_date) if isinstance(birth_date, str) else birth_date
+    tokens = vault.name_tokens(f"{first_name} {last_name}")
+    for token in tokens + [k for k in identity_keys(vault, first_name, last_name, born) if k not in tokens]:
         put(conn, participant_names, participant_id=participant_id, token=token)
 
 
@@ -170,6 +177,26 @@ def rebuild(conn: Connection, store: EventStore, vault: Vault | None = None, pag
             if vault is not None and row.envelope.type == "ParticipantReferred" and row.sealed is not None:
                 personal = vault.open(row.subject_id or row.envelope.stream_id, row.sealed, conn)
                 if personal:
-                    index_names(conn, vault, row.envelope.stream_id, personal["first_name"], personal["last_name"])
+                    index_names(conn, vault, row.envelope.stream_id, personal["first_name"], personal["last_name"],
+                                personal.get("birth_date"))
         after, applied = rows[-1].envelope.position, applied + len(rows)
     return applied
+
+
+def reindex_names(conn: Connection, store: EventStore, vault: Vault, page: int = 1000) -> int:
+    """Rebuild only the blind index (name parts and identity keys) from the sealed referrals of
+    people not erased; returns how many participants were indexed."""
+    conn.execute(delete(participant_names))
+    erased = set(conn.execute(select(participants.c.participant_id).where(participants.c.erased.is_(True))).scalars())
+    after = indexed = 0
+    while rows := store.read_after(after, page):
+        for row in rows:
+            env = row.envelope
+            if env.type == "ParticipantReferred" and row.sealed is not None and env.stream_id not in erased:
+                personal = vault.open(row.subject_id or env.stream_id, row.sealed, conn)
+                if personal:
+                    index_names(conn, vault, env.stream_id, personal["first_name"], personal["last_name"],
+                                personal.get("birth_date"))
+                    indexed += 1
+        after = rows[-1].envelope.position
+    return indexed

@@ -10,7 +10,7 @@ A volunteer's load (open proposals and running duos) is counted from ``mt_duos``
 kept as a counter, so replaying recruitment's history cannot disturb it.
 """
 
-from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table
+from sqlalchemy import JSON, Boolean, Column, Index, Integer, MetaData, String, Table, false
 
 metadata = MetaData()
 
@@ -37,6 +37,9 @@ candidates = Table(
     Column("max_duos", Integer, nullable=False),
     Column("has_preferences", Boolean, nullable=False),
     Column("available_since", String(32), nullable=True),
+    # Legal items by kind ("criminal_record_extract", "insurance", ...): {"dated", "valid_until"}, dates only.
+    Column("legal", JSON, nullable=False, server_default="{}"),
+    Column("erased", Boolean, nullable=False, server_default=false()),  # personal data erased: out of the pool
 )
 
 participants = Table(

@@ -1,4 +1,5 @@
-"""What matching learns from recruitment's events: projects and the candidate pool.
+"""What matching learns from recruitment's events: projects and the candidate pool, with each
+volunteer's legal items (dates and kinds only) and whether their personal data was erased.
 
 Runs inside the consumer's transaction (idempotent through its checkpoint). Every step
 *sets* state, so replaying recruitment's history from the start rebuilds the same pool.
@@ -19,6 +20,7 @@ from shared.contracts.recruitment import (
     VolunteerEnquiryReceived,
     VolunteerJoinedDuo,
     VolunteerLeftDuo,
+    VolunteerLegalItemRecorded,
     VolunteerMadeAvailable,
     VolunteerPaused,
     VolunteerPersonalDataErased,
@@ -47,7 +49,7 @@ def on_event(conn: Connection, env: Envelope) -> None:
                 volunteer_id=event.volunteer_id, project_id=event.project_id, status="enquired",
                 municipality_nis=event.municipality_nis, home_nis=None, target_groups=[], languages=[], interests=[],
                 availability=[], travel=TravelRange.same_province.value, max_duos=0, has_preferences=False,
-                available_since=None)
+                available_since=None, legal={}, erased=False)
         case VolunteerMadeAvailable():
             _preferences(conn, event.volunteer_id, event.preferences,
                          status="available", available_since=format_time(env.occurred_at))
@@ -64,8 +66,17 @@ def on_event(conn: Connection, env: Envelope) -> None:
                              .values(status="available" if row.has_preferences else "enquired"))
         case VolunteerStopped():
             conn.execute(update(candidates).where(candidates.c.volunteer_id == event.volunteer_id).values(status="stopped"))
-        case VolunteerJoinedDuo() | VolunteerLeftDuo() | VolunteerPersonalDataErased():
-            pass  # recruitment's echo of our own duos, and erasure of data matching never had
+        case VolunteerLegalItemRecorded():
+            legal = conn.execute(select(candidates.c.legal).where(candidates.c.volunteer_id == event.volunteer_id)).scalar()
+            if legal is not None:  # dates and kinds only: what the screening for minors needs
+                conn.execute(update(candidates).where(candidates.c.volunteer_id == event.volunteer_id).values(legal={
+                    **legal, event.item.value: {"dated": event.dated.isoformat(),
+                                                "valid_until": event.valid_until.isoformat() if event.valid_until else None}}))
+        case VolunteerPersonalDataErased():
+            # Erased people leave the work: no longer offered for matching (running duos go on).
+            conn.execute(update(candidates).where(candidates.c.volunteer_id == event.volunteer_id).values(erased=True))
+        case VolunteerJoinedDuo() | VolunteerLeftDuo():
+            pass  # recruitment's echo of our own duos
         case _:
             _project_lifecycle(conn, env.type, event)
 

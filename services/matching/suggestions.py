@@ -8,7 +8,11 @@ the candidate pool (``Candidate``), the project's weights and "today".
   allows matching, the participant's target group is one the volunteer wants, they share
   a language, the participant lives within how far the volunteer travels (NIS
   hierarchy: municipality ⊂ arrondissement ⊂ province; Brussels counts as one province),
-  and the pair was not declined before nor ended in a mismatch or boundary problem.
+  and the pair was not declined before nor ended in a mismatch or boundary problem. For a
+  child, youth or family the volunteer must be cleared for work with minors: a recent
+  criminal-record extract (model 2) and valid insurance (``shared.screening``; the caller
+  decides the gaps for "today" and passes them in ``Candidate.screening_gaps``). A volunteer
+  whose personal data was erased is never a candidate.
 * **Score** (``evaluate``): the weighted mean, between 0 and 1, of five criteria —
   shared interests, overlapping availability slots (both as overlap coefficient
   |A∩B| / min(|A|,|B|)), distance class (same municipality 1, arrondissement ⅔,
@@ -32,6 +36,7 @@ import numpy as np
 from shared.contracts.common import Interest, PartOfDay, TargetGroup, TravelRange, Weekday
 from shared.contracts.matching import MatchingWeights
 from shared.municipalities import municipalities
+from shared.screening import ScreeningGap, works_with_minors
 from services.matching.vocabularies import en as label_en
 from services.matching.vocabularies import nl as label_nl
 
@@ -86,6 +91,8 @@ class Candidate:
     travel: str
     capacity_left: int
     available_since: date | None
+    screening_gaps: tuple[ScreeningGap, ...] = ()  # why not cleared for minors today (empty: cleared)
+    erased: bool = False
 
 
 @dataclass(frozen=True)
@@ -182,7 +189,10 @@ def violations(seeker: Seeker, candidate: Candidate) -> list[Violation]:
     if candidate.project_id != seeker.project_id:
         out.append(Violation("same_project", "De vrijwilliger hoort bij een ander project",
                              "The volunteer belongs to another project"))
-    if not candidate.available:
+    if candidate.erased:
+        out.append(Violation("erased", "De gegevens van deze vrijwilliger zijn gewist",
+                             "This volunteer's personal data has been erased"))
+    elif not candidate.available:
         out.append(Violation("volunteer_available", "Deze vrijwilliger is niet beschikbaar voor matching",
                              "This volunteer is not available for matching"))
     if candidate.capacity_left <= 0:
@@ -194,6 +204,8 @@ def violations(seeker: Seeker, candidate: Candidate) -> list[Violation]:
     if seeker.target_group not in candidate.target_groups:
         out.append(Violation("target_group", "De vrijwilliger wil niet met deze doelgroep werken",
                              "The volunteer does not want to work with this target group"))
+    if works_with_minors(seeker.target_group) and candidate.screening_gaps:
+        out.append(screening_violation(candidate.screening_gaps))
     if not (seeker.languages & candidate.languages):
         out.append(Violation("common_language", "Vrijwilliger en deelnemer hebben geen gemeenschappelijke taal",
                              "Volunteer and participant share no language"))
@@ -204,6 +216,13 @@ def violations(seeker: Seeker, candidate: Candidate) -> list[Violation]:
         out.append(Violation("tried_before", "Dit duo werd al afgewezen of liep mis",
                              "This pair was declined before or did not work out"))
     return out
+
+
+def screening_violation(gaps: Sequence[ScreeningGap]) -> Violation:
+    """Not cleared for a child, youth or family, saying which item and which date."""
+    return Violation("screening_minors",
+                     "Niet gescreend voor werk met minderjarigen: " + "; ".join(g.nl for g in gaps),
+                     "Not screened for work with minors: " + "; ".join(g.en for g in gaps))
 
 
 def feasible(seeker: Seeker, candidate: Candidate) -> bool:
@@ -336,7 +355,9 @@ def score_matrix(seekers: Sequence[Seeker], candidates: Sequence[Candidate],
     projects = {p: i for i, p in enumerate(sorted({s.project_id for s in seekers} | {c.project_id for c in candidates}))}
     same_project = (np.array([projects[s.project_id] for s in seekers])[:, None]
                     == np.array([projects[c.project_id] for c in candidates])[None, :])
-    available = np.array([c.available for c in candidates], dtype=bool)
+    available = np.array([c.available and not c.erased for c in candidates], dtype=bool)
+    minors = np.array([works_with_minors(s.target_group) for s in seekers], dtype=bool)
+    cleared = np.array([not c.screening_gaps for c in candidates], dtype=bool)
     has_room = np.array([c.capacity_left > 0 for c in candidates], dtype=bool)
     consent = np.array([s.consent for s in seekers], dtype=bool)
 
@@ -374,6 +395,7 @@ def score_matrix(seekers: Sequence[Seeker], candidates: Sequence[Candidate],
     scores = total / total_weight if total_weight else np.zeros((n, m))
 
     ok = same_project & available[None, :] & has_room[None, :] & consent[:, None] & target_ok & language_ok & travel_ok
+    ok &= ~minors[:, None] | cleared[None, :]
     column = {c.volunteer_id: j for j, c in enumerate(candidates)}
     for i, seeker in enumerate(seekers):
         for volunteer_id in seeker.tried:

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from sqlalchemy import Connection, func, select
 
 from shared.auth import NO_PROJECT_ACCESS, Principal, require_project, require_role
+from shared.clock import brussels_day
 from shared.contracts.common import ID, BirthDate, Day, Id, Line, MatchingPreferences, NisCode, TargetGroup, Text
 from shared.contracts.recruitment import (
     Gender,
@@ -34,6 +35,7 @@ from shared.contracts.recruitment import (
     TrainingKind,
 )
 from shared.domain import DomainError, InvalidInput, NotFound
+from shared.duplicates import identity_keys, refuse_likely_duplicate
 from shared.events.envelope import Actor, Envelope, Role
 from shared.events.registry import REGISTRY, DomainEvent
 from shared.eventstore import NewEvent
@@ -126,6 +128,9 @@ class ReceiveEnquiry(BaseModel):
     gender: Gender | None = None
     received_on: Day | None = Field(None, description="When the enquiry came in, if not today.")
     personal: PersonalData
+    confirmed_other_person: bool = Field(
+        False, description="The professional confirms this is not the person of an existing file with the same "
+        "name and birth date or e-mail address (otherwise such an enquiry is answered 409 with that file's number).")
 
 
 class HoldIntake(BaseModel):
@@ -235,7 +240,7 @@ class RecruitmentHandlers:
 
     def load_volunteer(self, conn: Connection, volunteer_id: str) -> tuple[Volunteer, list[StoredEvent]]:
         stored = self._stored(conn, volunteer_id, Volunteer.stream_type)
-        v = Volunteer.replay_dated(volunteer_id, [(self._decode(s), s.envelope.occurred_at.date()) for s in stored])
+        v = Volunteer.replay_dated(volunteer_id, [(self._decode(s), brussels_day(s.envelope.occurred_at)) for s in stored])
         return v, stored
 
     def _append(self, conn: Connection, aggregate: Project | Volunteer, news: list[NewEvent], *, actor: Actor,
@@ -249,7 +254,7 @@ class RecruitmentHandlers:
         for new in news:
             assert new.occurred_at is not None
             if isinstance(aggregate, Volunteer):
-                aggregate.apply(new.payload, new.occurred_at.date())
+                aggregate.apply(new.payload, brussels_day(new.occurred_at))
             else:
                 aggregate.apply(new.payload)
 
@@ -375,6 +380,12 @@ class RecruitmentHandlers:
         with self.write() as conn:
             project = self.load_project(conn, project_id)
             project.require_open()
+            keys = identity_keys(self.vault, cmd.personal.first_name, cmd.personal.last_name, cmd.personal.birth_date,
+                                 cmd.personal.email)
+            existing = conn.execute(select(name_index.c.volunteer_id).where(
+                name_index.c.project_id == project_id, name_index.c.token.in_(keys)).distinct()).scalars().all() if keys else []
+            refuse_likely_duplicate(existing, confirmed_other_person=cmd.confirmed_other_person,
+                                    what_nl="vrijwilliger", what_en="volunteer")
             volunteer = Volunteer(f"v-{uuid.uuid4().hex}")
             decided = volunteer.receive_enquiry(
                 project_id=project_id, channel=cmd.channel, municipality_nis=cmd.municipality_nis,
@@ -383,7 +394,8 @@ class RecruitmentHandlers:
             self.record_volunteer(conn, volunteer, decided, actor=principal.actor, correlation_id=correlation_id,
                                   sealed_data=cmd.personal.model_dump(mode="json"), occurred_on=cmd.received_on,
                                   unchanged=[(project.id, project.version)])  # not closed meanwhile
-            index_name(conn, self.vault, volunteer.id, project_id, cmd.personal.first_name, cmd.personal.last_name)
+            index_name(conn, self.vault, volunteer.id, project_id, cmd.personal.first_name, cmd.personal.last_name,
+                       cmd.personal.birth_date, cmd.personal.email)
         return volunteer
 
     def hold_intake(self, volunteer_id: str, cmd: HoldIntake, principal: Principal, correlation_id: uuid.UUID) -> Volunteer:
@@ -457,7 +469,8 @@ class RecruitmentHandlers:
             v, _ = self._volunteer_for(conn, volunteer_id, principal)
             self.record_volunteer(conn, v, v.change_personal_data(), actor=principal.actor,
                                   correlation_id=correlation_id, sealed_data=cmd.model_dump(mode="json"))
-            index_name(conn, self.vault, v.id, v.project_id or "", cmd.first_name, cmd.last_name)
+            index_name(conn, self.vault, v.id, v.project_id or "", cmd.first_name, cmd.last_name, cmd.birth_date,
+                       cmd.email)
         return v
 
     def erase(self, volunteer_id: str, principal: Principal, correlation_id: uuid.UUID) -> Volunteer:
@@ -534,7 +547,7 @@ class RecruitmentHandlers:
             "keep_warm_due": keep_warm_due(v.warm_since, today, self.options.keep_warm_days),
             "legal": self._legal_out(v.legal, v.works_with_minors, today),
             "legal_attention": [self._finding_out(f) for f in findings],
-            "personal_data_erased": v.erased, "personal": personal,
+            "personal_data_erased": v.erased, **_erased_label(v.erased), "personal": personal,
         }
 
     def _legal_out(self, legal: dict[LegalItem, LegalRecord], works_with_minors: bool, today: date) -> list[dict[str, Any]]:
@@ -606,7 +619,7 @@ class RecruitmentHandlers:
             "status": r["status"], "status_label": label("volunteer_status", r["status"]),
             "stage_since": r["stage_since"], "days_in_stage": self._days(r["stage_since"], today),
             "channel": r["channel"], "municipality_nis": r["municipality_nis"], "age_band": r["age_band"],
-            "active_duos": r["active_duos"], "personal_data_erased": r["erased"],
+            "active_duos": r["active_duos"], "personal_data_erased": r["erased"], **_erased_label(r["erased"]),
         } for r in rows]
         return _page(items, total, limit, offset)
 
@@ -618,7 +631,7 @@ class RecruitmentHandlers:
         cutoff = (today - timedelta(days=self.options.keep_warm_days)).isoformat()
         return (select(volunteers)
                 .where(volunteers.c.project_id == project_id, volunteers.c.status == str(VolunteerStatus.available),
-                       volunteers.c.warm_since < cutoff)
+                       volunteers.c.warm_since < cutoff, volunteers.c.erased.is_(False))
                 .order_by(volunteers.c.warm_since, volunteers.c.volunteer_id))
 
     def _alert_out(self, r: Any, personal: dict[str, Any], today: date) -> dict[str, Any]:
@@ -642,8 +655,8 @@ class RecruitmentHandlers:
         today = self.today()
         with reader(self.runtime.engine).connect() as conn:
             self._known_project(conn, project_id, principal)
-            rows = conn.execute(select(volunteers).where(
-                volunteers.c.project_id == project_id,
+            rows = conn.execute(select(volunteers).where(  # erased people leave the work: not shown as waiting
+                volunteers.c.project_id == project_id, volunteers.c.erased.is_(False),
                 volunteers.c.status.in_([str(s) for s in BOARD_STAGES]))).mappings().all()
             alert_query = self._alert_query(project_id, today)
             alert_total = conn.execute(select(func.count()).select_from(alert_query.subquery())).scalar_one()
@@ -700,8 +713,15 @@ class RecruitmentHandlers:
             page = flagged[offset:offset + limit]
             personal = self._personal(conn, [r["volunteer_id"] for r, _ in page])
         items = [{"volunteer_id": r["volunteer_id"], "name": self._name(personal.get(r["volunteer_id"])),
-                  "status": r["status"], "works_with_minors": r["works_with_minors"],
+                  **_erased_label(r["erased"]), "status": r["status"], "works_with_minors": r["works_with_minors"],
                   "findings": [self._finding_out(f) for f in findings]} for r, findings in page]
         return {**_page(items, len(flagged), limit, offset), "today": today.isoformat(),
                 "horizon_days": self.options.legal_horizon_days}
 
+
+ERASED = {"nl": "gewist", "en": "erased"}
+
+
+def _erased_label(erased: bool) -> dict[str, Any]:
+    """Where a list would show the person's name, an erased person reads "gewist / erased"."""
+    return {"name_label": ERASED} if erased else {}

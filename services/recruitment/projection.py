@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert
 
+from shared.clock import brussels_day
+from shared.duplicates import identity_keys
 from shared.events.registry import REGISTRY, DomainEvent
 from shared.eventstore.rows import put
 from shared.eventstore.store import EventStore
@@ -65,10 +67,14 @@ def save_volunteer(conn: Connection, v: Volunteer) -> None:
         forget_name(conn, v.id)
 
 
-def index_name(conn: Connection, vault: Vault, volunteer_id: str, project_id: str, first_name: str, last_name: str) -> None:
-    """Replace the volunteer's blind-index tokens with those of this name."""
+def index_name(conn: Connection, vault: Vault, volunteer_id: str, project_id: str, first_name: str, last_name: str,
+               birth_date: date | str | None = None, email: str | None = None) -> None:
+    """Replace the volunteer's blind-index tokens with those of this name, and the identity keys
+    (name with birth date, name with e-mail) that find a likely duplicate (``shared.duplicates``)."""
     forget_name(conn, volunteer_id)
+    born = date.fromisoformat(birth_date) if isinstance(birth_date, str) else birth_date
     tokens = vault.name_tokens(f"{first_name} {last_name}")
+    tokens += [k for k in identity_keys(vault, first_name, last_name, born, email) if k not in tokens]
     if tokens:
         conn.execute(insert(name_index), [{"volunteer_id": volunteer_id, "token": t, "project_id": project_id}
                                           for t in tokens])
@@ -94,7 +100,7 @@ def rebuild(conn: Connection, store: EventStore, vault: Vault) -> int:
             env = stored.envelope
             kinds[env.stream_id] = env.stream_type
             streams[env.stream_id].append((REGISTRY.decode(env.type, env.schema_version, env.payload),
-                                           env.occurred_at.date()))
+                                           brussels_day(env.occurred_at)))
             if env.type in PERSONAL_DATA_EVENTS and stored.sealed is not None:
                 latest_personal[env.stream_id] = stored.sealed
         after, read = batch[-1].envelope.position, read + len(batch)
@@ -106,5 +112,6 @@ def rebuild(conn: Connection, store: EventStore, vault: Vault) -> int:
             save_volunteer(conn, v)
             personal = None if v.erased else vault.open(stream_id, latest_personal.get(stream_id), conn)
             if personal:
-                index_name(conn, vault, v.id, v.project_id or "", personal["first_name"], personal["last_name"])
+                index_name(conn, vault, v.id, v.project_id or "", personal["first_name"], personal["last_name"],
+                           personal.get("birth_date"), personal.get("email"))
     return read

@@ -389,6 +389,25 @@ class FollowUpCallCompleted(DomainEvent):
     wellbeing: int | None = Field(None, ge=0, le=10)
 
 
+class CallCancelReason(StrEnum):
+    consent_withdrawn = "consent_withdrawn"
+
+
+@event("FollowUpCallCancelled", service=SERVICE, stream_type="followup_call")
+class FollowUpCallCancelled(DomainEvent):
+    """A scheduled call that will not be made: the participant withdrew consent to be called.
+
+    Recorded by follow-up itself when it learns the withdrawal from matching; a cancelled call
+    is neither due nor overdue and takes no attempts or outcome.
+    """
+
+    call_id: Id
+    duo_id: Id
+    project_id: Id
+    cancelled_on: date
+    reason: CallCancelReason
+
+
 # --------------------------------------------------------------------------- policy signals
 @event("PolicySignalRecorded", service=SERVICE, stream_type="policy_signal")
 class PolicySignalRecorded(DomainEvent):

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from shared.clock import brussels_day
 from tests.e2e.system import Api, eventually
 
 ADMIN, PRO, PRO_OTHER, COORDINATOR, AUDITOR = (
@@ -24,16 +26,30 @@ def register_project(api: Api, project_id: str, *, nis: str = "11002", region: s
     }), 201)
 
 
+_BORN = itertools.count()
+
+
+def today() -> date:
+    """The services' today: the calendar day in Belgium (from 22:00 or 23:00 UTC the next day)."""
+    return brussels_day(datetime.now(UTC))
+
+
+def _next_birth_date() -> str:
+    """A different birth date (in 1980) for each default volunteer: the same name and birth date twice
+    in a project is a likely duplicate, refused unless confirmed."""
+    return (date(1980, 1, 1) + timedelta(days=next(_BORN) % 360)).isoformat()
+
+
 def enquire(api: Api, project_id: str, *, token: str = PRO, nis: str = "11002",
             personal: dict[str, Any] | None = None, channel: str = "website") -> str:
     body = {"channel": channel, "municipality_nis": nis,
-            "personal": personal or {"first_name": "Test", "last_name": "Vrijwilliger", "birth_date": "1980-02-03"}}
+            "personal": personal or {"first_name": "Test", "last_name": "Vrijwilliger", "birth_date": _next_birth_date()}}
     return api.ok(api.post("recruitment", f"/projects/{project_id}/volunteers", token, body), 201)["volunteer_id"]
 
 
 def prepare(api: Api, volunteer_id: str, *, token: str = PRO, on: date | None = None) -> dict[str, Any]:
     """The recruitment steps before availability: intake, approved screening, one coaching session."""
-    day = (on or datetime.now(UTC).date()).isoformat()  # the services' "today" is the UTC date
+    day = (on or today()).isoformat()  # the services' "today" is the Belgian calendar day
     api.ok(api.post("recruitment", f"/volunteers/{volunteer_id}/intake", token, {"held_on": day}))
     api.ok(api.post("recruitment", f"/volunteers/{volunteer_id}/screening", token,
                     {"screened_on": day, "outcome": "approved"}))
@@ -54,6 +70,7 @@ def refer(api: Api, project_id: str, *, token: str = PRO, nis: str = "11002",
           personal: dict[str, Any] | None = None, timeout: float = 20) -> str:
     body = {"target_group": "individual_adult", "referrer_type": "social_services", "life_domains": ["isolation"],
             "municipality_nis": nis, "consent_recorded": True,
+            "consent_scopes": ["matching", "data_processing", "followup_contact"],  # may be called after the duo
             "personal": personal or {"first_name": "Test", "last_name": "Deelnemer"}}
 
     def attempt() -> httpx.Response:
@@ -79,7 +96,8 @@ def start_duo(api: Api, project_id: str, volunteer_id: str, participant_id: str,
               started_on: date | None = None) -> str:
     return api.ok(api.post("matching", f"/projects/{project_id}/duos", token, {
         "volunteer_id": volunteer_id, "participant_id": participant_id,
-        "started_on": (started_on or date.today() - timedelta(days=14)).isoformat(),
+        # not before the referral nor the availability, both recorded today
+        "started_on": (started_on or today()).isoformat(),
     }), 201)["duo_id"]
 
 
@@ -96,7 +114,7 @@ def accept(api: Api, duo_id: str, party: str, *, token: str = PRO) -> dict[str, 
 
 def kick_off(api: Api, duo_id: str, *, token: str = PRO, started_on: date | None = None,
              boundary_agreements: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"started_on": (started_on or datetime.now(UTC).date()).isoformat(),
+    body: dict[str, Any] = {"started_on": (started_on or today()).isoformat(),
                             "agreed_contacts_per_month": 2, "expected_duration_months": 12}
     if boundary_agreements is not None:
         body["boundary_agreements"] = boundary_agreements
@@ -116,12 +134,12 @@ def match_duo(api: Api, project_id: str, volunteer_id: str, participant_id: str,
 def end_duo(api: Api, duo_id: str, *, token: str = PRO, reason: str = "goals_reached", planned: bool = True,
             ended_on: date | None = None) -> dict[str, Any]:
     return api.ok(api.post("matching", f"/duos/{duo_id}/end", token, {
-        "ended_on": (ended_on or datetime.now(UTC).date()).isoformat(), "reason": reason, "planned": planned,
+        "ended_on": (ended_on or today()).isoformat(), "reason": reason, "planned": planned,
     }))
 
 
-def contact_body(*, note: str | None = None, minutes: Any = 60, days_ago: int = 1) -> dict[str, Any]:
-    body: dict[str, Any] = {"contact_date": (date.today() - timedelta(days=days_ago)).isoformat(),
+def contact_body(*, note: str | None = None, minutes: Any = 60, days_ago: int = 0) -> dict[str, Any]:
+    body: dict[str, Any] = {"contact_date": (today() - timedelta(days=days_ago)).isoformat(),
                             "minutes": minutes, "mode": "in_person", "activities": ["walk"]}
     if note is not None:
         body["note"] = note

@@ -135,7 +135,7 @@ KNOWN_DEVIATIONS: dict[tuple[str, str, str, str, str | None], str] = {
        for method, tail in (("GET", "duos"), ("GET", "boundary-signals"), ("GET", "cadence"), ("GET", "check-ins"),
                             ("GET", "coaching-sessions"), ("GET", "figures"), ("GET", "follow-up-calls"),
                             ("GET", "follow-up-calls/overdue"), ("GET", "policy-signals"),
-                            ("POST", "policy-signals"), ("PUT", "cadence"))},
+                            ("POST", "policy-signals"), ("PUT", "cadence"), ("GET", "today"))},
 }
 
 

@@ -122,7 +122,7 @@ def running_duo(api: Api, project_id: str) -> tuple[str, str, str]:
     participant_id = flows.refer(api, project_id, token=ADMIN)
     flows.wait_for_candidates(api, project_id, [volunteer_id], token=ADMIN)
     duo_id = flows.start_duo(api, project_id, volunteer_id, participant_id, token=ADMIN,
-                             started_on=date.today() - timedelta(days=30))
+                             started_on=flows.today())
     return duo_id, volunteer_id, participant_id
 
 
@@ -406,9 +406,9 @@ def test_duo_transitions_refused_with_409(api: Api) -> None:
 
     # end it; a second end is refused
     ended = api.ok(api.post("matching", f"/duos/{duo_id}/end", ADMIN,
-                            _with(VALID_END, ended_on=date.today().isoformat())))
+                            _with(VALID_END, ended_on=flows.today().isoformat())))
     assert ended["status"] == "ended"
-    check_error(api.post("matching", f"/duos/{duo_id}/end", ADMIN, _with(VALID_END, ended_on=date.today().isoformat())),
+    check_error(api.post("matching", f"/duos/{duo_id}/end", ADMIN, _with(VALID_END, ended_on=flows.today().isoformat())),
                 409, mentions=["already ended"], bilingual=True)
 
     # once follow-up has learned the end, contacts are refused

@@ -14,7 +14,6 @@ import time
 import uuid
 import warnings
 from collections.abc import Iterator
-from datetime import date, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -142,7 +141,7 @@ def running_duo(api: Api, project_id: str, *, volunteers: int = 1) -> tuple[str,
     flows.wait_for_candidates(api, project_id, volunteer_ids)
     participant_id = flows.refer(api, project_id)
     duo_id = flows.start_duo(api, project_id, volunteer_ids[0], participant_id,
-                             started_on=date.today() - timedelta(days=20))
+                             started_on=flows.today())
     return duo_id, volunteer_ids, participant_id
 
 
@@ -158,7 +157,7 @@ def test_a_duo_started_in_matching_receives_contacts_here(api: Api, signing_key:
 
     # the duo's own buddy, signed in with an OIDC token whose subject is their volunteer id
     own = buddy_token(signing_key, volunteer_ids[0], project_id)
-    made = api.ok(api.post("followup", f"/duos/{duo_id}/contacts", own, flows.contact_body(days_ago=2)), 201)
+    made = api.ok(api.post("followup", f"/duos/{duo_id}/contacts", own, flows.contact_body()), 201)
     contact = api.ok(api.get("followup", f"/duos/{duo_id}/contacts/{made['contact_id']}", PRO))
     assert contact["logged_by"] == "buddy"
     # another buddy of the project (not in this duo) may not
@@ -168,12 +167,12 @@ def test_a_duo_started_in_matching_receives_contacts_here(api: Api, signing_key:
 
     # a draft counts once submitted; a correction changes the figures like a direct entry
     draft = api.ok(api.post("followup", f"/duos/{duo_id}/contact-drafts", own,
-                            flows.contact_body(days_ago=3, minutes=30)), 201)["contact_id"]
+                            flows.contact_body(minutes=30)), 201)["contact_id"]
     before = api.ok(api.get("followup", f"/duos/{duo_id}", PRO))["contacts"]
     assert (before["logged"], before["draft"]) == (2, 1)
     api.ok(api.post("followup", f"/duos/{duo_id}/contacts/{draft}/submission", own))
     api.ok(api.post("followup", f"/duos/{duo_id}/contacts/{made['contact_id']}/correction", own,
-                    {**flows.contact_body(days_ago=2), "minutes": 120, "mode": "phone"}))
+                    {**flows.contact_body(), "minutes": 120, "mode": "phone"}))
     months = api.ok(api.get("followup", f"/duos/{duo_id}/figures", PRO))["months"]
     assert sum(m["contacts"] for m in months.values()) == 3
     assert sum(m["minutes"] for m in months.values()) == 60 + 120 + 30
@@ -188,7 +187,7 @@ def test_a_duo_ended_in_matching_gets_its_three_follow_up_calls(system: ServiceS
 
     # follow-up is down while matching ends the duo: the end waits on the bus
     system.stop("followup")
-    ended_on = date.today()
+    ended_on = flows.today()
     api.ok(api.post("matching", f"/duos/{duo_id}/end", PRO,
                     {"ended_on": ended_on.isoformat(), "reason": "goals_reached", "planned": True}))
     system.start("followup")

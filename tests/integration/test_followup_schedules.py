@@ -56,6 +56,7 @@ def test_cadence_and_calls_on_a_scripted_timeline_with_restarts(settings_factory
     clock = clock_at(date(2026, 1, 5))
     settings = followup_settings(settings_factory, consumer_name="fu-timeline")
     matching.start(DUO, volunteer_id=VOLUNTEER, participant_id=PARTICIPANT, started_on=date(2026, 1, 5))
+    matching.consent(PARTICIPANT, ["matching", "data_processing", "followup_contact"])
 
     # ---- first life: the duo starts; two contacts are due in the first 30 days
     app = make_app(settings, clock)
@@ -95,7 +96,7 @@ def test_cadence_and_calls_on_a_scripted_timeline_with_restarts(settings_factory
     matching.publish_now()
     app = make_app(settings, clock)
     with running(app) as client:
-        wait_consumed(app, 2)
+        wait_consumed(app, 3)  # the start, the consent to be called afterwards, the end
         assert scheduled_calls(app) == sorted(CALL_IDS)
         listed = ok(client.get(f"/projects/{PROJECT}/follow-up-calls", headers=PRO))["items"]
         assert [(c["months_after_end"], c["due_on"], c["status"]) for c in listed] == [

@@ -73,13 +73,22 @@ class MT:
         self.deliver(rc.ProjectRegistered(project_id=project_id, name="P", organisation="O", municipality_nis="11002",
                                           region="antwerpen-kempen", target_groups=list(target_groups)))
 
-    def volunteer(self, volunteer_id: str, project_id: str = P, *, nis: str = "11002", **prefs: Any) -> str:
+    def volunteer(self, volunteer_id: str, project_id: str = P, *, nis: str = "11002", cleared: bool = True,
+                  **prefs: Any) -> str:
+        """A volunteer made available; ``cleared``: with a recent extract (model 2) and insurance on file."""
         self.deliver(rc.VolunteerEnquiryReceived(volunteer_id=volunteer_id, project_id=project_id, channel="website",
                                                  municipality_nis=nis))
+        if cleared:
+            self.legal(volunteer_id, "criminal_record_extract", self.clock.today() - timedelta(days=10), project_id)
+            self.legal(volunteer_id, "insurance", self.clock.today() - timedelta(days=10), project_id)
         prefs.setdefault("target_groups", ["individual_adult"])
         self.deliver(rc.VolunteerMadeAvailable(volunteer_id=volunteer_id, project_id=project_id,
                                                preferences=MatchingPreferences(**prefs)))
         return volunteer_id
+
+    def legal(self, volunteer_id: str, item: str, dated: Any, project_id: str = P, valid_until: Any = None) -> None:
+        self.deliver(rc.VolunteerLegalItemRecorded(volunteer_id=volunteer_id, project_id=project_id, item=item,
+                                                   dated=dated, valid_until=valid_until))
 
     def call(self, method: str, path: str, token: str | None = PRO, body: Any = None, **params: Any) -> httpx.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
