@@ -166,6 +166,7 @@ _GOAL_PROGRESS = (update(goals)
 _GOAL_CLOSED = _set(goals, "goal_id", "closed_on", "closed_rec", "outcome")
 _CALL_COMPLETED = _set(followup_calls, "call_id", "outcome", "completed_rec", "still_in_contact", "network_change",
                        "wellbeing")
+_CALL_CANCELLED = delete(followup_calls).where(followup_calls.c.call_id == bindparam("k"))
 _POLICY_SUMMARY = _set(policy_signals, "signal_id", "theme", "summary", "summary_rec")
 _POLICY_SHREDDED = update(policy_signals).where(policy_signals.c.signal_id == bindparam("k")).values(
     summary=None, summary_rec=None)
@@ -463,6 +464,11 @@ def _call_completed(conn: Connection, e: fu.FollowUpCallCompleted, env: Meta) ->
         network_change=None if e.network_change is None else str(e.network_change), wellbeing=e.wellbeing)})
 
 
+def _call_cancelled(conn: Connection, e: fu.FollowUpCallCancelled, env: Meta) -> None:
+    """A call cancelled (consent withdrawn) is neither due nor open: it leaves the figures."""
+    conn.execute(_CALL_CANCELLED, {"k": e.call_id})
+
+
 def _policy_signal(conn: Connection, e: fu.PolicySignalRecorded, env: Meta) -> None:
     put(conn, policy_signals, signal_id=e.signal_id, project_id=e.project_id, theme=str(e.theme),
         observed_on=e.observed_on.isoformat(), observed_rec=_rec(env), summary=None, summary_rec=None)
@@ -602,6 +608,7 @@ HANDLERS: dict[str, Handler] = {
     "FollowUpCallScheduled": _call_scheduled,
     "FollowUpCallAttempted": _ignored,  # reports count calls due and their outcome
     "FollowUpCallCompleted": _call_completed,
+    "FollowUpCallCancelled": _call_cancelled,
     "PolicySignalRecorded": _policy_signal,
     "PolicySignalSummaryConfirmed": _policy_summary,
     "PolicySignalShredded": _policy_shredded,

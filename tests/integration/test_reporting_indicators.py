@@ -204,7 +204,7 @@ def test_coaching_boundaries_goals_calls_and_signals(flanders: dict[str, Any]) -
         ("improved", "improved"): 1, ("improved", TOTAL): 1, ("declined", "same"): 1, ("declined", TOTAL): 1,
         (TOTAL, "improved"): 1, (TOTAL, "same"): 1, (TOTAL, TOTAL): 2}
     assert stat(doc, "wellbeing_change_mean") == 1.0 and stat(doc, "network_change_mean") == 1.0
-    # follow-up calls due: x3 (Jan, open), x1 (Feb, reached, network grown), x2 (Mar, not reachable); x4 in April
+    # follow-up calls due: x3 (Jan, open), x1 (Feb, reached, network grown), x2 (Mar, not reachable); x4 in April; x5 (Feb) cancelled, so never due
     assert table(doc, "followup_calls_due", "by_period") == {JAN: 1, FEB: 1, MAR: 1, TOTAL: 3}
     assert nonzero(table(doc, "followup_calls_due", "call_status")) == {"reached_grown": 1, "not_reachable": 1,
                                                                         "open": 1, TOTAL: 3}

@@ -281,6 +281,9 @@ def script(*, corrected_directly: bool = False, erasures: bool = True) -> Script
                                     attempts=2), "2026-03-20", stream="x2")
     call("x3", "dz", "pC", "2026-01-31", "2025-10-31")
     call("x4", "dy", "pA", "2026-04-30", "2026-01-30")
+    call("x5", "dz", "pC", "2026-02-20", "2025-11-20")  # the participant withdraws consent: never due
+    fol(s, fu.FollowUpCallCancelled(call_id="x5", duo_id="dz", project_id="pC", cancelled_on=D("2026-02-10"),
+                                    reason=fu.CallCancelReason.consent_withdrawn), "2026-02-10", stream="x5")
 
     # policy signals
     def policy(ps: str, p: str, on: str, theme: str, summary: str | None = None) -> None:
