@@ -431,3 +431,37 @@ def settings_factory(
         return Settings(**kwargs)  # type: ignore[arg-type]
 
     return make
+
+
+# --------------------------------------------------------------------------- the staff register
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "own_staff_register: the services start without the demo people's staff register (tests/staff.py)")
+
+
+@pytest.fixture(autouse=True)
+def demo_staff_register(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Services started in this process (dev tokens on) begin with the demo people's staff register.
+
+    The dev tokens say who is calling; what they may do comes from the register, which a
+    service alone cannot learn. ``@pytest.mark.own_staff_register`` starts with none.
+    """
+    if request.node.get_closest_marker("own_staff_register"):
+        return
+    from shared.service import ServiceRuntime
+    from tests.staff import give_demo_staff
+
+    original = ServiceRuntime.start
+
+    async def start(self: ServiceRuntime) -> None:
+        migrate = self.migrate
+
+        def migrate_with_register() -> None:
+            migrate()
+            if self.settings.accepts_dev_tokens:
+                give_demo_staff(self.engine)
+
+        self.migrate = migrate_with_register  # type: ignore[method-assign]
+        await original(self)
+
+    monkeypatch.setattr(ServiceRuntime, "start", start)

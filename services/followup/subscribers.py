@@ -1,6 +1,7 @@
 """What follow-up learns from matching's events: the duo roster, the ends that schedule
 follow-up calls, whether a participant agreed to be called afterwards, and erasures that
-shred the participant's sealed notes here too.
+shred the participant's sealed notes here too; from recruitment's, only the staff register
+(who may do what here, ``shared.access``).
 
 Runs in the consumer's transaction (``(conn, envelope)``); the checkpoint moves in the
 same transaction, so every effect happens once. Unknown event types are skipped.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, update
 
+from shared import access
 from shared.contracts.matching import DuoEnded, DuoPaused, DuoResumed, DuoStarted
 from shared.events.envelope import Envelope
 from shared.events.registry import REGISTRY
@@ -41,6 +43,8 @@ class FollowupSubscriber:
         return self
 
     def __call__(self, conn: Connection, env: Envelope) -> None:
+        if access.on_event(conn, env):  # the staff register: who may do what here
+            return
         event = REGISTRY.decode_known(env.type, env.schema_version, env.payload)
         match event:
             case DuoStarted():

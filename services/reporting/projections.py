@@ -33,6 +33,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from shared import access
 from shared.contracts import followup as fu
 from shared.contracts import matching as mt
 from shared.contracts import recruitment as rc
@@ -58,6 +59,8 @@ Handler = Callable[[Connection, Any, Meta], None]
 
 def on_event(conn: Connection, env: Envelope) -> None:
     """The live consumer's entry: one validated envelope."""
+    if access.on_event(conn, env):  # the staff register: who may read which figures
+        return
     handler = HANDLERS.get(env.type)
     if handler is None or handler is _ignored:
         return  # an event type reporting does not count (or does not know yet)
