@@ -33,9 +33,10 @@ LANG_COOKIE = "buddy_lang"
 GRAINS = ("month", "quarter", "year")
 FORMATS = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            "csv": "text/csv; charset=utf-8"}
-READS_REPORTS = {"admin", "auditor", "coordinator", "professional"}
+READS_REPORTS = {"admin", "auditor", "coordinator", "government", "professional"}
+READS_STAFF = {"admin", "auditor"}
 ROLE_NAMES = {"admin": N_("Administrator"), "auditor": N_("Auditor"), "coordinator": N_("Regional coordinator"),
-              "professional": N_("Professional"), "buddy": N_("Buddy")}
+              "government": N_("Government"), "professional": N_("Professional"), "buddy": N_("Buddy")}
 
 
 class PageError(Exception):
@@ -82,7 +83,7 @@ class Web:
         self.production = production
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                                trim_blocks=True, lstrip_blocks=True)
-        self.env.globals.update(ROLE_NAMES=ROLE_NAMES, GRAINS=GRAINS, FORMATS=tuple(FORMATS))
+        self.env.globals.update(ROLE_NAMES=ROLE_NAMES, GRAINS=GRAINS, FORMATS=tuple(FORMATS), READS_STAFF=READS_STAFF)
 
     # ------------------------------------------------------------------ request context
     def context(self, request: Request) -> Ctx:
