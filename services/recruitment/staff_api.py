@@ -7,10 +7,11 @@ every staff member's history; anyone signed in reads their own role and scope
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Path, Query, Request, status
 
 from shared.auth import Principal
 from shared.contracts.staff import GrantedRole
+from shared.domain import NotFound
 from shared.parameters import PathId
 from shared.regions import regions
 from shared.service import correlation_of
@@ -71,8 +72,11 @@ def router(handlers: StaffHandlers, principal_of: Any) -> APIRouter:
         return _member(handlers.grant(staff_id, body, principal, correlation_of(request)))
 
     @api.delete("/staff/{staff_id}/roles/{role}", summary="Revoke a role (admin); the last admin keeps theirs")
-    def revoke(staff_id: PathId, role: GrantedRole, principal: Caller, request: Request) -> dict[str, Any]:
-        return _member(handlers.revoke(staff_id, role, principal, correlation_of(request)))
+    def revoke(staff_id: PathId, role: Annotated[str, Path(description="government, auditor or admin")],
+               principal: Caller, request: Request) -> dict[str, Any]:
+        if role not in GrantedRole.__members__:
+            raise NotFound("Rol", "Role", role)
+        return _member(handlers.revoke(staff_id, GrantedRole(role), principal, correlation_of(request)))
 
     @api.post("/staff/{staff_id}/projects", summary="Assign a professional to a project (admin)")
     def assign_project(staff_id: PathId, body: AssignProject, principal: Caller, request: Request) -> dict[str, Any]:
