@@ -54,7 +54,8 @@ def build(settings: Settings, clock: Clock | None = None, options: RecruitmentSe
         runtime,
         [router(handlers, principal_of), staff_router(StaffHandlers(runtime), principal_of)],
         title="Werving / Recruitment",
-        description="Projectregister en het traject van vrijwilligers / Project register and the volunteer journey.",
+        description="Projectregister, personeelsregister en het traject van vrijwilligers / "
+                    "Project register, staff register and the volunteer journey.",
     )
     app.state.handlers = handlers
     return app

@@ -83,6 +83,10 @@ def on_row(conn: Connection, kind: str, schema_version: int, payload: str, meta:
     version that JSON goes to the handler as is (what ``on_event`` gives it after
     validating); everything else is decoded (validated, upcast) as in ``on_event``.
     """
+    if kind in access.STAFF_EVENT_TYPES:  # the staff register, rebuilt with the figures
+        recorded = datetime.combine(date.fromisoformat(meta.rec), datetime.min.time(), tzinfo=UTC)
+        access.apply_staff_change(conn, kind, json.loads(payload), recorded)
+        return
     handler = HANDLERS.get(kind)
     if handler is None or handler is _ignored:
         return

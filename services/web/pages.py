@@ -214,7 +214,7 @@ def pages_router(web: Web) -> APIRouter:
     # ------------------------------------------------------------------ reports
     async def scope_choices(ctx: Ctx) -> ScopeChoices:
         data = await services.get("reporting", "/scopes", ctx.session.token)  # type: ignore[union-attr]
-        return ScopeChoices.of(data, ctx._)
+        return ScopeChoices.of(data, ctx._, ctx.lang)
 
     @api.get("/reports", response_class=HTMLResponse)
     async def dashboard(request: Request) -> Response:

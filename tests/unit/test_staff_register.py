@@ -177,3 +177,28 @@ class StaffMachine(RuleBasedStateMachine):
 
 TestStaffMachine = StaffMachine.TestCase
 TestStaffMachine.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
+
+
+def test_a_reporting_rebuild_learns_the_register_as_the_live_consumer_does(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """``buddy reporting rebuild`` projects stored rows, not envelopes: the staff register comes along."""
+    import json
+
+    from services.reporting.projections import Meta, on_event, on_row
+    from tests.staff import demo_staff_envelopes
+
+    envelopes = demo_staff_envelopes()
+    tables = []
+    for name, apply in (("live", lambda conn, env: on_event(conn, env)),
+                        ("rebuilt", lambda conn, env: on_row(conn, env.type, env.schema_version,
+                                                             json.dumps(env.payload),
+                                                             Meta(str(env.event_id), "2024-01-01", "2024-01-01")))):
+        engine = make_engine(f"sqlite:///{tmp_path / name}.db")
+        migrate(engine, None)
+        with engine.begin() as conn:
+            for env in envelopes:
+                apply(conn, env)
+        with engine.connect() as conn:
+            tables.append({r.staff_id: StaffAccess.of_row(r).as_dict() for r in conn.execute(select(staff_access))})
+    assert tables[0] == tables[1]
+    assert tables[0]["s-dev-coordinator"]["role"] == "coordinator"
+    assert tables[0]["s-dev-government"]["role"] == "government"
