@@ -175,7 +175,8 @@ class AccessRegister:
         self.engine = engine
         self.bootstrap_admins = frozenset(bootstrap_admins)
         self.ttl_s, self.size = ttl_s, size
-        self._resolved: dict[str, tuple[Any, float]] = {}  # subject -> (StaffAccess | None, valid until)
+        # (subject, the token's role) -> (Principal or NoAccess, valid until)
+        self._resolved: dict[tuple[str, Role], tuple[Any, float]] = {}
         self._lock = threading.Lock()
         event.listen(engine, "commit", self._committed)
 
@@ -214,24 +215,27 @@ class AccessRegister:
 
     def cached(self, identity: Any) -> Any:
         """The principal resolved a moment ago, without I/O; None when it must be looked up."""
-        entry = self._resolved.get(identity.actor.id)
-        if entry is None or time.monotonic() >= entry[1]:
+        entry = self._resolved.get((identity.actor.id, identity.role))
+        if entry is None or time.monotonic() >= entry[1] or isinstance(entry[0], NoAccess):
             return None
-        try:
-            return self._principal(identity, entry[0])
-        except NoAccess:
-            return None
+        return entry[0]
 
     def resolve(self, identity: Any) -> Any:
         """The identity's principal from the register (may read the database); ``NoAccess`` without a role."""
-        subject = identity.actor.id
-        entry = self._resolved.get(subject)
-        if entry is not None and time.monotonic() < entry[1]:
-            member = entry[0]
-        else:
+        key = (identity.actor.id, identity.role)
+        entry = self._resolved.get(key)
+        if entry is None or time.monotonic() >= entry[1]:
+            subject = identity.actor.id
             member = None if subject in self.bootstrap_admins else self._member(subject)
+            try:
+                outcome: Any = self._principal(identity, member)
+            except NoAccess as refused:
+                outcome = refused
             with self._lock:
                 while len(self._resolved) >= self.size:
                     self._resolved.pop(next(iter(self._resolved)))
-                self._resolved[subject] = (member, time.monotonic() + self.ttl_s)
-        return self._principal(identity, member)
+                self._resolved[key] = (outcome, time.monotonic() + self.ttl_s)
+            entry = (outcome, 0.0)
+        if isinstance(entry[0], NoAccess):
+            raise NoAccess(identity.actor.id)
+        return entry[0]

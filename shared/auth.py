@@ -294,7 +294,8 @@ bearer_scheme = HTTPBearer(
     auto_error=False,
     scheme_name="bearer",
     description="OIDC access token (RS256); on the embedded development system (`buddy run`) also a dev "
-    "token such as `dev-professional`.",
+    "token such as `dev-professional`. The token says who is calling; what they may do comes from the staff "
+    "register (403 for a signed-in subject it does not know).",
 )
 
 
