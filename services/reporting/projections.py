@@ -554,6 +554,8 @@ HANDLERS: dict[str, Handler] = {
     "VolunteerLegalItemRecorded": _ignored,
     "VolunteerPersonalDataChanged": _ignored,
     "VolunteerPersonalDataErased": _ignored,
+    # the staff register: no figure; applied to staff_access before these handlers (shared.access)
+    **{kind: _ignored for kind in access.STAFF_EVENT_TYPES},
     # matching
     "ParticipantReferred": _referred,
     "ParticipantIntakeHeld": _participant_intake,
