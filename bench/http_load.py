@@ -75,10 +75,20 @@ def contact_body() -> dict[str, Any]:
 
 
 def register_project(urls: dict[str, str]) -> None:
-    _ok(httpx.post(f"{urls['recruitment']}/projects", headers={**_auth(ADMIN), "Idempotency-Key": str(uuid.uuid4())},
+    """The project, and ``dev-professional`` as its professional in the staff register (as an admin would)."""
+    admin = {**_auth(ADMIN)}
+    _ok(httpx.post(f"{urls['recruitment']}/projects", headers={**admin, "Idempotency-Key": str(uuid.uuid4())},
                    timeout=30, json={
         "project_id": PROJECT, "name": "Benchproject", "organisation": "Benchvzw", "municipality_nis": "11002",
         "region": "antwerpen-kempen", "target_groups": ["individual_adult", "family"]}), 201)
+    staff = _ok(httpx.post(f"{urls['recruitment']}/staff", headers={**admin, "Idempotency-Key": str(uuid.uuid4())},
+                           timeout=30, json={"name": "Bench Begeleider", "email": "bench@example.org",
+                                             "subject": PRO}), 201)["staff_id"]
+    _ok(httpx.post(f"{urls['recruitment']}/staff/{staff}/projects", timeout=30,
+                   headers={**admin, "Idempotency-Key": str(uuid.uuid4())}, json={"project_id": PROJECT}))
+    for service, path in (("matching", f"/projects/{PROJECT}/candidates"), ("followup", f"/projects/{PROJECT}/duos")):
+        if service in urls:  # learned from the bus: wait until the professional is let in
+            _until(lambda url=f"{urls[service]}{path}": httpx.get(url, headers=_auth(PRO), timeout=30), 200)
 
 
 def set_up_duos(urls: dict[str, str], count: int) -> list[str]:

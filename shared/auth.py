@@ -6,6 +6,10 @@ identity provider. Those tokens are public (they are in this file), so they are 
 only where ``Settings.dev_token_refusals`` finds no reason against them: switched on
 explicitly (``buddy run`` does), and no production setting, OIDC issuer or service token
 in sight. A missing setting never lets them in.
+
+A token says who is calling; in the services what they may do comes from the staff
+register (``shared.access.AccessRegister``, given to the ``Authenticator``): the role and
+scope claims of a token, and the roles of the dev table, are not what the services check.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from fastapi import Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from shared.access import AccessRegister, NoAccess
 from shared.events.envelope import Actor, Role
 from shared.logging import get_logger
 from shared.settings import Settings
@@ -28,6 +33,7 @@ from shared.settings import Settings
 __all__ = [
     "DEV_TOKENS",
     "AuthenticationError",
+    "DEV_BOOTSTRAP_ADMIN",
     "authenticate_credentials",
     "AuthUnavailable",
     "Authenticator",
@@ -46,6 +52,8 @@ UNAUTHENTICATED = "Niet aangemeld of ongeldig token / Not signed in or invalid t
 UNAVAILABLE = "Aanmeldingsdienst niet bereikbaar / Sign-in service unavailable"
 NO_PROJECT_ACCESS = "Geen toegang tot dit project / No access to this project"
 NO_ROLE_ACCESS = "Geen toegang met deze rol / Not allowed with this role"
+#: The dev identity that is an admin without any event (the bootstrap admin of the embedded default).
+DEV_BOOTSTRAP_ADMIN = "dev-admin"
 
 
 class AuthenticationError(Exception):
@@ -76,7 +84,10 @@ class Principal(BaseModel):
         return self.role is Role.professional and project_id in self.projects
 
     def can_read_region(self, region: str) -> bool:
-        """Coordinators see their regions' (anonymised) figures; admins and auditors all."""
+        """Coordinators see their regions' (anonymised) figures; admins and auditors all.
+
+        The government reads Flanders' figures (regions as its rows), no one region's report.
+        """
         if self.role in (Role.admin, Role.auditor):
             return True
         return self.role is Role.coordinator and region in self.regions
@@ -91,14 +102,22 @@ def _principal(actor_id: str, role: Role, projects: Iterable[str] = (), regions:
 
 
 def dev_principals() -> dict[str, Principal]:
-    """The fixed dev identities; the token doubles as the pseudonymous actor id."""
+    """The fixed dev identities; the token doubles as the pseudonymous actor id.
+
+    Identities only: the role here is what the demo's staff register gives them (shown on
+    the sign-in page), not what they may do. The services take that from the staff register
+    (``shared.access``), where the demo load records these people's roles and assignments as
+    events; only ``dev-admin`` is an admin without them, as the embedded default's bootstrap
+    admin. The buddy is no staff member: a buddy's scope is their own duos.
+    """
     return {
         "dev-admin": _principal("dev-admin", Role.admin),
-        "dev-professional": _principal("dev-professional", Role.professional, {"demo-antwerpen", "demo-gent"}),
-        "dev-professional-other": _principal("dev-professional-other", Role.professional, {"demo-brugge"}),
-        "dev-coordinator": _principal("dev-coordinator", Role.coordinator, regions={"antwerpen-kempen"}),
+        "dev-professional": _principal("dev-professional", Role.professional),
+        "dev-professional-other": _principal("dev-professional-other", Role.professional),
+        "dev-coordinator": _principal("dev-coordinator", Role.coordinator),
+        "dev-government": _principal("dev-government", Role.government),
         "dev-auditor": _principal("dev-auditor", Role.auditor),
-        "dev-buddy": _principal("dev-buddy", Role.buddy, {"demo-antwerpen"}),
+        "dev-buddy": _principal("dev-buddy", Role.buddy),
     }
 
 
@@ -214,7 +233,8 @@ class Authenticator:
     retired is still accepted.
     """
 
-    def __init__(self, settings: Settings, *, cache_ttl_s: float = 60, cache_size: int = 4096) -> None:
+    def __init__(self, settings: Settings, *, access: AccessRegister | None = None, cache_ttl_s: float = 60,
+                 cache_size: int = 4096) -> None:
         # Decided from the whole settings at construction: a mutated ``dev_tokens`` flag
         # alone (or a production Settings object flipped afterwards) never lets them in.
         self.dev_tokens = settings.accepts_dev_tokens
@@ -227,9 +247,16 @@ class Authenticator:
         self.cache_ttl_s, self.cache_size = cache_ttl_s, cache_size
         self._verified: dict[str, tuple[Principal, float]] = {}  # token -> (principal, valid until)
         self._lock = threading.Lock()
+        self.access = access  # the staff register: what a caller may do (None: the token's own claims)
 
     def known(self, token: str) -> Principal | None:
-        """Without I/O or signature checks: a dev token, or a JWT verified a moment ago."""
+        """Without I/O or signature checks: a dev token, or a JWT verified a moment ago (and its scope resolved)."""
+        identity = self._known_identity(token)
+        if identity is None or self.access is None:
+            return identity
+        return self.access.cached(identity)
+
+    def _known_identity(self, token: str) -> Principal | None:
         principal = self._dev.get(token)
         if principal is not None:
             return principal
@@ -243,7 +270,13 @@ class Authenticator:
         return None
 
     def authenticate(self, token: str) -> Principal:
-        principal = self.known(token)
+        """The caller's principal; ``AuthenticationError`` (401), or ``NoAccess`` (403) for no staff member."""
+        identity = self.identify(token)
+        return identity if self.access is None else self.access.resolve(identity)
+
+    def identify(self, token: str) -> Principal:
+        """Who the token names (its claims as they are), before the staff register says what they may do."""
+        principal = self._known_identity(token)
         if principal is not None:
             return principal
         if self.jwt is not None and token.count(".") == 2:
@@ -261,7 +294,8 @@ bearer_scheme = HTTPBearer(
     auto_error=False,
     scheme_name="bearer",
     description="OIDC access token (RS256); on the embedded development system (`buddy run`) also a dev "
-    "token such as `dev-professional`.",
+    "token such as `dev-professional`. The token says who is calling; what they may do comes from the staff "
+    "register (403 for a signed-in subject it does not know).",
 )
 
 
@@ -285,6 +319,9 @@ def authenticate_credentials(auth: Authenticator, credentials: HTTPAuthorization
     except AuthUnavailable as exc:
         log.warning("authentication_unavailable", reason=str(exc))
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=UNAVAILABLE) from None
+    except NoAccess as exc:
+        log.info("authorisation_refused", reason="no staff role")  # the subject is pseudonymous, still not logged
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=str(exc)) from None
 
 
 def principal_dependency(auth: Authenticator) -> Callable[..., Awaitable[Principal]]:

@@ -1,13 +1,15 @@
 """The demo data set, loaded through the public APIs exactly as a user would.
 
-Two parts. A handful of people in three projects walk every path once (a proposal
-accepted and kicked off, a duo registered, people still waiting). Then a year of work
-in the regional coordinator's region (Antwerpen-Kempen, project ``demo-antwerpen``):
-volunteers enquiring every month and going through intake, screening, coaching and the
-legal items, participants referred, duos started over the months with their contacts,
-group coaching and intervision. That second part is big enough that the coordinator's
-figures page shows real numbers under the default disclosure threshold (10) instead of
-hidden cells: a demo of the reports must show figures, not only dashes.
+Three parts. The demo people's roles and assignments are recorded in the staff register
+first (by the bootstrap admin, ``dev-admin``), as an admin would. Then a handful of people
+in three projects walk every path once (a proposal accepted and kicked off, a duo
+registered, people still waiting). Then a year of work in the regional coordinator's
+region (Antwerpen-Kempen, project ``demo-antwerpen``): volunteers enquiring every month and
+going through intake, screening, coaching and the legal items, participants referred, duos
+started over the months with their contacts, group coaching and intervision. That last part
+is big enough that the coordinator's figures page shows real numbers under the default
+disclosure threshold (10) instead of hidden cells: a demo of the reports must show figures,
+not only dashes.
 
 The year is loaded with a few calls in flight at once (the services take them
 concurrently; every call carries its own ``Idempotency-Key``), so it adds well under a
@@ -29,6 +31,17 @@ from typing import Any
 import httpx
 
 from shared.clock import brussels_day
+#: The demo people's place in the staff register: (sign-in subject, name, e-mail, roles, projects, regions).
+#: The dev tokens name who they are; these assignments, recorded as events by the demo load
+#: (``load_demo_staff``), say what they may do. ``dev-admin`` is the bootstrap admin besides.
+DEMO_STAFF: list[tuple[str, str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = [
+    ("dev-admin", "An Peeters", "an.peeters@example.org", ("admin",), (), ()),
+    ("dev-professional", "Jonas Claes", "jonas.claes@example.org", (), ("demo-antwerpen", "demo-gent"), ()),
+    ("dev-professional-other", "Sara Janssens", "sara.janssens@example.org", (), ("demo-brugge",), ()),
+    ("dev-coordinator", "Wim Maes", "wim.maes@example.org", (), (), ("antwerpen-kempen",)),
+    ("dev-government", "Els Wouters", "els.wouters@example.org", ("government",), (), ()),
+    ("dev-auditor", "Lotte Jacobs", "lotte.jacobs@example.org", ("auditor",), (), ()),
+]
 
 PROJECTS = [
     ("demo-antwerpen", "Buddywerking Antwerpen (demo)", "11002", "antwerpen-kempen"),
@@ -117,6 +130,47 @@ def _match(client: httpx.Client, url: str, project_id: str, volunteer_id: str, p
     return duo_id
 
 
+def load_demo_staff(client: httpx.Client, recruitment_url: str) -> int:
+    """The demo people's invitations, roles and assignments, through the staff API as the bootstrap admin.
+
+    Each person once: someone already signing in with their subject is left as they are.
+    Returns how many were invited.
+    """
+    known = _call(client, "GET", f"{recruitment_url}/staff", "dev-admin")
+    known.raise_for_status()
+    subjects = {m["subject"] for m in known.json()["items"]}
+    invited = 0
+    for subject, name, email, roles, projects, regions in DEMO_STAFF:
+        if subject in subjects:
+            continue
+        created = _call(client, "POST", f"{recruitment_url}/staff", "dev-admin",
+                        {"name": name, "email": email, "subject": subject})
+        created.raise_for_status()
+        staff = f"{recruitment_url}/staff/{created.json()['staff_id']}"
+        for role in roles:
+            _call(client, "POST", f"{staff}/roles", "dev-admin", {"role": role}).raise_for_status()
+        for project_id in projects:
+            _call(client, "POST", f"{staff}/projects", "dev-admin", {"project_id": project_id}).raise_for_status()
+        for region in regions:
+            _call(client, "POST", f"{staff}/regions", "dev-admin", {"region": region}).raise_for_status()
+        invited += 1
+    return invited
+
+
+def _wait_for_scope(client: httpx.Client, urls: dict[str, str], timeout_s: float) -> None:
+    """The other services learn the staff register from the bus: wait until each answers by it."""
+    project = PROJECTS[0][0]
+    probes = [(f"{urls['matching']}/projects/{project}/candidates", "dev-professional"),
+              (f"{urls['followup']}/projects/{project}/duos", "dev-professional"),
+              (f"{urls['reporting']}/scopes", "dev-coordinator")]
+    deadline = time.monotonic() + timeout_s
+    for url, token in probes:
+        while _call(client, "GET", url, token).status_code == 403:  # 404: the project is not learned yet, fine
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} did not learn the staff register within {timeout_s} s")
+            time.sleep(0.2)
+
+
 def load_demo(urls: dict[str, str], *, volunteers_per_project: int = 4, timeout_s: float = 30,
               year: bool = True) -> str:
     """The demo people, then (``year``) a year of work in Antwerpen-Kempen; a line saying what was loaded."""
@@ -124,12 +178,15 @@ def load_demo(urls: dict[str, str], *, volunteers_per_project: int = 4, timeout_
     with httpx.Client(timeout=10) as client:
         first = _call(client, "GET", f"{urls['recruitment']}/projects/{PROJECTS[0][0]}", "dev-admin")
         if first.status_code == 200:
+            load_demo_staff(client, urls["recruitment"])  # a register left unfinished is completed
             return "Demodata zijn al geladen / Demo data already loaded."
         for project_id, name, nis, region in PROJECTS:
             _call(client, "POST", f"{urls['recruitment']}/projects", "dev-admin", {
                 "project_id": project_id, "name": name, "organisation": "Demo vzw", "municipality_nis": nis,
                 "region": region, "target_groups": ["individual_adult", "family"],
             }).raise_for_status()
+        load_demo_staff(client, urls["recruitment"])
+        _wait_for_scope(client, urls, timeout_s)
         duos = contacts = 0
         for project_id, _, nis, _ in PROJECTS[:2]:  # dev-professional works in these two
             for i in range(volunteers_per_project):

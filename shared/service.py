@@ -36,6 +36,7 @@ from sqlalchemy import Connection, event, text
 from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.access import AccessRegister
 from shared.auth import (
     UNAUTHENTICATED,
     Authenticator,
@@ -90,7 +91,9 @@ class ServiceRuntime:
             Vault(self.engine, settings.key_bytes("master_key"), settings.key_bytes("blind_index_key"))
             if writes_events else None
         )
-        self.authenticator = Authenticator(settings)
+        # What a caller may do comes from the staff register this service learns (shared.access).
+        self.access = AccessRegister(self.engine, bootstrap_admins=settings.bootstrap_admin_subjects())
+        self.authenticator = Authenticator(settings, access=self.access)
         if not settings.redis_url:
             raise ValueError("BUDDY_REDIS_URL is not set: start the system with `make run` or point it at a Redis")
         self.broker = make_broker(settings.redis_url)

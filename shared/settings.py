@@ -116,6 +116,12 @@ class Settings(BaseSettings):
     oidc_issuer: str | None = None
     oidc_audience: str | None = None
     oidc_jwks_url: str | None = None
+    bootstrap_admins: str = Field(
+        "",
+        description="Comma-separated identity provider subjects (`sub`) that are admins without any staff "
+        "register event: the first admin of a new installation, who records the staff (docs/operations.md). "
+        "Where dev tokens are accepted, `dev-admin` is one as well.",
+    )
 
     @model_validator(mode="after")
     def _production_is_strict(self) -> "Settings":
@@ -157,6 +163,13 @@ class Settings(BaseSettings):
     def accepts_dev_tokens(self) -> bool:
         """Development access: the dev tokens, the default service token, open /metrics and API docs."""
         return not self.dev_token_refusals()
+
+    def bootstrap_admin_subjects(self) -> frozenset[str]:
+        """The bootstrap admins: the setting's subjects, and ``dev-admin`` where dev tokens are accepted."""
+        subjects = {part.strip() for part in self.bootstrap_admins.split(",") if part.strip()}
+        if self.accepts_dev_tokens:
+            subjects.add("dev-admin")
+        return frozenset(subjects)
 
     @property
     def uses_public_service_token(self) -> bool:

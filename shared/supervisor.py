@@ -162,9 +162,14 @@ def run_system(settings: Settings, *, demo: bool, base_port: int | None = None) 
             print("\nDev tokens refused / geweigerd: " + "; ".join(refusals))
         else:
             print("\nDev tokens (Authorization: Bearer <token>), only on this embedded default:")
+            from shared.demo import DEMO_STAFF
+
+            assigned = {subject: ", ".join(projects + regions) for subject, _, _, _, projects, regions in DEMO_STAFF}
             for token, principal in dev_principals().items():
-                scope = ", ".join(sorted(principal.projects | principal.regions)) or "-"
-                print(f"  {token:<24} {principal.role.value:<13} {scope}")
+                scope = assigned.get(token, "-") if demo else "-"
+                print(f"  {token:<24} {principal.role.value:<13} {scope or '-'}")
+            if not demo:
+                print("  (zonder demo: enkel dev-admin heeft rechten / without the demo only dev-admin may act)")
         print("\nCtrl-C stopt alles / stops everything.", flush=True)
         while not stopping:
             for name, proc in procs.items():

@@ -431,3 +431,48 @@ def settings_factory(
         return Settings(**kwargs)  # type: ignore[arg-type]
 
     return make
+
+
+# --------------------------------------------------------------------------- the staff register
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "own_staff_register: the services start without the demo people's staff register (tests/staff.py)")
+
+
+_OWN_REGISTER = {"on": False}  # set for a test marked own_staff_register
+
+
+@pytest.fixture(autouse=True, scope="session")
+def demo_staff_register() -> Iterator[None]:
+    """Services started in this process (dev tokens on) begin with the demo people's staff register.
+
+    The dev tokens say who is calling; what they may do comes from the register, which a
+    service alone cannot learn (tests/staff.py). Session-wide, so that services a module
+    shares start with it too; ``@pytest.mark.own_staff_register`` starts with none.
+    """
+    from shared.service import ServiceRuntime
+    from tests.staff import give_demo_staff
+
+    original = ServiceRuntime.start
+
+    async def start(self: ServiceRuntime) -> None:
+        migrate = self.migrate
+
+        def migrate_with_register() -> None:
+            migrate()
+            if self.settings.accepts_dev_tokens and not _OWN_REGISTER["on"]:
+                give_demo_staff(self.engine)
+
+        self.migrate = migrate_with_register  # type: ignore[method-assign]
+        await original(self)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(ServiceRuntime, "start", start)
+        yield
+
+
+@pytest.fixture(autouse=True)
+def own_staff_register(request: pytest.FixtureRequest) -> Iterator[None]:
+    _OWN_REGISTER["on"] = request.node.get_closest_marker("own_staff_register") is not None
+    yield
+    _OWN_REGISTER["on"] = False

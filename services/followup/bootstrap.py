@@ -19,7 +19,7 @@ from services.followup.read_models import participants, roster
 from services.followup.subscribers import FollowupSubscriber
 
 NAME = "followup"
-UPSTREAMS = ("matching", "recruitment")
+UPSTREAMS = ("matching", "recruitment")  # recruitment: only for the staff register (shared.access)
 
 
 def subject_projects(conn: Connection, subject_id: str) -> set[str]:

@@ -2,7 +2,8 @@
 follow-up calls, whether a participant agreed to be called afterwards (a withdrawal cancels
 the calls still to be made), the participant's target group, and erasures that shred the
 participant's sealed notes here too. From recruitment's events: each volunteer's legal items
-(dates and kinds only), so the Today list warns when a screening lapses during a duo.
+(dates and kinds only), so the Today list warns when a screening lapses during a duo, and the
+staff register (who may do what here, ``shared.access``).
 
 Runs in the consumer's transaction (``(conn, envelope)``); the checkpoint moves in the
 same transaction, so every effect happens once. Unknown event types are skipped.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select, update
 
+from shared import access
 from shared.clock import brussels_day
 from shared.contracts.matching import DuoEnded, DuoPaused, DuoResumed, DuoStarted, ParticipantReferred
 from shared.contracts.recruitment import VolunteerLegalItemRecorded
@@ -45,6 +47,8 @@ class FollowupSubscriber:
         return self
 
     def __call__(self, conn: Connection, env: Envelope) -> None:
+        if access.on_event(conn, env):  # the staff register: who may do what here
+            return
         event = REGISTRY.decode_known(env.type, env.schema_version, env.payload)
         match event:
             case DuoStarted():

@@ -1,5 +1,6 @@
-"""What matching learns from recruitment's events: projects and the candidate pool, with each
-volunteer's legal items (dates and kinds only) and whether their personal data was erased.
+"""What matching learns from recruitment's events: projects, the candidate pool (with each
+volunteer's legal items, dates and kinds only, and whether their personal data was erased)
+and the staff register.
 
 Runs inside the consumer's transaction (idempotent through its checkpoint). Every step
 *sets* state, so replaying recruitment's history from the start rebuilds the same pool.
@@ -14,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, select, update
 
+from shared import access
 from shared.contracts.common import MatchingPreferences, TravelRange
 from shared.contracts.recruitment import (
     ProjectRegistered,
@@ -37,6 +39,8 @@ from services.matching.read_models import candidates, projects
 
 
 def on_event(conn: Connection, env: Envelope) -> None:
+    if access.on_event(conn, env):  # the staff register: who may do what here
+        return
     event = REGISTRY.decode_known(env.type, env.schema_version, env.payload)
     if event is None:
         return

@@ -1,4 +1,4 @@
-"""Wires the recruitment service: runtime, subscriber to matching, handlers, HTTP."""
+"""Wires the recruitment service: runtime, subscriber to matching, handlers, HTTP, the staff register."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from shared.settings import Settings
 from services.recruitment.api import router
 from services.recruitment.config import RecruitmentSettings
 from services.recruitment.handlers import RecruitmentHandlers
+from services.recruitment.staff_api import router as staff_router
+from services.recruitment.staff_handlers import StaffHandlers
 from services.recruitment.projection import rebuild
 from services.recruitment.read_models import projects, volunteers
 from services.recruitment.subscribers import MatchingEvents
@@ -47,11 +49,13 @@ def build(settings: Settings, clock: Clock | None = None, options: RecruitmentSe
     runtime = RecruitmentRuntime(NAME, settings, upstreams=UPSTREAMS, handler=subscriber, clock=clock)
     handlers = RecruitmentHandlers(runtime, options or RecruitmentSettings())
     subscriber.bind(handlers)
+    principal_of = principal_dependency(runtime.authenticator)
     app = create_app(
         runtime,
-        [router(handlers, principal_dependency(runtime.authenticator))],
+        [router(handlers, principal_of), staff_router(StaffHandlers(runtime), principal_of)],
         title="Werving / Recruitment",
-        description="Projectregister en het traject van vrijwilligers / Project register and the volunteer journey.",
+        description="Projectregister, personeelsregister en het traject van vrijwilligers / "
+                    "Project register, staff register and the volunteer journey.",
     )
     app.state.handlers = handlers
     return app

@@ -44,6 +44,7 @@ from shared.eventstore.store import StoredEvent
 from shared.eventstore.tables import events as event_log
 from shared.eventstore.tables import store_head
 from shared.municipalities import lookup
+from shared.regions import is_region, unknown_region_message
 from shared.service import ServiceRuntime
 from services.recruitment.config import RecruitmentSettings
 from services.recruitment.domain import (
@@ -85,7 +86,7 @@ class RegisterProject(BaseModel):
     name: Line = Field(min_length=1, max_length=200)
     organisation: Line = Field(min_length=1, max_length=200)
     municipality_nis: NisCode
-    region: Line = Field(min_length=1, max_length=100)
+    region: Line = Field(min_length=1, max_length=100, description="A region code of the fixed list (GET /regions).")
     target_groups: list[TargetGroup] = Field(min_length=1)
     funded_from: Day | None = None
     funded_until: Day | None = None
@@ -182,6 +183,11 @@ class KeepWarm(BaseModel):
 def _municipality(nis: str, field: str = "municipality_nis") -> None:
     if lookup(nis) is None:
         raise InvalidInput(f"Onbekende NIS-code {nis} / Unknown municipality code {nis}", field=field)
+
+
+def _region(code: str) -> None:
+    if not is_region(code):
+        raise InvalidInput(unknown_region_message(code), field="region")
 
 
 def _midnight(day: date) -> datetime:
@@ -297,6 +303,7 @@ class RecruitmentHandlers:
     def register_project(self, cmd: RegisterProject, principal: Principal, correlation_id: uuid.UUID) -> Project:
         require_role(principal, Role.admin)
         _municipality(cmd.municipality_nis)
+        _region(cmd.region)
         with self.write() as conn:
             project = self.load_project(conn, cmd.project_id)
             if not project.exists and self.runtime.store.load(cmd.project_id, conn):  # a volunteer's id, say
@@ -316,6 +323,8 @@ class RecruitmentHandlers:
                 raise InvalidInput(f"{field} mag niet leeg zijn / {field} cannot be empty", field=field)
         if "municipality_nis" in changes:
             _municipality(changes["municipality_nis"])
+        if "region" in changes:
+            _region(changes["region"])
         with self.write() as conn:
             project = self.load_project(conn, project_id)
             decided = project.change(**changes)

@@ -13,11 +13,13 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert
 
+from shared.access import apply_staff_event
 from shared.clock import brussels_day
 from shared.duplicates import identity_keys
 from shared.events.registry import REGISTRY, DomainEvent
 from shared.eventstore.rows import put
 from shared.eventstore.store import EventStore
+from shared.eventstore.tables import staff_access
 from shared.vault import Vault
 from services.recruitment.domain import Project, Volunteer
 from services.recruitment.read_models import name_index, projects, volunteers
@@ -86,7 +88,7 @@ def forget_name(conn: Connection, volunteer_id: str) -> None:
 
 def rebuild(conn: Connection, store: EventStore, vault: Vault) -> int:
     """Recreate every read-model row from the log (and the name index from the vault); returns events read."""
-    for table in (name_index, volunteers, projects):
+    for table in (name_index, volunteers, projects, staff_access):
         conn.execute(delete(table))
     streams: dict[str, list[tuple[DomainEvent, date]]] = defaultdict(list)
     kinds: dict[str, str] = {}
@@ -98,6 +100,8 @@ def rebuild(conn: Connection, store: EventStore, vault: Vault) -> int:
             break
         for stored in batch:
             env = stored.envelope
+            if apply_staff_event(conn, env):  # the staff register, in log order
+                continue
             kinds[env.stream_id] = env.stream_type
             streams[env.stream_id].append((REGISTRY.decode(env.type, env.schema_version, env.payload),
                                            brussels_day(env.occurred_at)))

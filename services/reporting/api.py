@@ -8,7 +8,7 @@
 * ``GET /reports``, ``GET /reports/{id}`` — published reports the caller may see.
 * ``GET /indicators``, ``GET /vocabularies`` — the catalogue behind every figure.
 
-Who sees what: government-wide figures (all of Flanders) only admins and auditors;
+Who sees what: government-wide figures (all of Flanders) admins, auditors and the government;
 a region's figures its coordinators; a project's figures its professionals and the
 coordinators of its region. Never a figure about fewer people than the threshold.
 """
@@ -40,6 +40,7 @@ from services.reporting.reports import Grain, OverviewParameters, buckets, build
 NO_REGION_ACCESS = "Geen toegang tot deze regio / No access to this region"
 NO_FLANDERS_ACCESS = "Geen toegang tot de cijfers van heel Vlaanderen / No access to the figures of all of Flanders"
 EVERYWHERE = (Role.admin, Role.auditor)
+FLANDERS = (*EVERYWHERE, Role.government)  # the government reads Flanders' figures, no project's or region's
 
 
 class SummaryRequest(BaseModel):
@@ -90,7 +91,7 @@ def check_overview_scope(conn: Connection, principal: Principal, *, region: str 
         if not principal.can_read_region(region):
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NO_REGION_ACCESS)
         return
-    if principal.role not in EVERYWHERE:
+    if principal.role not in FLANDERS:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NO_FLANDERS_ACCESS)
 
 

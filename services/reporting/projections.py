@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from shared import access
 from shared.contracts import followup as fu
 from shared.contracts import matching as mt
 from shared.contracts import recruitment as rc
@@ -59,6 +60,8 @@ Handler = Callable[[Connection, Any, Meta], None]
 
 def on_event(conn: Connection, env: Envelope) -> None:
     """The live consumer's entry: one validated envelope."""
+    if access.on_event(conn, env):  # the staff register: who may read which figures
+        return
     handler = HANDLERS.get(env.type)
     if handler is None or handler is _ignored:
         return  # an event type reporting does not count (or does not know yet)
@@ -81,6 +84,10 @@ def on_row(conn: Connection, kind: str, schema_version: int, payload: str, meta:
     version that JSON goes to the handler as is (what ``on_event`` gives it after
     validating); everything else is decoded (validated, upcast) as in ``on_event``.
     """
+    if kind in access.STAFF_EVENT_TYPES:  # the staff register, rebuilt with the figures
+        recorded = datetime.combine(date.fromisoformat(meta.rec), datetime.min.time(), tzinfo=UTC)
+        access.apply_staff_change(conn, kind, json.loads(payload), recorded)
+        return
     handler = HANDLERS.get(kind)
     if handler is None or handler is _ignored:
         return
@@ -574,6 +581,8 @@ HANDLERS: dict[str, Handler] = {
     "VolunteerLegalItemRecorded": _ignored,
     "VolunteerPersonalDataChanged": _ignored,
     "VolunteerPersonalDataErased": _volunteer_erased,
+    # the staff register: no figure; applied to staff_access before these handlers (shared.access)
+    **{kind: _ignored for kind in access.STAFF_EVENT_TYPES},
     # matching
     "ParticipantReferred": _referred,
     "ParticipantIntakeHeld": _participant_intake,

@@ -2,7 +2,8 @@
 
 Screens show names, not codes (``Antwerpen-Kempen``, not ``antwerpen-kempen``): the
 project titles come from the projects' registration events (public programme names, no
-personal data); a region's name from the fixed list below, else from its code. Only
+personal data); a region's names (Dutch and English) from the fixed list of regions
+(``shared.regions``), else from its code. Only
 what the caller may see is listed, by the same rules as the reports themselves
 (``outputs.access``), so the list itself leaks no project of another region.
 """
@@ -15,30 +16,15 @@ from pydantic import BaseModel
 from shared.auth import Principal
 from shared.eventstore.db import reader
 from shared.events.envelope import Role
+from shared.regions import region_name
 from shared.service import ServiceRuntime
-from services.reporting.outputs.access import EVERYWHERE, may_see_project
+from services.reporting.outputs.access import EVERYWHERE, FLANDERS, may_see_project
 from services.reporting.queries import project_register
-
-# The learning networks and provinces used as regions; an unknown code is shown capitalised.
-REGION_NAMES = {
-    "antwerpen-kempen": "Antwerpen-Kempen",
-    "gent-meetjesland": "Gent-Meetjesland",
-    "oost-vlaanderen": "Oost-Vlaanderen",
-    "west-vlaanderen": "West-Vlaanderen",
-    "vlaams-brabant": "Vlaams-Brabant",
-    "limburg": "Limburg",
-    "antwerpen": "Antwerpen",
-    "brussel": "Brussel",
-}
-
-
-def region_name(code: str) -> str:
-    return REGION_NAMES.get(code) or "-".join(part[:1].upper() + part[1:] for part in code.split("-"))
-
 
 class RegionOut(BaseModel):
     code: str
     name: str
+    name_en: str
 
 
 class ProjectOut(BaseModel):
@@ -46,6 +32,7 @@ class ProjectOut(BaseModel):
     title: str
     region: str
     region_name: str
+    region_name_en: str
 
 
 class Scopes(BaseModel):
@@ -70,10 +57,11 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
         else:
             region_codes = []
         return Scopes(
-            flanders=principal.role in EVERYWHERE,
-            regions=[RegionOut(code=c, name=region_name(c)) for c in region_codes],
+            flanders=principal.role in FLANDERS,
+            regions=[RegionOut(code=c, name=region_name(c), name_en=region_name(c, "en")) for c in region_codes],
             projects=sorted((ProjectOut(project_id=p.project_id, title=p.title, region=p.region,
-                                       region_name=region_name(p.region)) for p in visible),
+                                       region_name=region_name(p.region),
+                                       region_name_en=region_name(p.region, "en")) for p in visible),
                             key=lambda p: p.title.casefold()),
         )
 

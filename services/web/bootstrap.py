@@ -26,6 +26,7 @@ from services.web.config import WebSettings
 from services.web.i18n import N_
 from services.web.oidc import OidcSignIn
 from services.web.pages import PageError, SignInNeeded, Web, pages_router
+from services.web.staff import staff_router
 from services.web.reportstyle import report_css
 from services.web.security import HEADERS, SecurityHeaders
 from services.web.sessions import SessionStore
@@ -71,6 +72,7 @@ def build(settings: Settings, *, web_settings: WebSettings | None = None, clock:
     app = FastAPI(title="Buddywerking", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.web = web
     app.include_router(pages_router(web))
+    app.include_router(staff_router(web))
 
     @app.get("/static/{name:path}", include_in_schema=False)
     def asset(name: str) -> Response:

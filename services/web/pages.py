@@ -44,11 +44,12 @@ LANG_COOKIE = "buddy_lang"
 GRAINS = ("month", "quarter", "year")
 FORMATS = {"pdf": "application/pdf", "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
            "csv": "text/csv; charset=utf-8"}
-READS_REPORTS = {"admin", "auditor", "coordinator", "professional"}
+READS_REPORTS = {"admin", "auditor", "coordinator", "government", "professional"}
+READS_STAFF = {"admin", "auditor"}
 log = get_logger(__name__)
 REFRESH_CLAIM_S = 15.0  # how long one request may take to refresh a session's tokens before another may try
 ROLE_NAMES = {"admin": N_("Administrator"), "auditor": N_("Auditor"), "coordinator": N_("Regional coordinator"),
-              "professional": N_("Professional"), "buddy": N_("Buddy")}
+              "government": N_("Government"), "professional": N_("Professional"), "buddy": N_("Buddy")}
 
 
 SCOPES_FOR_S = 60.0  # how long a session's list of regions and projects is kept
@@ -144,7 +145,7 @@ class Web:
         self.production = production
         self.env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]),
                                trim_blocks=True, lstrip_blocks=True)
-        self.env.globals.update(ROLE_NAMES=ROLE_NAMES, GRAINS=GRAINS, FORMATS=tuple(FORMATS))
+        self.env.globals.update(ROLE_NAMES=ROLE_NAMES, GRAINS=GRAINS, FORMATS=tuple(FORMATS), READS_STAFF=READS_STAFF)
         self.views = ViewCache()
         self._scopes: dict[str, tuple[float, Any]] = {}
 
@@ -395,7 +396,7 @@ def pages_router(web: Web) -> APIRouter:
 
     # ------------------------------------------------------------------ reports
     async def scope_choices(ctx: Ctx) -> ScopeChoices:
-        return ScopeChoices.of(await web.scopes(ctx.session), ctx._)  # type: ignore[arg-type]
+        return ScopeChoices.of(await web.scopes(ctx.session), ctx._, ctx.lang)  # type: ignore[arg-type]
 
     async def figures(ctx: Ctx, asked: Any, *, title: str | None = None, errors: dict[str, str] | None = None,
                       status: int = 200) -> Response:
@@ -491,7 +492,7 @@ def pages_router(web: Web) -> APIRouter:
         # both at once: neither waits for the other
         scopes, listing = await gather(web.scopes(ctx.session) if reads else _nothing(),  # type: ignore[arg-type]
                                        services.get("reporting", "/reports", ctx.session.token, limit=200))  # type: ignore[union-attr]
-        choices = ScopeChoices.of(scopes, ctx._) if reads else ScopeChoices([], {})
+        choices = ScopeChoices.of(scopes, ctx._, ctx.lang) if reads else ScopeChoices([], {})
         rows = [archive_row(item, ctx, choices) for item in listing["items"]]
         return web.render(ctx, "archive.html", rows=rows, total=listing["total"])
 
@@ -520,7 +521,7 @@ def pages_router(web: Web) -> APIRouter:
         (report, digest), scopes = await gather(
             services.get_digested("reporting", f"/reports/{report_id}", ctx.session.token),  # type: ignore[union-attr]
             web.scopes(ctx.session))  # type: ignore[arg-type]
-        choices = ScopeChoices.of(scopes, ctx._)
+        choices = ScopeChoices.of(scopes, ctx._, ctx.lang)
         view = await web.views.view(report["content"], ctx.lang, digest) if report.get("kind") == "overview" else None
         row = archive_row(report, ctx, choices)
         return web.render(ctx, "report.html", report=report, row=row, view=view,

@@ -42,9 +42,11 @@ class ScopeChoices:
     names: dict[str, str]  # region code or project id -> name
 
     @classmethod
-    def of(cls, data: dict[str, Any], _: Callable[..., str]) -> "ScopeChoices":
+    def of(cls, data: dict[str, Any], _: Callable[..., str], lang: str = "nl") -> "ScopeChoices":
+        """The choices of ``/scopes``; region names from the fixed list, in the reader's language."""
         options, names = [], {}
-        regions = {r["code"]: r["name"] for r in data.get("regions", [])}
+        key = "name_en" if lang == "en" else "name"
+        regions = {r["code"]: r.get(key) or r["name"] for r in data.get("regions", [])}
         names.update(regions)
         if data.get("flanders"):
             options.append(Option("flanders", _("All of Flanders"), N_("Flanders"), {"audience": "government"}))
@@ -52,7 +54,8 @@ class ScopeChoices:
             options.append(Option(f"region:{code}", name, N_("Regions"), {"audience": "coordinator", "region": code}))
         for p in data.get("projects", []):
             names[p["project_id"]] = p["title"]
-            region = regions.get(p["region"]) or p.get("region_name") or p["region"]
+            region = (regions.get(p["region"]) or p.get("region_name_en" if lang == "en" else "region_name")
+                      or p.get("region_name") or p["region"])
             names.setdefault(p["region"], region)
             options.append(Option(f"project:{p['project_id']}", f"{p['title']} ({region})", N_("Projects"),
                                   {"audience": "project", "project_id": p["project_id"]}))

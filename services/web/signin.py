@@ -45,6 +45,7 @@ _DEMO = {
     "dev-professional": ("Jonas Claes", N_("Works in Buddywerking Antwerpen and Samen Sterk Gent")),
     "dev-professional-other": ("Sara Janssens", N_("Works in Buddy Brugge")),
     "dev-coordinator": ("Wim Maes", N_("Coordinates the region Antwerpen-Kempen")),
+    "dev-government": ("Els Wouters", N_("Reads the figures of all of Flanders for the government")),
     "dev-auditor": ("Lotte Jacobs", N_("Reads the history and every report")),
     "dev-buddy": ("Mehmet Yilmaz", N_("Volunteer in Buddywerking Antwerpen")),
 }

@@ -49,7 +49,9 @@ class ProjectRegistered(DomainEvent):
     name: str = Field(min_length=1, max_length=200)
     organisation: str = Field(min_length=1, max_length=200)
     municipality_nis: NisCode
-    region: str = Field(min_length=1, max_length=100, description="Learning network (lerend netwerk).")
+    region: str = Field(min_length=1, max_length=100, description=(
+        "Learning network (lerend netwerk): a code of the fixed list of regions (shared/data/regions.csv); "
+        "events recorded before that list may carry another code."))
     target_groups: list[TargetGroup] = Field(min_length=1)
     funded_from: date | None = None
     funded_until: date | None = None

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class Role(StrEnum):
     professional = "professional"
     coordinator = "coordinator"
+    government = "government"
     auditor = "auditor"
     admin = "admin"
     buddy = "buddy"

@@ -123,3 +123,18 @@ idempotency_keys = Table(
     Column("body", LargeBinary, nullable=True),  # null when not kept (personal data)
     PrimaryKeyConstraint("actor_id", "idem_key"),
 )
+
+# What each staff member may do, as learned from the staff register's events (shared/access.py).
+# Every service keeps its own copy, filled by its subscriber (recruitment: in the command's
+# transaction); lists are JSON text, so the table is the same on SQLite and PostgreSQL.
+staff_access = Table(
+    "staff_access",
+    metadata,
+    Column("staff_id", String(100), primary_key=True),
+    Column("subject", String(100), nullable=True, index=True),
+    Column("roles", Text, nullable=False),
+    Column("projects", Text, nullable=False),
+    Column("regions", Text, nullable=False),
+    Column("removed", Integer, nullable=False),
+    Column("changed_at", String(32), nullable=False),
+)

@@ -177,7 +177,7 @@ def wait_until_reporting_caught_up(api: Api, project_id: str, *, timeout: float 
     return eventually(caught_up, timeout=timeout)
 
 
-UPSTREAMS = {"matching": ("recruitment",), "followup": ("matching",), "reporting": PRODUCERS,
+UPSTREAMS = {"matching": ("recruitment",), "followup": ("matching", "recruitment"), "reporting": PRODUCERS,
              "recruitment": ("matching",)}
 
 

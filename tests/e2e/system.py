@@ -69,8 +69,9 @@ class ServiceSystem:
     """Recruitment, matching, followup and reporting as child processes."""
 
     def __init__(self, *, redis_url: str, key_prefix: str, data_dir: Path,
-                 overrides: Mapping[str, str] | None = None) -> None:
+                 overrides: Mapping[str, str] | None = None, demo_staff: bool = True) -> None:
         self.redis_url, self.key_prefix = redis_url, key_prefix
+        self.demo_staff = demo_staff  # begin with the demo people's staff register (tests/staff.py)
         self.data_dir = Path(data_dir)
         self.log_dir = self.data_dir / "logs"
         self.overrides = dict(overrides or {})
@@ -130,6 +131,8 @@ class ServiceSystem:
             # free_port() can race with another process binding the port: retry on new ports.
             self.ports = {name: free_port() for name in SERVICES}
             self.env = self._build_env()
+            if self.demo_staff and attempt == 0:
+                self._give_demo_staff()
             for name in SERVICES:
                 self._spawn(name)
             problem = self._wait_ready(list(SERVICES))
@@ -139,6 +142,23 @@ class ServiceSystem:
             if attempt == attempts - 1 or "address already in use" not in self.log_text().lower():
                 raise RuntimeError(problem)
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _give_demo_staff(self) -> None:
+        """Each service's database, migrated, with the demo people's staff register, before it starts."""
+        from shared.eventstore import make_engine, migrate
+        from shared.settings import Settings
+        from tests.staff import give_demo_staff
+
+        settings = Settings(**{k[len("BUDDY_"):].lower(): v for k, v in self.env.items()
+                               if k.startswith("BUDDY_") and not k.startswith("BUDDY_TEST_")
+                               and k in ("BUDDY_DATA_DIR", "BUDDY_DATABASE_URL")})
+        for name in SERVICES:
+            engine = make_engine(settings.database_url_of(name))
+            try:
+                migrate(engine, name)
+                give_demo_staff(engine)
+            finally:
+                engine.dispose()
 
     def _spawn(self, name: str) -> None:
         env = dict(self.env)

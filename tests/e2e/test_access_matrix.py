@@ -11,7 +11,10 @@ fails the test, so a new endpoint cannot go unchecked. Each operation is then ca
 on A's objects and on B's, by every identity:
 
     admin · professional of A (foreign to B) · professional of B (foreign to A) ·
-    coordinator of A's region (foreign to B's) · auditor · buddy · no token · invalid token
+    coordinator of A's region (foreign to B's) · auditor · government · buddy · no token · invalid token
+
+What each dev identity may do comes from the staff register (the demo people's, as the
+system starts in ``tests/e2e/system.py``); the staff endpoints are in the table too.
 
 and must answer what its policy expects (200, 401, 403; 404 for unknown ids). A write is
 sent with a valid body: refused identities must get 401/403 (not 422: the body is valid),
@@ -46,6 +49,7 @@ TOKENS = {
     "pro_b": "dev-professional-other",  # project demo-brugge
     "coordinator": "dev-coordinator",  # region antwerpen-kempen
     "auditor": "dev-auditor",
+    "government": "dev-government",  # Flanders' anonymised figures, nothing of a project, nothing personal
     "buddy": "dev-buddy",  # a buddy: none of these duos is theirs
     "none": None,
     "invalid": "not-a-valid-token",
@@ -67,7 +71,7 @@ def relation(who: str, scope: str | None) -> str:
         return "pro_own" if scope is not None and SCOPES[scope]["pro"] == who else "pro_foreign"
     if who == "coordinator":
         return "coord_own" if scope == "A" else "coord_foreign"
-    return who  # admin, auditor, buddy
+    return who  # admin, auditor, government, buddy
 
 
 def allowing(*relations: str) -> Callable[[str, str | None], str]:
@@ -78,7 +82,8 @@ def allowing(*relations: str) -> Callable[[str, str | None], str]:
 
 
 PUBLIC = lambda who, scope: OK  # noqa: E731  (liveness, readiness and metrics hold no data)
-SIGNED_IN = allowing("admin", "auditor", "pro_own", "pro_foreign", "coord_own", "coord_foreign", "buddy")
+SIGNED_IN = allowing("admin", "auditor", "pro_own", "pro_foreign", "coord_own", "coord_foreign", "government",
+                     "buddy")
 AUDIT = allowing("admin", "auditor")  # the public event history
 STAFF = allowing("admin", "pro_own")  # case logging: the project's professionals (admins may step in)
 PERSONAL = allowing("admin", "auditor", "pro_own")  # reasoned, recorded reads of personal data
@@ -87,6 +92,7 @@ REGISTER = allowing("admin", "auditor", "pro_own", "coord_own")  # the project r
 REPORTS = allowing("admin", "auditor", "pro_own", "coord_own")  # anonymised figures of the scope
 PUBLISH = allowing("admin", "pro_own", "coord_own")  # auditors are read-only
 LISTING = allowing("admin", "auditor", "pro_own", "pro_foreign", "coord_own", "coord_foreign")  # filtered lists
+STAFF_REGISTER = allowing("admin", "auditor")  # who works here, by name, and each one's history
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,10 @@ RULES: list[Rule] = [
     Rule("*", "GET", r"^/audit/history/", AUDIT, "public events of one person: auditors and admins"),
     Rule("*", "GET POST", r"^/personal-data/", PERSONAL, "reasoned reads: admins, auditors, the project's staff"),
     # recruitment
+    Rule("recruitment", "GET", r"^/(regions|staff/me)$", SIGNED_IN, "the region list; one's own role and scope"),
+    Rule("recruitment", "GET", r"^/staff(/\{staff_id\}(/history)?)?$", STAFF_REGISTER,
+         "the staff register and its history: admins and auditors"),
+    Rule("recruitment", "POST PUT DELETE", r"^/staff", ADMIN, "admins invite, assign, grant, link and remove"),
     Rule("recruitment", "GET", r"^/projects$", LISTING, "the register, filtered to the caller's scope"),
     Rule("recruitment", "POST", r"^/projects$", ADMIN, "admins manage projects"),
     Rule("recruitment", "GET", r"^/projects/\{project_id\}$", REGISTER, "one register entry"),
@@ -185,12 +195,15 @@ def _scope_objects(api: Api, scope: str) -> dict[str, str]:
     calls = eventually(lambda: api.ok(api.get("followup", f"/projects/{project}/follow-up-calls", token))["items"],
                        timeout=30)
     flows.wait_until_reporting_caught_up(api, project, timeout=30)
+    staff = _post(api, "recruitment", "/staff", TOKENS["admin"], {  # someone of the register, not a demo person
+        "name": f"Matrix {scope}", "email": f"matrix-{scope.lower()}@example.org"})["staff_id"]
     report = _post(api, "reporting", "/reports", TOKENS["admin"], {  # a document: it exports as CSV, XLSX, PDF
         "kind": "overview", "audience": "project", "project_id": project,
         "period_start": f"{today.year}-01-01", "period_end": f"{today.year}-12-31"})
     return {"project_id": project, "volunteer_id": volunteers[0], "participant_id": participants[0], "duo_id": duo,
             "contact_id": contact, "signal_id": signal, "policy_signal_id": policy, "goal_id": goal,
             "call_id": calls[0]["call_id"], "report_id": report["report_id"], "ended_duo_id": ended,
+            "staff_id": staff, "role": "government", "region": s["region"],
             "waiting_participant_id": participants[2], "free_volunteer_id": volunteers[2],
             "spare_volunteer_id": volunteers[3]}
 
@@ -333,6 +346,11 @@ def body_of(op: Operation, world: World, scope: str | None) -> Any:
         ("followup", "POST", "/policy-signals/{signal_id}/summary"): {
             "summary": "Drempel bij digitale loketten", "confirm_no_personal_data": True},
         ("reporting", "POST", "/reports"): {"kind": "project_summary", "project_id": ids["project_id"]},
+        ("recruitment", "POST", "/staff"): {"name": "Matrix Medewerker", "email": "matrix@example.org"},
+        ("recruitment", "PUT", "/staff/{staff_id}/subject"): {"subject": f"matrix-{uuid.uuid4().hex[:12]}"},
+        ("recruitment", "POST", "/staff/{staff_id}/roles"): {"role": "government"},
+        ("recruitment", "POST", "/staff/{staff_id}/projects"): {"project_id": ids["project_id"]},
+        ("recruitment", "POST", "/staff/{staff_id}/regions"): {"region": ids["region"]},
     }
     for key in ((op.service, op.method, op.path), ("*", op.method, op.path)):
         if key in bodies:
@@ -476,11 +494,31 @@ def test_lists_hold_only_what_the_caller_may_see(world: World, module_api: Api) 
     assert ra in reports("pro_a") and rb not in reports("pro_a")
     assert rb in reports("pro_b") and ra not in reports("pro_b")
     assert ra in reports("coordinator") and rb not in reports("coordinator")
-    assert reports("buddy") == set()
+    assert reports("buddy") == set() and reports("government") == set()  # project reports are not Flanders'
 
     for who, mine, other in (("pro_a", a, b), ("pro_b", b, a)):
         page = api.get("reporting", "/dashboard", TOKENS[who])
         assert page.status_code == 200 and other not in page.text and mine in page.text, who
+
+
+def test_the_government_reads_flanders_and_nothing_of_a_project(world: World, module_api: Api) -> None:
+    """Flanders-wide anonymised figures for the government: live, published and listed; nothing narrower."""
+    api, year = module_api, world.today[:4]
+    period = {"period_start": f"{year}-01-01", "period_end": f"{year}-12-31"}
+    scopes = api.ok(api.get("reporting", "/scopes", TOKENS["government"]))
+    assert scopes == {"flanders": True, "regions": [], "projects": []}
+    live = api.get("reporting", "/reports/overview", TOKENS["government"], params={**period, "audience": "government"})
+    assert live.status_code == 200, live.text
+    published = api.ok(api.post("reporting", "/reports", TOKENS["government"],
+                                {"kind": "overview", "audience": "government", **period}), 201)
+    listed = {r["report_id"] for r in api.ok(api.get("reporting", "/reports", TOKENS["government"]))["items"]}
+    assert published["report_id"] in listed
+    for narrower in ({"audience": "coordinator", "region": SCOPES["A"]["region"]},
+                     {"audience": "project", "project_id": SCOPES["A"]["project_id"]}):
+        refused = api.get("reporting", "/reports/overview", TOKENS["government"], params={**period, **narrower})
+        assert refused.status_code == 403, refused.text
+    me = api.ok(api.get("recruitment", "/staff/me", TOKENS["government"]))
+    assert me["role"] == "government" and me["projects"] == [] and me["regions"] == []
 
 
 def test_allowed_writes_pass_the_access_check(world: World, module_api: Api) -> None:
@@ -501,6 +539,8 @@ def test_the_table_itself() -> None:
     assert relation("pro_a", "A") == "pro_own" and relation("pro_a", "B") == "pro_foreign"
     assert relation("pro_b", "B") == "pro_own" and relation("coordinator", "B") == "coord_foreign"
     assert STAFF("buddy", "A") == DENIED and PERSONAL("auditor", "B") == OK and STAFF("auditor", "A") == DENIED
+    assert PERSONAL("government", "A") == DENIED and REPORTS("government", "A") == DENIED
+    assert SIGNED_IN("government", None) == OK and STAFF_REGISTER("government", "A") == DENIED
     assert REPORTS("coordinator", "A") == OK and REPORTS("coordinator", "B") == DENIED
     assert rule_for("matching", "GET", "/vocabularies").policy is SIGNED_IN
     assert rule_for("followup", "POST", "/personal-data/{subject_id}/access").policy is PERSONAL

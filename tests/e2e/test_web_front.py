@@ -6,7 +6,10 @@ data set (``shared.demo``) with a disclosure threshold of 1, so reports have fig
 web front runs as ``buddy serve web`` on a free port, a second one with a 2-second idle
 timeout for the session-expiry test.
 
-Checks: every demo person signs in with a click; a coordinator publishes a report, finds
+Checks: every demo person signs in with a click; an admin invites a professional on the
+staff page and assigns a project, and that professional then sees the project; the
+government reader sees Flanders and nothing of a project; an auditor reads a staff
+member's history; a coordinator publishes a report, finds
 it in the archive and downloads its PDF, XLSX and CSV through the web front; signing out
 revokes the session (the old cookie no longer works); a form without its CSRF token is
 refused with a 403 page; an idle session goes back to sign-in; a professional of one
@@ -43,9 +46,11 @@ ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-f
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 SCREENSHOTS = Path(os.environ.get("BUDDY_TEST_SCREENSHOTS") or REPO_ROOT / "var" / "screenshots")
-PEOPLE = ["dev-admin", "dev-professional", "dev-professional-other", "dev-coordinator", "dev-auditor", "dev-buddy"]
+PEOPLE = ["dev-admin", "dev-professional", "dev-professional-other", "dev-coordinator", "dev-government",
+          "dev-auditor", "dev-buddy"]
 NAMES = {"dev-admin": "An Peeters", "dev-professional": "Jonas Claes", "dev-professional-other": "Sara Janssens",
-         "dev-coordinator": "Wim Maes", "dev-auditor": "Lotte Jacobs", "dev-buddy": "Mehmet Yilmaz"}
+         "dev-coordinator": "Wim Maes", "dev-government": "Els Wouters", "dev-auditor": "Lotte Jacobs",
+         "dev-buddy": "Mehmet Yilmaz"}
 
 
 def playwright_or_skip() -> Any:
@@ -125,8 +130,10 @@ def world(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     from tests.conftest import delete_keys_with_prefix
 
     prefix = f"t-{uuid.uuid4().hex[:8]}"
+    # the demo load records the demo people's staff register through the API, as an admin would
     system = ServiceSystem(redis_url=redis_url, key_prefix=prefix, data_dir=tmp_path_factory.mktemp("web") / "data",
-                           overrides={"BUDDY_DISCLOSURE_THRESHOLD": "1", "BUDDY_ROUNDING_BASE": "1"})
+                           overrides={"BUDDY_DISCLOSURE_THRESHOLD": "1", "BUDDY_ROUNDING_BASE": "1"},
+                           demo_staff=False)
     webs: list[WebFront] = []
     pw = None
     try:
@@ -294,7 +301,7 @@ def test_a_coordinator_publishes_a_report_finds_it_in_the_archive_and_downloads_
         v.page.click("button:has-text('English')")
         v.page.wait_for_url(f"{v.base}/archive")
         assert v.page.inner_text("h1") == "Published reports"
-        assert "Regional coordinators: Antwerpen-Kempen" in v.page.inner_text("main")
+        assert "Regional coordinators: Antwerp-Campine" in v.page.inner_text("main")  # the region list's English name
         v.check("archive-en")
     with visitor(world, "phone") as v:  # the published report, on a phone
         v.sign_in("dev-coordinator")
@@ -530,3 +537,101 @@ def test_sections_without_figures_are_left_out_with_a_line_naming_them(world: Wo
         assert v.page.locator("section.report-section").count() == 0
         assert "Dit rapport heeft geen cijfers om te tonen." in v.page.inner_text("#figures")
         v.check("figures-small-project")
+# ---------------------------------------------------------------------- staff and roles
+def scope_options(v: Visitor) -> list[str]:
+    v.goto("/reports")
+    return v.page.locator("#scope option").all_inner_texts()
+
+
+def test_the_government_reader_sees_flanders_and_nothing_of_a_project(world: World) -> None:
+    for width in WIDTHS:
+        with visitor(world, width) as v:
+            v.sign_in("dev-government")
+            assert "Overheid" in v.page.inner_text("header")
+            v.goto("/reports")
+            assert v.page.locator("#scope option").evaluate_all("os => os.map(o => o.value)") == ["flanders"]
+            assert "Vlaanderen" in v.page.inner_text("#figures h2")
+            v.check("figures-government")
+            v.goto("/reports?scope=project:demo-gent")
+            assert v.page.locator("#scope-error").count() == 1  # not one of theirs
+            v.goto("/staff")
+            assert v.page.locator("table.staff-table").count() == 0  # no staff register for them
+    token = {"Authorization": "Bearer dev-government"}
+    reporting, recruitment = world.system.url("reporting"), world.system.url("recruitment")
+    flanders = httpx.get(f"{reporting}/reports/overview", headers=token,
+                         params={"period_start": "2026-01-01", "period_end": "2026-03-31", "audience": "government"})
+    assert flanders.status_code == 200, flanders.text
+    for path, params in (("/reports/overview", {"period_start": "2026-01-01", "period_end": "2026-03-31",
+                                                "audience": "project", "project_id": "demo-gent"}),
+                         ("/reports/overview", {"period_start": "2026-01-01", "period_end": "2026-03-31",
+                                                "audience": "coordinator", "region": "antwerpen-kempen"})):
+        assert httpx.get(f"{reporting}{path}", headers=token, params=params).status_code == 403
+    assert httpx.get(f"{recruitment}/projects/demo-gent/volunteers", headers=token).status_code == 403
+
+
+def test_an_admin_invites_a_professional_who_then_sees_the_project(world: World) -> None:
+    """Through the staff pages only: remove Sara, invite her again, assign her another project."""
+    with visitor(world) as sara:
+        sara.sign_in("dev-professional-other")
+        before = scope_options(sara)
+        assert any("Buddy Brugge" in o for o in before) and not any("Samen Sterk Gent" in o for o in before)
+
+    for width in WIDTHS:
+        with visitor(world, width) as v:
+            v.sign_in("dev-admin")
+            v.goto("/staff")
+            rows = v.page.inner_text("table.staff-table")
+            assert "Jonas Claes" in rows and "Buddywerking Antwerpen (demo)" in rows and "Antwerpen-Kempen" in rows
+            assert "antwerpen-kempen" not in rows and "demo-antwerpen" not in rows  # names, never codes
+            v.check("staff")
+
+    with visitor(world) as admin:
+        admin.sign_in("dev-admin")
+        admin.goto("/staff")
+        admin.page.click("table.staff-table a:text('Sara Janssens')")
+        admin.check("staff-member")
+        admin.page.click("button.danger")
+        assert "verwijderd" in admin.page.inner_text("p.notice")
+
+        # field errors next to their field, in the reader's language
+        admin.goto("/staff")
+        admin.page.fill("#email", "geen-adres")
+        admin.page.click("form.publish button[type=submit]")
+        assert admin.page.inner_text("#name-error") == "Geef de naam van de persoon."
+        assert "naam@organisatie.be" in admin.page.inner_text("#email-error")
+        # the page with the refused form is answered 422 on purpose: the browser logs that status
+        admin.problems = [p for p in admin.problems if "status of 422" not in p]
+        admin.check("staff-invite-errors")
+
+        admin.page.fill("#name", "Sara Janssens")
+        admin.page.fill("#email", "sara.janssens@example.org")
+        admin.page.fill("#subject", "dev-professional-other")
+        admin.page.click("form.publish button[type=submit]")
+        admin.page.wait_for_url(re.compile(r".*/staff/s-[0-9a-f]+\?done=invited$"))
+        staff_url = admin.page.url.split("?")[0]
+        admin.page.select_option("#project_id", label="Samen Sterk Gent (demo)")
+        admin.page.click("form[action$='/projects'] button[type=submit]")
+        assert "vastgelegd" in admin.page.inner_text("p.notice")
+        assert "Samen Sterk Gent (demo)" in admin.page.inner_text("ul.assignments")
+        for width in WIDTHS:
+            with visitor(world, width) as v:
+                v.sign_in("dev-admin")
+                v.page.goto(staff_url)
+                v.check("staff-member-assigned")
+
+    def sara_sees_gent() -> bool:
+        with visitor(world) as again:
+            again.sign_in("dev-professional-other")
+            options = scope_options(again)
+            return any("Samen Sterk Gent" in o for o in options) and not any("Buddy Brugge" in o for o in options)
+
+    eventually(sara_sees_gent, timeout=30)
+
+    with visitor(world) as auditor:  # the history, by name, for an auditor; no forms
+        auditor.sign_in("dev-auditor")
+        auditor.page.goto(staff_url)
+        history = auditor.page.inner_text("ol.history")
+        assert "Uitgenodigd" in history and "Toegewezen aan een project: Samen Sterk Gent (demo)" in history
+        assert "door An Peeters" in history
+        assert auditor.page.locator("form[action$='/removal']").count() == 0
+        auditor.check("staff-history")

@@ -46,7 +46,7 @@ from shared.eventstore.tables import consumer_checkpoints, consumer_failures, de
 from shared.settings import SERVICES
 
 PRODUCERS = ("recruitment", "matching", "followup")
-UPSTREAMS = {"recruitment": ("matching",), "matching": ("recruitment",), "followup": ("matching",),
+UPSTREAMS = {"recruitment": ("matching",), "matching": ("recruitment",), "followup": ("matching", "recruitment"),
              "reporting": PRODUCERS}
 
 

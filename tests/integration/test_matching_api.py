@@ -565,7 +565,8 @@ def test_concurrent_proposals_never_overfill_a_volunteer(make: Callable[..., MT]
     mt.project()
     mt.volunteer("v-1", max_duos=2)
     people = [mt.refer() for _ in range(8)]
-    handlers, principal = mt.client.app.state.handlers, DEV_TOKENS[PRO]  # type: ignore[attr-defined]
+    handlers = mt.client.app.state.handlers  # type: ignore[attr-defined]
+    principal = mt.client.app.state.runtime.access.resolve(DEV_TOKENS[PRO])  # type: ignore[attr-defined]
 
     def propose(pid: str) -> str:
         try:

@@ -254,10 +254,17 @@ def test_projects_are_registered_changed_and_closed_by_admins(rc: RC) -> None:
     created = rc.project()
     assert created == {"project_id": ANTWERPEN, "status": "open", "version": 1}
     check(rc.post("/projects", {"project_id": ANTWERPEN, "name": "X", "organisation": "Y",
-                                "municipality_nis": "11002", "region": "r", "target_groups": ["family"]}, ADMIN),
+                                "municipality_nis": "11002", "region": "limburg", "target_groups": ["family"]}, ADMIN),
           409, mentions="already exists")
     check(rc.post("/projects", {"project_id": "p-2", "name": "X", "organisation": "Y", "municipality_nis": "11002",
-                                "region": "r", "target_groups": ["family"]}, PRO), 403)
+                                "region": "limburg", "target_groups": ["family"]}, PRO), 403)
+    # regions are a fixed list: another code is refused with a sentence naming the field, when registering or changing
+    for refused in (rc.post("/projects", {"project_id": "p-2", "name": "X", "organisation": "Y",
+                                          "municipality_nis": "11002", "region": "r", "target_groups": ["family"]},
+                            ADMIN),
+                    rc.call("PATCH", f"/projects/{ANTWERPEN}", ADMIN, {"region": "kempen"})):
+        check(refused, 422, mentions="Unknown region")
+        assert refused.json()["errors"][0]["field"] == "region"
 
     changed = rc.ok(rc.call("PATCH", f"/projects/{ANTWERPEN}", ADMIN, {"name": "Buddy's Antwerpen",
                                                                      "target_groups": ["family", "child"]}))
@@ -566,7 +573,7 @@ def test_the_read_models_rebuild_from_the_log(rc: RC) -> None:
     rc.step(b, "intake", {"held_on": rc.today})
     rc.step(c, "stop", {"reason": "no_time"})
     rc.ok(rc.post(f"/volunteers/{c}/erasure"))
-    rc.ok(rc.call("PATCH", f"/projects/{GENT}", ADMIN, {"region": "gent"}))
+    rc.ok(rc.call("PATCH", f"/projects/{GENT}", ADMIN, {"region": "gent-meetjesland"}))
 
     def dump() -> dict[str, list[dict[str, Any]]]:
         with reader(rc.runtime.engine).connect() as conn:

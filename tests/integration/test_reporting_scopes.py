@@ -18,8 +18,8 @@ def test_admins_and_auditors_see_flanders_every_region_and_project_by_name(world
     for token in (ADMIN, AUDITOR):
         found = scopes(world, token)
         assert found["flanders"] is True
-        assert {"code": R1, "name": "Antwerpen-Kempen"} in found["regions"]
-        assert {"code": R2, "name": "Gent-Meetjesland"} in found["regions"]
+        assert {"code": R1, "name": "Antwerpen-Kempen", "name_en": "Antwerp-Campine"} in found["regions"]
+        assert {"code": R2, "name": "Gent-Meetjesland", "name_en": "Ghent-Meetjesland"} in found["regions"]
         titles = {p["project_id"]: p["title"] for p in found["projects"]}
         assert titles["pB"] == "Project pB (Mortsel)"  # the title as last changed
         assert {"demo-antwerpen", "demo-gent"} <= set(titles)
@@ -28,7 +28,7 @@ def test_admins_and_auditors_see_flanders_every_region_and_project_by_name(world
 def test_a_coordinator_sees_only_their_region_and_its_projects(world: World) -> None:
     found = scopes(world, COORDINATOR)
     assert found["flanders"] is False
-    assert found["regions"] == [{"code": R1, "name": "Antwerpen-Kempen"}]
+    assert found["regions"] == [{"code": R1, "name": "Antwerpen-Kempen", "name_en": "Antwerp-Campine"}]
     assert found["projects"] and all(p["region"] == R1 for p in found["projects"])
 
 
@@ -39,6 +39,18 @@ def test_a_professional_sees_only_their_own_projects(world: World) -> None:
     assert {p["region_name"] for p in found["projects"]} == {"Antwerpen-Kempen", "Gent-Meetjesland"}
     other = scopes(world, PRO_OTHER)  # demo-brugge is not registered in this history
     assert other == {"flanders": False, "regions": [], "projects": []}
+
+
+def test_the_government_sees_flanders_and_no_region_or_project_of_its_own(world: World) -> None:
+    found = scopes(world, "dev-government")
+    assert found == {"flanders": True, "regions": [], "projects": []}
+    published = world.post(overview(title="Vlaanderen, eerste kwartaal"), "dev-government")
+    assert published.status_code == 201, published.text
+    assert world.get(f"/reports/{published.json()['report_id']}", "dev-government").status_code == 200
+    for fields in ({"audience": "coordinator", "region": R1}, {"audience": "project", "project_id": "pA"}):
+        refused = world.post(overview(**fields), "dev-government")
+        assert refused.status_code == 403, refused.text
+    assert world.get("/reports/projects/pA/summary", "dev-government").status_code == 403
 
 
 def test_a_buddy_and_an_anonymous_caller_get_nothing(world: World) -> None:

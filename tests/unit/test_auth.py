@@ -27,7 +27,10 @@ from shared.auth import (
     require_project,
     require_role,
 )
-from shared.events.envelope import Role
+from shared.access import AccessRegister, NoAccess
+from shared.events.envelope import Actor, Role
+from shared.eventstore import make_engine, migrate
+from tests.staff import give_demo_staff
 from shared.settings import Settings
 
 ISSUER = "https://login.example.test/realms/buddy"
@@ -127,46 +130,58 @@ def _free_port() -> int:
 # -- principals and dev tokens -------------------------------------------------------
 
 
+def _p(actor_id: str, role: Role, projects: set[str] = set(), regions: set[str] = set()) -> Principal:
+    return Principal(actor=Actor(id=actor_id, role=role), projects=frozenset(projects), regions=frozenset(regions))
+
+
 def test_principal_permissions():
-    p = DEV_TOKENS
-    assert p["dev-professional"].can_act_in_project("demo-gent")
-    assert not p["dev-professional"].can_act_in_project("demo-brugge")
-    assert p["dev-professional-other"].can_act_in_project("demo-brugge")
-    assert p["dev-admin"].can_act_in_project("anything")
-    assert not p["dev-buddy"].can_act_in_project("demo-antwerpen")
-    assert not p["dev-coordinator"].can_act_in_project("demo-antwerpen")
-    assert not p["dev-auditor"].can_act_in_project("demo-antwerpen")
+    pro = _p("pro", Role.professional, {"demo-antwerpen", "demo-gent"})
+    other = _p("other", Role.professional, {"demo-brugge"})
+    coordinator = _p("co", Role.coordinator, regions={"antwerpen-kempen"})
+    admin, auditor, government = _p("ad", Role.admin), _p("au", Role.auditor), _p("gov", Role.government)
+    buddy = _p("bu", Role.buddy)
+    assert pro.can_act_in_project("demo-gent")
+    assert not pro.can_act_in_project("demo-brugge")
+    assert other.can_act_in_project("demo-brugge")
+    assert admin.can_act_in_project("anything")
+    assert not buddy.can_act_in_project("demo-antwerpen")
+    assert not coordinator.can_act_in_project("demo-antwerpen")
+    assert not auditor.can_act_in_project("demo-antwerpen")
+    assert not government.can_act_in_project("demo-antwerpen")
 
-    assert p["dev-coordinator"].can_read_region("antwerpen-kempen")
-    assert not p["dev-coordinator"].can_read_region("west-vlaanderen")
-    assert p["dev-admin"].can_read_region("west-vlaanderen")
-    assert p["dev-auditor"].can_read_region("west-vlaanderen")
-    assert not p["dev-professional"].can_read_region("antwerpen-kempen")
+    assert coordinator.can_read_region("antwerpen-kempen")
+    assert not coordinator.can_read_region("west-vlaanderen")
+    assert admin.can_read_region("west-vlaanderen")
+    assert auditor.can_read_region("west-vlaanderen")
+    assert not pro.can_read_region("antwerpen-kempen")
+    assert not government.can_read_region("antwerpen-kempen")  # Flanders' figures, no one region's report
 
-    assert p["dev-auditor"].is_auditor and not p["dev-admin"].is_auditor
+    assert auditor.is_auditor and not admin.is_auditor
 
 
-def test_dev_principals_are_pseudonymous():
+def test_dev_principals_are_pseudonymous_identities_without_scope():
+    """The dev table says who someone is; what they may do comes from the staff register."""
     principals = dev_principals()
     assert set(principals) == {
         "dev-admin",
         "dev-professional",
         "dev-professional-other",
         "dev-coordinator",
+        "dev-government",
         "dev-auditor",
         "dev-buddy",
     }
     for token, principal in principals.items():
         assert principal.actor.id == token
+        assert principal.projects == frozenset() and principal.regions == frozenset()
     assert principals["dev-buddy"].role is Role.buddy
-    assert principals["dev-buddy"].projects == frozenset({"demo-antwerpen"})
 
 
 def test_dev_token_accepted_in_dev(tmp_path):
     auth = Authenticator(Settings(env="dev", data_dir=tmp_path, dev_tokens=True))
     principal = auth.authenticate("dev-professional")
-    assert principal.role is Role.professional
-    assert principal.projects == frozenset({"demo-antwerpen", "demo-gent"})
+    assert principal.actor.id == "dev-professional"
+    assert principal.projects == frozenset()  # no register given: the identity only
     with pytest.raises(AuthenticationError):
         auth.authenticate("dev-nobody")
 
@@ -458,9 +473,20 @@ def client(tmp_path, jwks):
         yield client
 
 
+def _register(tmp_path, settings: Settings, *, demo: bool = True) -> AccessRegister:
+    """A service database with the staff register: the demo people's, as their events made it."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'access.db'}")
+    migrate(engine, None)
+    if demo:
+        give_demo_staff(engine)
+    return AccessRegister(engine, bootstrap_admins=settings.bootstrap_admin_subjects())
+
+
 @pytest.fixture
 def dev_client(tmp_path):
-    with TestClient(_app(Authenticator(Settings(env="dev", data_dir=tmp_path, dev_tokens=True)))) as client:
+    settings = Settings(env="dev", data_dir=tmp_path, dev_tokens=True)
+    auth = Authenticator(settings, access=_register(tmp_path, settings))
+    with TestClient(_app(auth)) as client:
         yield client
 
 
@@ -499,6 +525,44 @@ def test_dependency_role_check(dev_client):
     response = dev_client.get("/audit", headers=_bearer("dev-professional"))
     assert response.status_code == 403
     assert response.json()["detail"].startswith("Geen toegang")
+
+
+def test_scope_comes_from_the_staff_register_not_from_the_token(tmp_path, keys, jwks):
+    """A token's role and scope claims are not what the services check: the register is."""
+    settings = Settings(env="dev", data_dir=tmp_path, oidc_issuer=ISSUER, oidc_audience=AUDIENCE,
+                        oidc_jwks_url=jwks.url, bootstrap_admins="boot-1, boot-2")
+    register = _register(tmp_path, settings)
+    auth = Authenticator(settings, access=register)
+    # the demo register knows dev-coordinator as coordinator of antwerpen-kempen, whatever the token says
+    token = _token(keys["k1"], sub="dev-coordinator", buddy_role="admin", buddy_projects=["demo-brugge"])
+    principal = auth.authenticate(token)
+    assert principal.role is Role.coordinator
+    assert principal.regions == frozenset({"antwerpen-kempen"}) and principal.projects == frozenset()
+    assert auth.known(token) == principal  # verified and resolved a moment ago: no I/O
+    # a subject the register does not know: 403 with a sentence that names the subject for the admin
+    with pytest.raises(NoAccess) as refused:
+        auth.authenticate(_token(keys["k1"], sub="stranger-7", buddy_role="admin"))
+    assert "stranger-7" in str(refused.value) and " / " in str(refused.value)
+    # bootstrap admins are admins without any event
+    assert auth.authenticate(_token(keys["k1"], sub="boot-2", buddy_role="professional")).role is Role.admin
+    # a buddy is no staff member: their token's role, without any project
+    buddy = auth.authenticate(_token(keys["k1"], sub="v-123", buddy_role="buddy", buddy_projects=["demo-gent"]))
+    assert buddy.role is Role.buddy and buddy.projects == frozenset()
+
+
+def test_unknown_subject_is_403_with_a_sentence(dev_client, tmp_path):
+    response = dev_client.get("/audit", headers=_bearer("dev-buddy"))
+    assert response.status_code == 403  # a buddy, no auditor
+    settings = Settings(env="dev", data_dir=tmp_path / "empty", dev_tokens=True)
+    (tmp_path / "empty").mkdir()
+    auth = Authenticator(settings, access=_register(tmp_path / "empty", settings, demo=False))
+    with TestClient(_app(auth)) as client:
+        response = client.get("/projects/demo-gent/cases", headers=_bearer("dev-professional"))
+        assert response.status_code == 403
+        assert "dev-professional" in response.json()["detail"]
+        assert response.json()["detail"].startswith("U bent (nog) niet als medewerker gekend")
+        # the embedded default's bootstrap admin needs no event
+        assert client.get("/projects/demo-gent/cases", headers=_bearer("dev-admin")).status_code == 200
 
 
 def test_dependency_jwt(client, keys):

@@ -3,7 +3,7 @@
 * a project's report: admins and auditors, professionals of that project, coordinators
   of the project's region (``services.reporting.api._may_see_project``, replicated);
 * a region's report: admins and auditors, coordinators of that region;
-* all of Flanders (the government's view): admins and auditors.
+* all of Flanders (the government's view): admins, auditors and the government.
 
 An unknown project or region is 404, as in ``services.reporting.api.check_overview_scope``.
 
@@ -26,6 +26,9 @@ NO_REGION_ACCESS = "Geen toegang tot deze regio / No access to this region"
 NO_FLANDERS_ACCESS = ("Geen toegang tot de cijfers van heel Vlaanderen / "
                       "No access to the figures of all of Flanders")
 EVERYWHERE = (Role.admin, Role.auditor)
+#: Who may read the figures of all of Flanders: besides those who see everything, the government,
+#: which sees no project's or region's report of its own (only the regions as rows of Flanders').
+FLANDERS = (*EVERYWHERE, Role.government)
 
 
 def may_see_project(principal: Principal, project_id: str, region: str) -> bool:
@@ -53,7 +56,7 @@ def check_scope(conn: Connection, principal: Principal, *, project_id: str | Non
         if not principal.can_read_region(region):
             raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NO_REGION_ACCESS)
         return
-    if principal.role not in EVERYWHERE:
+    if principal.role not in FLANDERS:
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NO_FLANDERS_ACCESS)
 
 

@@ -257,6 +257,8 @@ def _scope(principal: Principal, audience: str | None, region: str | None,
             audience = "project" if project_id else "coordinator"
         elif principal.role is Role.professional:
             audience = "project"
+        elif principal.role is Role.government:
+            audience = "government"
         else:
             raise HTTPException(status.HTTP_403_FORBIDDEN,
                                 detail="Geen toegang tot rapporten met deze rol / No access to reports with this role")
@@ -282,6 +284,8 @@ def _controls(conn: Connection, principal: Principal, parameters: dict[str, Any]
     elif principal.role is Role.coordinator:
         audiences, regions = ["coordinator", "project"], sorted(principal.regions)
         project_ids = [p for p, r in known if r in principal.regions]
+    elif principal.role is Role.government:
+        audiences, regions, project_ids = ["government"], None, []  # Flanders only: no region or project to pick
     else:
         audiences, regions = ["project"], None  # no region to pick
         project_ids = sorted(principal.projects)
