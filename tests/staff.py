@@ -14,6 +14,7 @@ test_staff_register.py``, ``tests/e2e/test_web_staff.py``).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import Engine
@@ -33,11 +34,15 @@ from shared.events.registry import DomainEvent
 BOOTSTRAP = Actor(id="dev-admin", role=Role.admin)
 
 
-def demo_staff_envelopes(at: datetime | None = None) -> list[Envelope]:
-    """The demo staff register as recruitment's events (positions 1..n of an imagined log)."""
+StaffRows = Sequence[tuple[str, str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]]
+
+
+def demo_staff_envelopes(at: datetime | None = None, staff: StaffRows | None = None) -> list[Envelope]:
+    """The demo staff register (or ``staff``, in the shape of ``DEMO_STAFF``) as recruitment's
+    events (positions 1..n of an imagined log)."""
     at = at or datetime(2024, 1, 1, tzinfo=UTC)
     out: list[Envelope] = []
-    for subject, _name, _email, roles, projects, regions in DEMO_STAFF:
+    for subject, _name, _email, roles, projects, regions in (DEMO_STAFF if staff is None else staff):
         staff_id = f"s-{subject}"
         decided: list[DomainEvent] = [StaffInvited(staff_id=staff_id, subject=subject)]
         decided += [StaffRoleGranted(staff_id=staff_id, role=GrantedRole(r)) for r in roles]
@@ -52,8 +57,8 @@ def demo_staff_envelopes(at: datetime | None = None) -> list[Envelope]:
     return out
 
 
-def give_demo_staff(engine: Engine) -> None:
-    """Apply the demo staff register to the service database behind ``engine`` (migrated)."""
+def give_demo_staff(engine: Engine, staff: StaffRows | None = None) -> None:
+    """Apply the demo staff register (or ``staff``) to the service database behind ``engine`` (migrated)."""
     with engine.begin() as conn:
-        for env in demo_staff_envelopes():
+        for env in demo_staff_envelopes(staff=staff):
             apply_staff_event(conn, env)

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -69,9 +69,10 @@ class ServiceSystem:
     """Recruitment, matching, followup and reporting as child processes."""
 
     def __init__(self, *, redis_url: str, key_prefix: str, data_dir: Path,
-                 overrides: Mapping[str, str] | None = None, demo_staff: bool = True) -> None:
+                 overrides: Mapping[str, str] | None = None, demo_staff: bool | Sequence[Any] = True) -> None:
         self.redis_url, self.key_prefix = redis_url, key_prefix
-        self.demo_staff = demo_staff  # begin with the demo people's staff register (tests/staff.py)
+        # begin with the demo people's staff register (tests/staff.py), or the one given in its shape
+        self.demo_staff = demo_staff
         self.data_dir = Path(data_dir)
         self.log_dir = self.data_dir / "logs"
         self.overrides = dict(overrides or {})
@@ -156,7 +157,7 @@ class ServiceSystem:
             engine = make_engine(settings.database_url_of(name))
             try:
                 migrate(engine, name)
-                give_demo_staff(engine)
+                give_demo_staff(engine, None if self.demo_staff is True else self.demo_staff)  # type: ignore[arg-type]
             finally:
                 engine.dispose()
 

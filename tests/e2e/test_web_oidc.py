@@ -38,7 +38,7 @@ from services.web.sessions import sessions, unseal
 from tests.e2e.system import ServiceSystem, eventually
 from tests.e2e.test_web_front import (ARGS, CHROMIUM, WIDTHS, WebFront, playwright_or_skip, start_web, visitor,
                                       wait_ready)
-from tests.oidc.provider import AUDIENCE, Client, OpenIdProvider, installed_provider
+from tests.oidc.provider import AUDIENCE, STAFF, Client, OpenIdProvider, installed_provider
 
 pytestmark = pytest.mark.e2e
 
@@ -74,7 +74,8 @@ def world(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
     prefix = f"t-{uuid.uuid4().hex[:8]}"
     oidc = {"BUDDY_OIDC_ISSUER": f"http://127.0.0.1:{issuer_port}", "BUDDY_OIDC_AUDIENCE": AUDIENCE,
             "BUDDY_OIDC_JWKS_URL": f"http://127.0.0.1:{issuer_port}/jwks", "BUDDY_SERVICE_TOKEN": uuid.uuid4().hex}
-    system = ServiceSystem(redis_url=redis_url, key_prefix=prefix, data_dir=base / "data", overrides=oidc)
+    system = ServiceSystem(redis_url=redis_url, key_prefix=prefix, data_dir=base / "data", overrides=oidc,
+                           demo_staff=STAFF)
     webs: list[WebFront] = []
     provider: OpenIdProvider | None = None
     pw = None

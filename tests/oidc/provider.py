@@ -27,6 +27,7 @@ import httpx
 import pytest
 
 from shared.auth import dev_principals
+from shared.demo import DEMO_STAFF
 from shared.embedded import die_with_parent, free_port
 from tests.e2e.system import REPO_ROOT, eventually
 
@@ -47,19 +48,19 @@ PEOPLE = {
 
 
 def accounts() -> dict[str, dict[str, Any]]:
-    """The provider's accounts: each a demo person's name, role, projects and regions as claims.
+    """The provider's accounts: each a demo person's name and role claim.
 
-    The services read a caller's role and scope from these access-token claims; where they
-    learn them from recorded staff assignments instead, this is the one place to change
-    (record the assignments through the API for these subjects).
+    The role claim only gets the token through the services' check; what the person may do
+    comes from the staff register, given to the services for these subjects (``STAFF``).
     """
     principals = dev_principals()
-    out = {}
-    for login, (demo, name) in PEOPLE.items():
-        p = principals[demo]
-        out[login] = {"name": name, "claims": {"buddy_role": p.role.value, "buddy_projects": sorted(p.projects),
-                                               "buddy_regions": sorted(p.regions)}}
-    return out
+    return {login: {"name": name, "claims": {"buddy_role": principals[demo].role.value}}
+            for login, (demo, name) in PEOPLE.items()}
+
+
+#: The staff register of the provider's people, in the shape of ``shared.demo.DEMO_STAFF``: the
+#: demo person's roles and assignments under the provider's subject (the buddy is no staff).
+STAFF = [(login, *row[1:]) for login, (demo, _) in PEOPLE.items() for row in DEMO_STAFF if row[0] == demo]
 
 
 def _lock_hash() -> str:

@@ -598,7 +598,10 @@ def test_buddy_run_switches_dev_tokens_on_for_the_embedded_system(tmp_path, monk
     from shared.cli import app
 
     _bare_environment(monkeypatch, tmp_path)
-    monkeypatch.delenv("BUDDY_DEV_TOKENS", raising=False)  # restored after the test
+    # set, then removed: monkeypatch then undoes whatever `buddy run` sets after it (a bare
+    # delenv of an absent variable records nothing, and the "true" would leak into later tests)
+    monkeypatch.setenv("BUDDY_DEV_TOKENS", "unset")
+    monkeypatch.delenv("BUDDY_DEV_TOKENS")
     started: list[Settings] = []
     monkeypatch.setattr(shared.supervisor, "run_system", lambda settings, demo, base_port=None: started.append(settings) or 0)
     assert CliRunner().invoke(app, ["run", "--no-demo"]).exit_code == 0
