@@ -130,13 +130,13 @@ def test_a_mismatch_returns_the_participant_to_the_waiting_list(system: ServiceS
 def test_a_past_duo_entered_after_the_fact_across_services(system: ServiceSystem, api: Api) -> None:
     """Months of history entered today with their real days: the volunteer available, the
     participant referred and the duo started in the past, its contacts in the weeks after."""
-    project_id = "demo-brugge"
-    flows.register_project(api, project_id, nis="31005", region="west-vlaanderen")
+    project_id = "demo-antwerpen"
+    flows.register_project(api, project_id)
     today = flows.today()
-    volunteer_id = flows.enquire(api, project_id, nis="31005", received_on=today - timedelta(days=120))
+    volunteer_id = flows.enquire(api, project_id, received_on=today - timedelta(days=120))
     flows.make_available(api, volunteer_id, on=today - timedelta(days=100))
     flows.wait_for_candidates(api, project_id, [volunteer_id])
-    participant_id = flows.refer(api, project_id, nis="31005", referred_on=today - timedelta(days=90))
+    participant_id = flows.refer(api, project_id, referred_on=today - timedelta(days=90))
     waiting = api.ok(api.get("matching", f"/participants/{participant_id}", PRO))
     assert waiting["waiting_days"] == 90
 

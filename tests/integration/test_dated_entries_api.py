@@ -115,3 +115,23 @@ def test_a_proposal_entered_after_the_fact_follows_the_referral(mt: MT) -> None:
     mt.ok(mt.post(f"/duos/{duo}/start", {"started_on": (today - timedelta(days=45)).isoformat()}))
     assert mt.ok(mt.get(f"/duos/{duo}"))["status"] == "active"
     assert date.fromisoformat(mt.ok(mt.get(f"/duos/{duo}"))["started_on"]) == today - timedelta(days=45)
+
+
+def test_the_bound_is_the_belgian_day_around_midnight(mt: MT, rc: RC) -> None:
+    """At 23:30 UTC it is already the next day in Brussels: that day is today, not the future."""
+    from datetime import UTC, datetime
+
+    rc.project()
+    for clock in (mt.clock, rc.clock):
+        clock.set(datetime(2026, 10, 24, 22, 30, tzinfo=UTC))  # 00:30 on 25 October in Brussels (summer time)
+    belgian, next_day = "2026-10-25", "2026-10-26"
+    person = mt.refer(referred_on=belgian)
+    assert mt.participant(person)["referred_at"][:10] == belgian
+    refused(mt.post(f"/projects/{P}/participants", {
+        "target_group": "individual_adult", "referrer_type": "self", "life_domains": ["isolation"],
+        "municipality_nis": "11002", "consent_recorded": True, "referred_on": next_day,
+        "personal": {"first_name": "Morgen", "last_name": "Deelnemer"}}), 422, mentions=next_day, fields=["referred_on"])
+    vid = rc.enquire(received_on=belgian)
+    rc.prepare(vid)
+    rc.step(vid, "availability", {"target_groups": ["individual_adult"], "available_on": belgian})
+    assert rc.ok(rc.get(f"/volunteers/{vid}"))["waiting_since"] == belgian
