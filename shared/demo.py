@@ -101,6 +101,21 @@ def _received_on(i: int) -> str:
     return (_today() - timedelta(days=67 + 7 * i)).isoformat()
 
 
+def _available_on(i: int) -> date:
+    """A week after the coaching session that ends the preparation (:func:`_prepare_volunteer`)."""
+    return _today() - timedelta(days=39 + 7 * i)
+
+
+def _referred_on(i: int) -> date:
+    return _today() - timedelta(days=45 + 2 * i)
+
+
+#: The demo's duos started some weeks ago, after the referral and the availability, with a
+#: contact every week since.
+DUO_STARTED_DAYS_AGO = 30
+CONTACT_DAYS_AGO = (23, 16, 9)
+
+
 def _prepare_volunteer(client: httpx.Client, url: str, volunteer_id: str, i: int) -> None:
     """The recruitment journey before availability: intake, approved screening, coaching, legal items."""
     start = _today() - timedelta(days=60 + 7 * i)
@@ -117,14 +132,15 @@ def _prepare_volunteer(client: httpx.Client, url: str, volunteer_id: str, i: int
 
 def _match(client: httpx.Client, url: str, project_id: str, volunteer_id: str, participant_id: str) -> str:
     """Matching's steps for one duo: propose, both accept, kick off (agreements stay private)."""
+    proposed_on = _today() - timedelta(days=DUO_STARTED_DAYS_AGO + 5)
     d = _call(client, "POST", f"{url}/projects/{project_id}/proposals", "dev-professional",
-              {"volunteer_id": volunteer_id, "participant_id": participant_id})
+              {"volunteer_id": volunteer_id, "participant_id": participant_id, "proposed_on": proposed_on.isoformat()})
     d.raise_for_status()
     duo_id = d.json()["duo_id"]
     for party in ("volunteer", "participant"):
         _call(client, "POST", f"{url}/duos/{duo_id}/acceptance", "dev-professional", {"party": party}).raise_for_status()
     _call(client, "POST", f"{url}/duos/{duo_id}/start", "dev-professional", {
-        "started_on": _today().isoformat(), "agreed_contacts_per_month": 2,
+        "started_on": (_today() - timedelta(days=DUO_STARTED_DAYS_AGO)).isoformat(), "agreed_contacts_per_month": 2,
         "expected_duration_months": 12, "boundary_agreements": "Afspraken over grenzen (demo): geen geld lenen.",
     }).raise_for_status()
     return duo_id
@@ -200,7 +216,8 @@ def load_demo(urls: dict[str, str], *, volunteers_per_project: int = 4, timeout_
                 volunteer_id = v.json()["volunteer_id"]
                 _prepare_volunteer(client, urls["recruitment"], volunteer_id, i)
                 _call(client, "POST", f"{urls['recruitment']}/volunteers/{volunteer_id}/availability", "dev-professional",
-                      {"target_groups": ["individual_adult"], "languages": ["nl", "fr"]}).raise_for_status()
+                      {"target_groups": ["individual_adult"], "languages": ["nl", "fr"],
+                       "available_on": _available_on(i).isoformat()}).raise_for_status()
                 p = _call(client, "POST", f"{urls['matching']}/projects/{project_id}/participants", "dev-professional", {
                     "target_group": "individual_adult", "referrer_type": ["social_services", "mental_health_centre"][i % 2],
                     "life_domains": ["isolation"], "municipality_nis": nis, "consent_recorded": True,
@@ -208,6 +225,7 @@ def load_demo(urls: dict[str, str], *, volunteers_per_project: int = 4, timeout_
                     "languages": ["nl"], "wishes": ["company", "going_out"],
                     "interests": [["walking", "cooking"], ["music", "culture"]][i % 2],
                     "availability": [{"day": "sat", "part": "afternoon"}],
+                    "referred_on": _referred_on(i).isoformat(),
                     "personal": {"first_name": f"Demo{i}", "last_name": "Deelnemer"},
                 }, retry_404_s=timeout_s)
                 p.raise_for_status()
@@ -219,18 +237,20 @@ def load_demo(urls: dict[str, str], *, volunteers_per_project: int = 4, timeout_
                     _match(client, urls["matching"], project_id, volunteer_id, participant_id)
                     duos += 1
                     continue
-                # A running duo, registered; it starts today: a duo never starts before the participant's
-                # referral nor before the volunteer was available, and both were recorded today.
+                # A running duo agreed some weeks ago, registered after the fact: it starts after the
+                # participant's referral and the volunteer's availability, both entered with their real day.
                 d = _call(client, "POST", f"{urls['matching']}/projects/{project_id}/duos", "dev-professional", {
-                    "volunteer_id": volunteer_id, "participant_id": participant_id, "started_on": _today().isoformat(),
+                    "volunteer_id": volunteer_id, "participant_id": participant_id,
+                    "started_on": (_today() - timedelta(days=DUO_STARTED_DAYS_AGO)).isoformat(),
                 }, retry_404_s=timeout_s)
                 d.raise_for_status()
                 duos += 1
-                _call(client, "POST", f"{urls['followup']}/duos/{d.json()['duo_id']}/contacts", "dev-professional", {
-                    "contact_date": _today().isoformat(), "minutes": 90,
-                    "mode": "in_person", "activities": ["walk", "coffee_or_chat"],
-                }, retry_404_s=timeout_s).raise_for_status()
-                contacts += 1
+                for days_ago in CONTACT_DAYS_AGO:
+                    _call(client, "POST", f"{urls['followup']}/duos/{d.json()['duo_id']}/contacts", "dev-professional", {
+                        "contact_date": (_today() - timedelta(days=days_ago)).isoformat(), "minutes": 90,
+                        "mode": "in_person", "activities": ["walk", "coffee_or_chat"],
+                    }, retry_404_s=timeout_s).raise_for_status()
+                    contacts += 1
     volunteers = len(PROJECTS[:2]) * volunteers_per_project
     if year:
         plan = load_year(urls, timeout_s=max(timeout_s, 60))
@@ -261,6 +281,11 @@ class PlannedVolunteer:
     contacts: tuple[date, ...]
 
     @property
+    def available_on(self) -> date | None:
+        """Available for matching on the day of the coaching that ends the preparation."""
+        return self.coached_on
+
+    @property
     def name(self) -> tuple[str, str]:
         return FIRST_NAMES[self.index % len(FIRST_NAMES)], LAST_NAMES[(self.index // len(FIRST_NAMES)) % len(LAST_NAMES)]
 
@@ -278,6 +303,9 @@ class YearPlan:
     volunteers: tuple[PlannedVolunteer, ...]
     waiting_participants: int
     coaching: tuple[PlannedCoaching, ...]
+    #: The participants' referral days: first those of the duos, in the volunteers' order
+    #: (each on or before its duo's start), then those still waiting.
+    referrals: tuple[date, ...] = ()
 
     @property
     def duos(self) -> int:
@@ -297,7 +325,8 @@ def year_plan(today: date, *, months: int = 11, per_month: int = 12) -> YearPlan
 
     Pure and deterministic. Every date lies on or before ``today`` (the services refuse the
     future); a step never precedes the one before it; a contact never precedes its duo's
-    start. One in seven stops after the intake; of the others four in five are in a duo
+    start; a duo never starts before its participant's referral or its volunteer's
+    availability (matching refuses that). One in seven stops after the intake; of the others four in five are in a duo
     a month or so after they enquired, with a contact three or four weeks apart since. The
     buddies in a duo meet for group coaching every month and for intervision.
     """
@@ -326,7 +355,11 @@ def year_plan(today: date, *, months: int = 11, per_month: int = 12) -> YearPlan
         if len(ready) >= 4:
             coaching.append(PlannedCoaching("intervision", on - timedelta(days=9), ready[-4:],
                                             THEMES[(m + 3) % len(THEMES)]))
-    return YearPlan(tuple(volunteers), waiting_participants=max(4, per_month), coaching=tuple(coaching))
+    waiting = max(4, per_month)
+    referrals = [v.duo_on - timedelta(days=3 + (v.index * 5) % 40) for v in volunteers if v.duo_on is not None]
+    referrals += [today - timedelta(days=(k * 11) % 120) for k in range(waiting)]
+    return YearPlan(tuple(volunteers), waiting_participants=waiting, coaching=tuple(coaching),
+                    referrals=tuple(referrals))
 
 
 class _Clients:
@@ -365,7 +398,7 @@ def _ok(resp: httpx.Response) -> httpx.Response:
 def load_year(urls: dict[str, str], *, today: date | None = None, months: int = 11, per_month: int = 12,
               workers: int = 6, timeout_s: float = 60) -> YearPlan:
     """Load :func:`year_plan` into ``demo-antwerpen`` through the APIs, as the professional."""
-    today = today or datetime.now(UTC).date()  # the services' "today" is the UTC date
+    today = today or _today()
     plan = year_plan(today, months=months, per_month=per_month)
     rec, mat, fol = urls["recruitment"], urls["matching"], urls["followup"]
     token = "dev-professional"
@@ -393,12 +426,14 @@ def load_year(urls: dict[str, str], *, today: date | None = None, months: int = 
             ("training", {"session_on": v.coached_on.isoformat(), "kind": "individual_coaching", "hours": 2}),
             ("legal-items", {"item": "information_notice", "dated": v.approved_on.isoformat()}),
             ("legal-items", {"item": "insurance", "dated": v.approved_on.isoformat()}),
-            ("availability", {"target_groups": ["individual_adult"], "languages": ["nl"]}),
+            ("availability", {"target_groups": ["individual_adult"], "languages": ["nl"],
+                              "available_on": v.available_on.isoformat()}),  # type: ignore[union-attr]
         ):
             call("POST", f"{rec}/volunteers/{vid}/{path}", body)
 
     def participant(i: int) -> str:
         return call("POST", f"{mat}/projects/{YEAR_PROJECT}/participants", {
+            "referred_on": plan.referrals[i].isoformat(),
             "target_group": "individual_adult",
             "referrer_type": ("social_services", "mental_health_centre", "general_practitioner", "self")[i % 4],
             "life_domains": [("isolation", "psychological_vulnerability", "poverty", "newcomer")[i % 4]],

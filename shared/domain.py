@@ -11,6 +11,7 @@ import threading
 import uuid
 from collections import OrderedDict
 from collections.abc import Sequence
+from datetime import date
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from sqlalchemy import Connection, select
@@ -51,6 +52,23 @@ class InvalidInput(DomainError):
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message, code="invalid_input")
         self.field = field
+
+
+def entered_day(day: date, today: date, field: str, *, earliest: date | None = None) -> date:
+    """Bound a date entered after the fact: not after ``today`` (the Belgian day), not before
+    ``earliest`` (the project's start where the service knows it) nor before the system's floor
+    (``EARLIEST_DAY``). A refusal is a 422 that names the date and the bound it crosses."""
+    from shared.contracts.common import EARLIEST_DAY
+
+    if day > today:
+        raise InvalidInput(f"De datum {day.isoformat()} ligt in de toekomst (vandaag is {today.isoformat()}) / "
+                           f"The date {day.isoformat()} lies in the future (today is {today.isoformat()})", field=field)
+    floor = max(earliest or EARLIEST_DAY, EARLIEST_DAY)
+    if day < floor:
+        raise InvalidInput(f"De datum {day.isoformat()} ligt vóór het begin van het project ({floor.isoformat()}) / "
+                           f"The date {day.isoformat()} lies before the start of the project ({floor.isoformat()})",
+                           field=field)
+    return day
 
 
 class Aggregate:

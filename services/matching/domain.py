@@ -66,7 +66,7 @@ from shared.contracts.matching import (
     Wish,
     WithdrawalReason,
 )
-from shared.domain import Aggregate, DomainError, InvalidInput, NotFound
+from shared.domain import Aggregate, DomainError, InvalidInput, NotFound, entered_day
 from shared.events.registry import DomainEvent
 from shared.screening import LegalDates, ScreeningGap, gaps_on, works_with_minors
 
@@ -110,9 +110,15 @@ class Participant(Aggregate):
               life_domains: list[LifeDomain], municipality_nis: str, languages: list[str],
               consent_recorded: bool, birth_date: date | None, today: date, consent: Consent | None = None,
               wishes: list[Wish] | None = None, interests: list[Interest] | None = None,
-              availability: list[AvailabilitySlot] | None = None) -> list[ParticipantReferred]:
+              availability: list[AvailabilitySlot] | None = None,
+              referred_on: date | None = None) -> list[ParticipantReferred]:
+        """Refer a participant; ``referred_on`` dates a referral entered after the fact (default today).
+
+        The referral day is bounded (not after today, not before the system's floor) and is the
+        day the waiting starts: the event carries it and is dated on it."""
         if self.exists:
             raise DomainError(f"Deelnemer {self.id} bestaat al / Participant {self.id} already exists", code="already_exists")
+        on = entered_day(referred_on, today, "referred_on") if referred_on is not None else today
         if birth_date is not None and birth_date > today:
             raise InvalidInput("De geboortedatum ligt in de toekomst / The birth date lies in the future",
                                field="personal.birth_date")
@@ -126,8 +132,8 @@ class Participant(Aggregate):
         return [ParticipantReferred(
             participant_id=self.id, project_id=project_id, target_group=target_group, referrer_type=referrer_type,
             life_domains=_unique(life_domains), municipality_nis=municipality_nis, languages=_unique(languages),
-            consent_recorded=consent_recorded, consent=consent, referred_on=today,
-            age_band=age_band(birth_date, today) if birth_date else None,
+            consent_recorded=consent_recorded, consent=consent, referred_on=on,
+            age_band=age_band(birth_date, on) if birth_date else None,
             wishes=_unique(wishes or []), interests=_unique(interests or []), availability=_unique(availability or []),
         )]
 

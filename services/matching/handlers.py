@@ -13,7 +13,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
@@ -100,7 +100,10 @@ class ReferParticipant(BaseModel):
     consent_recorded: bool = Field(description="The participant agreed to be matched and to have data kept.")
     consent_scopes: list[ConsentScope] | None = Field(
         None, description="What was agreed; default `matching` and `data_processing` when consent_recorded.")
-    consent_given_on: Day | None = Field(None, description="When consent was given; default today.")
+    consent_given_on: Day | None = Field(None, description="When consent was given; default the referral day.")
+    referred_on: Day | None = Field(
+        None, description="When the participant was referred, if not today (a referral entered after the fact). Not in "
+        "the future; the waiting starts on it, and a duo cannot be proposed or started before it.")
     personal: ParticipantPersonalData
     confirmed_other_person: bool = Field(
         False, description="The professional confirms this is not the person of an existing file with the same name "
@@ -255,9 +258,15 @@ class MatchingHandlers:
         return self.runtime.vault
 
     def _save(self, conn: Connection, aggregate: Aggregate, events: Sequence[DomainEvent], principal: Principal,
-              correlation_id: uuid.UUID, *, seal: tuple[str, dict[str, Any]] | None = None) -> None:
-        """Append, apply and project; ``seal`` = (subject, data) is sealed beside the first event."""
-        now = self.runtime.clock.now()  # one time for the log and the read models, so a rebuild equals live
+              correlation_id: uuid.UUID, *, seal: tuple[str, dict[str, Any]] | None = None,
+              occurred_on: date | None = None) -> None:
+        """Append, apply and project; ``seal`` = (subject, data) is sealed beside the first event.
+
+        ``occurred_on``: the real day of a command entered after the fact; its events are dated
+        at midnight UTC of that day (the same Belgian and UTC day), as recruitment dates them."""
+        # one time for the log and the read models, so a rebuild equals live
+        now = (datetime.combine(occurred_on, time.min, tzinfo=UTC) if occurred_on is not None
+               else self.runtime.clock.now())
         new = []
         for i, event in enumerate(events):
             subject = sealed = None
@@ -306,7 +315,7 @@ class MatchingHandlers:
         scopes = cmd.consent_scopes if cmd.consent_scopes is not None else (
             [ConsentScope.matching, ConsentScope.data_processing] if cmd.consent_recorded else [])
         consent = Consent(scopes=list(dict.fromkeys(scopes)),
-                          given_on=cmd.consent_given_on or (today if scopes else None),
+                          given_on=cmd.consent_given_on or ((cmd.referred_on or today) if scopes else None),
                           recorded_by=principal.actor.id) if scopes or cmd.consent_given_on else None
         participant = Participant(f"pt-{uuid.uuid4().hex}")
         events = participant.refer(
@@ -314,6 +323,7 @@ class MatchingHandlers:
             life_domains=cmd.life_domains, municipality_nis=cmd.municipality_nis, languages=cmd.languages,
             consent_recorded=cmd.consent_recorded, birth_date=cmd.personal.birth_date, today=today,
             consent=consent, wishes=cmd.wishes, interests=cmd.interests, availability=cmd.availability,
+            referred_on=cmd.referred_on,
         )
         with self._writing() as conn:
             project = self._project(conn, project_id, open_only=True)
@@ -329,7 +339,7 @@ class MatchingHandlers:
             refuse_likely_duplicate(existing, confirmed_other_person=cmd.confirmed_other_person,
                                     what_nl="deelnemer", what_en="participant")
             self._save(conn, participant, events, principal, correlation_id,
-                       seal=(participant.id, cmd.personal.model_dump(mode="json")))
+                       seal=(participant.id, cmd.personal.model_dump(mode="json")), occurred_on=cmd.referred_on)
             projection.index_names(conn, self.vault, participant.id, cmd.personal.first_name, cmd.personal.last_name,
                                    cmd.personal.birth_date)
         self.runtime.recorded()

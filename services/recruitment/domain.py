@@ -67,7 +67,7 @@ from shared.contracts.recruitment import (
     VolunteerStopped,
     VolunteerTrained,
 )
-from shared.domain import Aggregate, DomainError, InvalidInput, NotFound
+from shared.domain import Aggregate, DomainError, InvalidInput, NotFound, entered_day
 from shared.events.registry import DomainEvent
 
 # ---------------------------------------------------------------------------------- projects
@@ -421,7 +421,7 @@ class Volunteer(Aggregate):
         if self.exists:
             raise DomainError(f"Vrijwilliger {self.id} bestaat al / Volunteer {self.id} already exists", code="already_exists")
         if received_on is not None:
-            _not_future(received_on, today, "received_on")
+            entered_day(received_on, today, "received_on")
         if birth_date is not None and birth_date > today:
             raise InvalidInput("De geboortedatum ligt in de toekomst / The birth date lies in the future",
                                field="personal.birth_date")
@@ -462,8 +462,18 @@ class Volunteer(Aggregate):
         return [VolunteerTrained(volunteer_id=self.id, project_id=self.project_id, session_on=session_on,
                                  kind=kind, hours=hours)]
 
-    def make_available(self, *, preferences: MatchingPreferences, min_sessions: int = 0) -> list[VolunteerMadeAvailable]:
+    def make_available(self, *, preferences: MatchingPreferences, min_sessions: int = 0,
+                       available_on: date | None = None, today: date | None = None) -> list[VolunteerMadeAvailable]:
+        """Available for matching from ``available_on`` (entered after the fact) or from today.
+
+        The day is bounded like every entered date and never precedes the approved screening
+        (the start of the preparation); the event is dated on it, so matching's date order and
+        the waiting times count from the day it happened."""
         self._require("make_available")
+        if available_on is not None:
+            entered_day(available_on, today or available_on, "available_on")
+            _not_before(available_on, self.stage_since, "available_on",
+                        ("de goedgekeurde screening", "the approved screening"))
         if self.sessions < min_sessions:
             raise DomainError(
                 f"Deze vrijwilliger volgde {self.sessions} van de vereiste {min_sessions} coaching- of vormingsmomenten; "

@@ -152,7 +152,18 @@ class RecordTraining(BaseModel):
     hours: float = Field(gt=0, le=24)
 
 
-MakeAvailable = MatchingPreferences
+class MakeAvailable(MatchingPreferences):
+    """The volunteer's preferences for matching, and from when they are available."""
+
+    available_on: Day | None = Field(
+        None, description="When the volunteer became available for matching, if not today (a past availability "
+        "entered after the fact). Not in the future, not before the approved screening; a duo cannot be proposed or "
+        "started before it.")
+
+    def preferences(self) -> MatchingPreferences:
+        return MatchingPreferences(**self.model_dump(exclude={"available_on"}))
+
+
 ChangePreferences = MatchingPreferences
 
 
@@ -433,7 +444,9 @@ class RecruitmentHandlers:
             _municipality(cmd.municipality_nis)
         return self._volunteer_command(
             volunteer_id, principal, correlation_id,
-            lambda v: v.make_available(preferences=cmd, min_sessions=self.options.min_preparation_sessions))
+            lambda v: v.make_available(preferences=cmd.preferences(), min_sessions=self.options.min_preparation_sessions,
+                                       available_on=cmd.available_on, today=self.today()),
+            occurred_on=cmd.available_on)
 
     def change_preferences(self, volunteer_id: str, cmd: ChangePreferences, principal: Principal,
                            correlation_id: uuid.UUID) -> Volunteer:

@@ -340,9 +340,11 @@ CATALOGUE: tuple[Indicator, ...] = (
     _i("volunteer_waiting_days_median", "volunteers", "statistic",
        ("Wachttijd van vrijwilligers (mediaan)", "Waiting time of volunteers (median)"),
        ("Mediaan van het aantal dagen tussen de eerste keer beschikbaar en de start van het eerste duo, over de "
-        "vrijwilligers van wie het eerste duo in de periode startte.",
+        "vrijwilligers van wie het eerste duo in de periode startte. Een duo gedateerd vóór de beschikbaarheid "
+        "(enkel in een oudere geschiedenis) telt niet mee: die wachttijd is onbekend, niet nul.",
         "Median number of days from first becoming available to the start of the first duo, over the volunteers "
-        "whose first duo started in the period."),
+        "whose first duo started in the period. A duo dated before the availability (only in an older history) "
+        "is left out: that wait is unknown, not zero."),
        _DAYS, ("VolunteerMadeAvailable", "VolunteerJoinedDuo")),
     _i("volunteer_waiting_days_mean", "volunteers", "statistic",
        ("Wachttijd van vrijwilligers (gemiddelde)", "Waiting time of volunteers (mean)"),
@@ -381,9 +383,11 @@ CATALOGUE: tuple[Indicator, ...] = (
     _i("participant_waiting_days_median", "participants", "statistic",
        ("Wachttijd van deelnemers (mediaan)", "Waiting time of participants (median)"),
        ("Mediaan van het aantal dagen tussen de aanmelding (of de terugkeer op de wachtlijst) en de start van het "
-        "duo, over de duo's gestart in de periode.",
+        "duo, over de duo's gestart in de periode. Een duo gedateerd vóór die dag (enkel in een oudere "
+        "geschiedenis) telt niet mee: die wachttijd is onbekend, niet nul.",
         "Median number of days from referral (or return to the waiting list) to the start of the duo, over the "
-        "duos started in the period."),
+        "duos started in the period. A duo dated before that day (only in an older history) is left out: that "
+        "wait is unknown, not zero."),
        _DAYS, ("ParticipantReferred", "ParticipantReturnedToWaitingList", "DuoStarted")),
     _i("participant_waiting_days_mean", "participants", "statistic",
        ("Wachttijd van deelnemers (gemiddelde)", "Waiting time of participants (mean)"),

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime
 from typing import Any, NamedTuple
 
+import structlog
 from sqlalchemy import Connection, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -53,6 +54,8 @@ class Meta:
 
     def __init__(self, event_id: str, on: str, rec: str) -> None:
         self.event_id, self.on, self.rec = event_id, on, rec
+
+_log = structlog.get_logger(__name__)
 
 
 Handler = Callable[[Connection, Any, Meta], None]
@@ -280,7 +283,12 @@ def _started(conn: Connection, e: mt.DuoStarted, env: Meta) -> None:
     remembered = getattr(conn, "waiting_since", None)  # a rebuild's writer keeps what it wrote
     since = (remembered(participant_id) if remembered is not None
              else conn.execute(_WAITING_SINCE, {"k": participant_id}).scalar())
-    waited = None if since is None else max(0, (e.started_on - date.fromisoformat(since)).days)
+    waited = None if since is None else (e.started_on - date.fromisoformat(since)).days
+    if waited is not None and waited < 0:
+        # Matching refuses a duo dated before the referral; an older history may still hold one.
+        # Its wait is unknown, not zero: left out of the waiting times, and said so.
+        _log.warning("duo_started_before_waiting", duo_id=e.duo_id, project_id=e.project_id, days=waited)
+        waited = None
     put(conn, duos, duo_id=e.duo_id, project_id=e.project_id, volunteer_id=person(conn, e.volunteer_id),
         participant_id=participant_id, status="active", started_on=e.started_on.isoformat(), started_rec=_rec(env),
         participant_waited_days=waited, ended_on=None,

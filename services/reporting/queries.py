@@ -228,7 +228,9 @@ def volunteers_first_duo(conn: Connection, window: Window) -> list[tuple[str, st
              .having(and_(first >= window.first, first <= window.last)))
     out = []
     for project, joined_on, joined_rec, available_on in conn.execute(query):
-        waited = None if available_on is None else max(0, _days(available_on, joined_on))
+        waited = None if available_on is None else _days(available_on, joined_on)
+        if waited is not None and waited < 0:
+            waited = None  # a duo before the availability (an older history): unknown, not a wait of zero
         out.append((project, joined_on if window.basis == "occurred" else joined_rec, waited))
     return out
 

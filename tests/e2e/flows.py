@@ -41,9 +41,10 @@ def _next_birth_date() -> str:
 
 
 def enquire(api: Api, project_id: str, *, token: str = PRO, nis: str = "11002",
-            personal: dict[str, Any] | None = None, channel: str = "website") -> str:
-    body = {"channel": channel, "municipality_nis": nis,
-            "personal": personal or {"first_name": "Test", "last_name": "Vrijwilliger", "birth_date": _next_birth_date()}}
+            personal: dict[str, Any] | None = None, channel: str = "website", received_on: date | None = None) -> str:
+    body: dict[str, Any] = {
+        "channel": channel, "municipality_nis": nis, **({"received_on": received_on.isoformat()} if received_on else {}),
+        "personal": personal or {"first_name": "Test", "last_name": "Vrijwilliger", "birth_date": _next_birth_date()}}
     return api.ok(api.post("recruitment", f"/projects/{project_id}/volunteers", token, body), 201)["volunteer_id"]
 
 
@@ -57,19 +58,22 @@ def prepare(api: Api, volunteer_id: str, *, token: str = PRO, on: date | None = 
                            {"session_on": day, "kind": "individual_coaching", "hours": 2}))
 
 
-def make_available(api: Api, volunteer_id: str, *, token: str = PRO) -> dict[str, Any]:
-    """Intake, screening and a coaching session (if not done yet), then available for matching."""
+def make_available(api: Api, volunteer_id: str, *, token: str = PRO, on: date | None = None) -> dict[str, Any]:
+    """Intake, screening and a coaching session (if not done yet), then available for matching
+    (``on``: all of it on that past day, entered after the fact)."""
     status = api.ok(api.get("recruitment", f"/volunteers/{volunteer_id}", token))["status"]
     if status == "enquired":
-        prepare(api, volunteer_id, token=token)
+        prepare(api, volunteer_id, token=token, on=on)
     return api.ok(api.post("recruitment", f"/volunteers/{volunteer_id}/availability", token,
-                           {"target_groups": ["individual_adult"], "languages": ["nl"]}))
+                           {"target_groups": ["individual_adult"], "languages": ["nl"],
+                            **({"available_on": on.isoformat()} if on else {})}))
 
 
 def refer(api: Api, project_id: str, *, token: str = PRO, nis: str = "11002",
-          personal: dict[str, Any] | None = None, timeout: float = 20) -> str:
+          personal: dict[str, Any] | None = None, timeout: float = 20, referred_on: date | None = None) -> str:
     body = {"target_group": "individual_adult", "referrer_type": "social_services", "life_domains": ["isolation"],
             "municipality_nis": nis, "consent_recorded": True,
+            **({"referred_on": referred_on.isoformat()} if referred_on else {}),
             "consent_scopes": ["matching", "data_processing", "followup_contact"],  # may be called after the duo
             "personal": personal or {"first_name": "Test", "last_name": "Deelnemer"}}
 

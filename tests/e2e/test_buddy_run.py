@@ -22,6 +22,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import httpx
@@ -111,6 +112,15 @@ def test_run_on_a_base_port_serves_loads_and_prints_there(run_env: dict[str, str
         found = httpx.get(f"{printed['recruitment']}/projects/{PROJECTS[0][0]}", timeout=5,
                           headers={"Authorization": "Bearer dev-admin"})
         assert found.status_code == 200, found.text
+        # ... with its duos started months ago, after their referrals and availabilities entered with
+        # their real days, and their contacts since
+        loaded = re.search(r"Demo data loaded: 3 projects, (\d+) volunteers, (\d+) duos, (\d+) contacts", out)
+        assert loaded is not None, out
+        assert int(loaded[2]) >= 80 and int(loaded[3]) >= 3 * 80, loaded[0]
+        duos = httpx.get(f"{printed['matching']}/projects/{PROJECTS[0][0]}/duos", timeout=10, params={"limit": 500},
+                         headers={"Authorization": "Bearer dev-professional"}).json()["duos"]
+        starts = sorted(d["started_on"] for d in duos if d["started_on"])
+        assert len(starts) >= 80 and (date.fromisoformat(starts[-1]) - date.fromisoformat(starts[0])).days > 200
         proc.send_signal(signal.SIGINT)
         assert proc.wait(timeout=60) == 0
     finally:

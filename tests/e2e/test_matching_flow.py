@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -124,3 +125,39 @@ def test_a_mismatch_returns_the_participant_to_the_waiting_list(system: ServiceS
     # the failed pair is not suggested again
     again = api.ok(api.get("matching", f"/participants/{participants[0]}/suggestions", PRO))
     assert pair[participants[0]] not in [s["volunteer_id"] for s in again["suggestions"]]
+
+
+def test_a_past_duo_entered_after_the_fact_across_services(system: ServiceSystem, api: Api) -> None:
+    """Months of history entered today with their real days: the volunteer available, the
+    participant referred and the duo started in the past, its contacts in the weeks after."""
+    project_id = "demo-antwerpen"
+    flows.register_project(api, project_id)
+    today = flows.today()
+    volunteer_id = flows.enquire(api, project_id, received_on=today - timedelta(days=120))
+    flows.make_available(api, volunteer_id, on=today - timedelta(days=100))
+    flows.wait_for_candidates(api, project_id, [volunteer_id])
+    participant_id = flows.refer(api, project_id, referred_on=today - timedelta(days=90))
+    waiting = api.ok(api.get("matching", f"/participants/{participant_id}", PRO))
+    assert waiting["waiting_days"] == 90
+
+    # Not before the referral's day: refused naming it; on or after both days: registered.
+    early = api.post("matching", f"/projects/{project_id}/duos", PRO, {
+        "volunteer_id": volunteer_id, "participant_id": participant_id,
+        "started_on": (today - timedelta(days=95)).isoformat()})
+    assert early.status_code == 422 and (today - timedelta(days=90)).isoformat() in early.json()["detail"]
+    started_on = today - timedelta(days=60)
+    duo_id = flows.start_duo(api, project_id, volunteer_id, participant_id, started_on=started_on)
+
+    # Recruitment learns the duo with its day; follow-up takes contacts from that day on.
+    def in_duo() -> dict[str, Any]:
+        view = api.ok(api.get("recruitment", f"/volunteers/{volunteer_id}", PRO))
+        assert view["status"] == "in_duo", view
+        return view
+
+    assert eventually(in_duo, timeout=20)["stage_since"] == started_on.isoformat()
+    for days_ago in (53, 46, 39):
+        body = flows.contact_body(days_ago=days_ago)
+        eventually(lambda body=body: api.ok(api.post("followup", f"/duos/{duo_id}/contacts", PRO, body), 201),
+                   timeout=20)
+    months = api.ok(api.get("followup", f"/duos/{duo_id}/figures", PRO))["months"]
+    assert sum(m["contacts"] for m in months.values()) == 3

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -56,14 +56,16 @@ class MT:
     def today(self) -> str:
         return self.clock.today().isoformat()
 
-    def deliver(self, event: Any, event_type: str | None = None, payload: dict[str, Any] | None = None) -> None:
+    def deliver(self, event: Any, event_type: str | None = None, payload: dict[str, Any] | None = None,
+                occurred_at: datetime | None = None) -> None:
+        """Deliver one of recruitment's events; ``occurred_at``: the day it happened, if entered after the fact."""
         self.position += 1
         env = Envelope(
             event_id=uuid.uuid4(), type=event_type or event.event_type,
             schema_version=event.schema_version if event is not None else 1, service="recruitment",
             stream_type=event.stream_type if event is not None else "project",
             stream_id=getattr(event, "volunteer_id", None) or getattr(event, "project_id", "x"), version=1,
-            position=self.position, occurred_at=self.clock.now(), recorded_at=self.clock.now(), project_id=P,
+            position=self.position, occurred_at=occurred_at or self.clock.now(), recorded_at=self.clock.now(), project_id=P,
             actor=Actor(id="pro-1", role=Role.professional), correlation_id=uuid.uuid4(),
             payload=payload if payload is not None else event.model_dump(mode="json"))
         with self.runtime.engine.begin() as conn:
@@ -74,7 +76,7 @@ class MT:
                                           region="antwerpen-kempen", target_groups=list(target_groups)))
 
     def volunteer(self, volunteer_id: str, project_id: str = P, *, nis: str = "11002", cleared: bool = True,
-                  **prefs: Any) -> str:
+                  available_on: date | None = None, **prefs: Any) -> str:
         """A volunteer made available; ``cleared``: with a recent extract (model 2) and insurance on file."""
         self.deliver(rc.VolunteerEnquiryReceived(volunteer_id=volunteer_id, project_id=project_id, channel="website",
                                                  municipality_nis=nis))
@@ -83,7 +85,8 @@ class MT:
             self.legal(volunteer_id, "insurance", self.clock.today() - timedelta(days=10), project_id)
         prefs.setdefault("target_groups", ["individual_adult"])
         self.deliver(rc.VolunteerMadeAvailable(volunteer_id=volunteer_id, project_id=project_id,
-                                               preferences=MatchingPreferences(**prefs)))
+                                               preferences=MatchingPreferences(**prefs)),
+                     occurred_at=datetime.combine(available_on, time.min, tzinfo=UTC) if available_on else None)
         return volunteer_id
 
     def legal(self, volunteer_id: str, item: str, dated: Any, project_id: str = P, valid_until: Any = None) -> None:

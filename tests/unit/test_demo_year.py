@@ -51,3 +51,18 @@ def test_the_plan_is_the_same_every_time_and_uses_the_known_channels() -> None:
     assert year_plan(TODAY) == year_plan(TODAY)
     assert {v.name for v in year_plan(TODAY).volunteers}  # invented names, drawn from the lists
     assert set(CHANNELS) <= {c.value for c in RecruitmentChannel}
+
+
+@pytest.mark.parametrize("today", [TODAY, date(2026, 3, 29), date(2028, 2, 29)])
+def test_every_duo_starts_after_its_referral_and_its_volunteers_availability(today: date) -> None:
+    """Matching refuses a duo dated before either; the plan enters both with their real day."""
+    plan = year_plan(today)
+    in_duo = [v for v in plan.volunteers if v.duo_on is not None]
+    assert len(plan.referrals) == len(in_duo) + plan.waiting_participants
+    for v, referred_on in zip(in_duo, plan.referrals, strict=False):
+        assert v.available_on is not None and v.approved_on is not None
+        assert v.approved_on <= v.available_on <= v.duo_on  # type: ignore[operator]
+        assert referred_on <= v.duo_on  # type: ignore[operator]
+    assert all(r <= today for r in plan.referrals)
+    # the waits are real: not every duo starts on its referral's or availability's day
+    assert len({(v.duo_on - r).days for v, r in zip(in_duo, plan.referrals, strict=False)}) > 5  # type: ignore[operator]
