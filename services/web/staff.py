@@ -127,12 +127,12 @@ def staff_router(web: Any) -> APIRouter:
     # ------------------------------------------------------------------ pages
     @api.get("/staff", response_class=HTMLResponse)
     async def staff(request: Request) -> Response:
-        ctx = web.signed_in(request)
+        ctx = await web.signed_in(request)
         return await list_page(ctx)
 
     @api.post("/staff")
     async def invite(request: Request) -> Response:
-        ctx = web.signed_in(request)
+        ctx = await web.signed_in(request)
         form = await web.checked_form(ctx)
         values = {k: " ".join(form.get(k, "").split()) for k in ("name", "email", "subject")}
         errors: dict[str, str] = {}
@@ -162,13 +162,13 @@ def staff_router(web: Any) -> APIRouter:
 
     @api.get("/staff/{staff_id}", response_class=HTMLResponse)
     async def member(request: Request, staff_id: str) -> Response:
-        ctx = web.signed_in(request)
+        ctx = await web.signed_in(request)
         done = request.query_params.get("done")
         return await member_page(ctx, staff_id, done=done if done in DONE else None)
 
     async def command(request: Request, staff_id: str, method: str, path: str, body: Any, field: str,
                       done: str) -> Response:
-        ctx = web.signed_in(request)
+        ctx = await web.signed_in(request)
         form = await web.checked_form(ctx)
         if not _STAFF_ID.fullmatch(staff_id):
             raise ServiceError(404)
