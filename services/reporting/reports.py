@@ -48,7 +48,9 @@ from services.reporting.disclosure import (
     ProtectedRelease, ProtectedTable, StatisticReason, Suggestion, TableSpec, protect, protect_share,
     protect_statistic, protect_tables)
 from services.reporting.document import Period, ReportDocument, Section, StatisticView, TableView, Text
+from services.reporting.sdc.linked import LinkedRelease, protect_period, protect_periodic, release_policy, withheld
 from services.reporting.sdc.release import AxisInfo
+from services.reporting.sdc.tables import table_places
 
 Grain = Literal["month", "quarter", "year"]
 MAX_BUCKETS = 36
@@ -117,6 +119,10 @@ class OverviewParameters(BaseModel):
                       f"must be the last day of a {self.grain}")
         if self.period_end < self.period_start:
             raise bad("period_end", "ligt voor period_start", "lies before period_start")
+        if release_period(self.period_start, self.period_end, self.grain) is None:
+            raise bad("period_end", "een rapport gaat over één kalendermaand, één kwartaal of één kalenderjaar, "
+                                    "en deelt het niet fijner in dan de maand",
+                      "a report covers one calendar month, quarter or year, broken down no finer than by month")
         if len(buckets(self.period_start, self.period_end, self.grain)) > MAX_BUCKETS:
             raise bad("period_end", f"hoogstens {MAX_BUCKETS} periodes: kies een grovere indeling of een kortere periode",
                       f"at most {MAX_BUCKETS} periods: choose a coarser grain or a shorter period")
@@ -163,6 +169,21 @@ def bucket_end(day: date, grain: Grain) -> date:
     months = {"month": 1, "quarter": 3, "year": 12}[grain]
     year, month = divmod(start.month - 1 + months, 12)
     return date(start.year + year, month + 1, 1) - timedelta(days=1)
+
+
+GRAINS: tuple[Grain, ...] = ("month", "quarter", "year")
+
+
+def release_period(start: date, end: date, grain: Grain) -> Grain | None:
+    """The calendar period a report covers (month, quarter or year, no finer than its grain), else None.
+
+    Only whole calendar periods are released: reports on overlapping or shifted periods
+    could be subtracted from one another (see docs/disclosure.md).
+    """
+    for period in GRAINS[GRAINS.index(grain):]:
+        if start == bucket_start(start, period) and end == bucket_end(start, period):
+            return period
+    return None
 
 
 def bucket_label(month: str, grain: Grain) -> str:
@@ -293,7 +314,7 @@ class Builder:
 
     def __init__(self, p: OverviewParameters, scope: Scope, window: q.Window) -> None:
         self.p, self.scope, self.window = p, scope, window
-        self.policy = p.policy()
+        self.policy = release_policy(p.policy())
         self.grain: Grain = p.grain
         self.months = months(p.period_start, p.period_end)
         self.buckets = buckets(p.period_start, p.period_end, p.grain)
@@ -308,6 +329,18 @@ class Builder:
         self.running: dict[str, set[str]] = {k: set() for k in self.buckets}  # duos running in each bucket
         self.series_tables: dict[str, ProtectedTable] = {}
         self.independent: dict[str, tuple[CountCube, ProtectedTable]] = {}  # tables without totals, with their cube
+        # the consistent releases the counts are read from (see sdc/linked.py), by population
+        self.release: dict[str, LinkedRelease] = {}
+        self.collected: dict[str, Population] | None = None  # a collecting pass: populations only
+        period = release_period(p.period_start, p.period_end, p.grain) or "year"
+        self.period_key = bucket_label(p.period_start.isoformat()[:7], period)
+        self.scope_place: tuple[str, str] = {
+            "flanders": ("flanders", "*"), "region": ("region", scope.keys.get("region", "")),
+            "project": ("project", scope.keys.get("project", ""))}[scope.level]
+        self.unit_level = scope.unit_dim or "project"
+        top = {Audience.project: "project", Audience.coordinator: "region", Audience.government: "flanders"}
+        # breakdowns (attributes, mentions, series) only at the reader's own level, per calendar year
+        self.breakdowns = period == "year" and scope.level == top[p.audience]
 
     # ----------------------------------------------------------------- facts → populations
     def place(self, project: str, month: str) -> tuple[str, str] | None:
@@ -340,41 +373,74 @@ class Builder:
 
     # ----------------------------------------------------------------- protection
     def protect(self, pop: Population) -> Protected:
-        unit, period = self.unit_dim, self.grain
+        """The population's tables, their counts read from its consistent release.
+
+        Counts by unit and by period come from the release (``self.release``); the
+        breakdowns by attribute only at the reader's own level for a calendar year, where
+        they share one number with the release, the total: when it is hidden, so is every
+        cell of the breakdowns. Elsewhere they are withheld.
+        """
+        if self.collected is not None:
+            self.collected[pop.code] = pop
+        release = self.release.get(pop.code) or LinkedRelease()
+        scope = self.scope_place
+        total = release.cell((*scope, self.period_key))
+        tables: dict[str, ProtectedTable] = {}
         cubes: dict[str, CountCube] = {}
-        specs: dict[str, list[TableSpec]] = {}
         if pop.periodic:
-            main_dims = (unit, period) if self.multi else (period,)
-            main_levels = {unit: tuple(pop.levels["unit"]), period: tuple(pop.levels["period"])}
-            main_counts = _marginal(pop.counts, [0, 1] if self.multi else [1])
-            main_specs = ([TableSpec("by_unit", unit)] if self.multi else []) + [TableSpec("by_period", period)]
+            if self.multi:
+                tables["main/by_unit"] = self._read("by_unit", self.unit_dim, pop.levels["unit"], total, [
+                    release.cell((self.unit_level, u, self.period_key), u) for u in pop.levels["unit"]])
+            tables["main/by_period"] = self._read("by_period", self.grain, pop.levels["period"], total, [
+                release.cell((*scope, b), b) for b in pop.levels["period"]])
         else:
-            main_dims, main_levels = (unit,), {unit: tuple(pop.levels["unit"])}
-            main_counts = _marginal(pop.counts, [0])
-            main_specs = [TableSpec("by_unit", unit)]
-        cubes["main"] = CountCube(main_dims, main_counts, {d: main_levels[d] for d in main_dims})
-        specs["main"] = main_specs
+            tables["main/by_unit"] = self._read("by_unit", self.unit_dim, pop.levels["unit"], total, [
+                release.cell((self.unit_level, u, self.period_key), u) for u in pop.levels["unit"]]
+                if self.multi else [])
+        releases: dict[str, ProtectedRelease] = {}
+        hide_all = total.suppressed
         for side in pop.sides:
             positions = [2 + pop.attrs.index(d) for d in side.dims]
-            cubes[side.name] = CountCube(side.dims, _marginal(pop.counts, positions),
-                                         {d: tuple(pop.levels[d]) for d in side.dims})
-            specs[side.name] = list(side.specs)
-        releases, tables = {}, {}
-        for name, cube in cubes.items():
-            key = f"{pop.code}/{name}"
-            release = protect_tables(cube, specs[name], self.policy, previous=self.p.previous_pattern.get(key, ()))
-            releases[name] = release
-            self.pattern[key] = release.pattern
-            for table in release.tables:
-                tables[f"{name}/{table.name}"] = table
-        totals = [t.cell(TOTAL, TOTAL) for t in tables.values() if t.margins]
-        hide_all = any(c.suppressed for c in totals)
-        if hide_all:
-            tables = {k: _hide_nonzero(t, self.policy) for k, t in tables.items()}
-        self._collect(releases.values())
+            cube = CountCube(side.dims, _marginal(pop.counts, positions), {d: tuple(pop.levels[d]) for d in side.dims})
+            cubes[side.name] = cube
+            if self.breakdowns and self.collected is None:
+                key = f"{pop.code}/{side.name}"
+                # no preference for last period's pattern: the same table gets the same protection in
+                # every report (live or published), so two versions cannot be compared
+                got = protect_tables(cube, side.specs, self.policy)
+                releases[side.name] = got
+                self.pattern[key] = got.pattern
+                self._collect([got])
+                side_tables = got.tables
+                if hide_all or any(t.cell(TOTAL, TOTAL).suppressed for t in side_tables if t.margins):
+                    side_tables = [_withhold(t, self.policy, total) for t in side_tables]
+            else:
+                side_tables = [_withheld_table(spec, cube, self.policy, total) for spec in side.specs]
+            for table in side_tables:
+                tables[f"{side.name}/{table.name}"] = table
+        for table in tables.values():
+            if table.hidden:
+                self._note_hidden()
         result = Protected(pop, cubes, releases, tables, hide_all)
         self.protected[pop.code] = result
         return result
+
+    def _read(self, name: str, dim: str, rows: list[str], total: ProtectedCell,
+              cells: list[ProtectedCell]) -> ProtectedTable:
+        """A one-way table (rows and their total) of cells read from a release."""
+        cells = [*cells, total.model_copy(update={"row": TOTAL, "col": TOTAL})]
+        return _table_of(name, AxisInfo(name=dim, source=dim), None, True, rows if len(cells) > 1 else [], [],
+                         cells, self.policy)
+
+    def _note_hidden(self) -> None:
+        note = Message(
+            code="suppressed",
+            nl=f"Aantallen van 0 tot {self.policy.threshold - 1} zijn verborgen, en ook de cellen waarmee ze uit "
+               f"andere cijfers terug te rekenen zouden zijn, in dit en elk ander rapport.",
+            en=f"Counts from 0 to {self.policy.threshold - 1} are hidden, and so are the cells that would let them "
+               f"be recomputed from other figures, in this and every other report.")
+        if all(n.code != note.code for n in self.notes):
+            self.notes.insert(0, note)
 
     def mentions(self, code: str, dim: str, counter: Counter[str], vocab: str | None = None) -> ProtectedTable:
         """A breakdown where a fact can count in several rows: no totals, each row on its own."""
@@ -382,8 +448,12 @@ class Builder:
         levels += sorted(set(counter) - set(levels))
         cube = CountCube((dim,), {(k,): v for k, v in counter.items()}, {dim: tuple(levels)})
         key = f"{code}/mentions"
-        release = protect_tables(cube, [TableSpec("mentions", dim, None, margins=False)], self.policy,
-                                 previous=self.p.previous_pattern.get(key, ()))
+        spec = TableSpec("mentions", dim, None, margins=False)
+        if not self.breakdowns or self.collected is not None:
+            table = _withheld_table(spec, cube, self.policy)
+            self.independent[code] = (cube, table)
+            return table
+        release = protect_tables(cube, [spec], self.policy)
         self.pattern[key] = release.pattern
         self._collect([release])
         self.independent[code] = (cube, release.tables[0])
@@ -393,8 +463,12 @@ class Builder:
         """Per period, a count of its own (a duo counts in every period it ran): no totals."""
         cube = CountCube((self.grain,), {(b,): v for b, v in values.items()}, {self.grain: tuple(self.buckets)})
         key = f"{code}/series"
-        release = protect_tables(cube, [TableSpec("series", self.grain, None, margins=False)], self.policy,
-                                 previous=self.p.previous_pattern.get(key, ()))
+        spec = TableSpec("series", self.grain, None, margins=False)
+        if not self.breakdowns or self.collected is not None:
+            table = _withheld_table(spec, cube, self.policy)
+            self.independent[code] = (cube, table)
+            return table
+        release = protect_tables(cube, [spec], self.policy)
         self.pattern[key] = release.pattern
         self._collect([release])
         self.independent[code] = (cube, release.tables[0])
@@ -536,6 +610,41 @@ def _copy(cell: ProtectedCell, *, row: str, col: str) -> ProtectedCell:
     return ProtectedCell(row=row, col=col, value=cell.value, status=cell.status, rounded=cell.rounded)
 
 
+def _table_of(name: str, rows_axis: AxisInfo, cols_axis: AxisInfo | None, margins: bool, rows: list[str],
+              cols: list[str], cells: list[ProtectedCell], policy: DisclosurePolicy) -> ProtectedTable:
+    hidden = sum(c.suppressed for c in cells)
+    visible = sum(c.status is not CellStatus.structural_zero for c in cells)
+    share = hidden / visible if visible else 0.0
+    return ProtectedTable(name=name, rows_axis=rows_axis, cols_axis=cols_axis, margins=margins, rows=list(rows),
+                          cols=list(cols), cells=cells, hidden=hidden, visible=visible, hidden_share=share,
+                          too_much_hidden=share > policy.max_hidden_share)
+
+
+def _withheld_table(spec: TableSpec, cube: CountCube, policy: DisclosurePolicy,
+                    total: ProtectedCell | None = None) -> ProtectedTable:
+    """A table not released at this level or for this period: its shape, every cell hidden
+    but the grand total, which is the population's total as the release shows it."""
+    rows, cols, places = table_places(spec, cube)
+    info = lambda a: AxisInfo(name=a.name, source=a.source, groups=None if a.groups is None else dict(a.groups))  # noqa: E731
+    cells = [_grand(total, r, c) if spec.margins else withheld(r, c) for r, c in places]
+    return _table_of(spec.name, info(spec.row_axis), None if spec.col_axis is None else info(spec.col_axis),
+                     spec.margins, rows, cols, cells, policy)
+
+
+def _grand(total: ProtectedCell | None, row: str, col: str) -> ProtectedCell:
+    if total is not None and row == TOTAL and col == TOTAL:
+        return total.model_copy(update={"row": row, "col": col})
+    return withheld(row, col)
+
+
+def _withhold(table: ProtectedTable, policy: DisclosurePolicy, total: ProtectedCell) -> ProtectedTable:
+    """Every cell hidden but structural zeros and the grand total (the population's, as released)."""
+    cells = [c if c.status is CellStatus.structural_zero else
+             _grand(total, c.row, c.col) if table.margins else withheld(c.row, c.col) for c in table.cells]
+    return _table_of(table.name, table.rows_axis, table.cols_axis, table.margins, table.rows, table.cols, cells,
+                     policy)
+
+
 def _hide_nonzero(table: ProtectedTable, policy: DisclosurePolicy) -> ProtectedTable:
     """Every cell but the shown zeros hidden: nothing left bounds a hidden cell from above."""
     cells = []
@@ -631,8 +740,22 @@ def _build_overview(conn: Connection, parameters: dict[str, Any] | OverviewParam
     window = q.Window(p.period_start, p.period_end, p.basis,
                       None if scope.level == "flanders" else tuple(sorted(scope.unit_of)), placing)
     b = Builder(p, scope, window)
+    b.release = releases(conn, p, scope)
+    sections = _sections(conn, b)
+    used = {v.indicator for s in sections for v in s.tables} | {v.indicator for s in sections for v in s.statistics}
+    if any(s.quotes for s in sections) or any(s.key == "policy" for s in sections):
+        used.add("policy_signal_summaries")
+    document = OverviewDocument(
+        kind="overview", title=TITLE, audience=p.audience.value, scope=scope.keys, scope_label=scope.label,
+        period=Period(start=p.period_start.isoformat(), end=p.period_end.isoformat(), grain=p.grain),
+        basis=p.basis, as_known_on=None if p.as_known_on is None else p.as_known_on.isoformat(),
+        sections=sections, definitions=cat.definitions(sorted(used)), notes=_notes(b), suggestions=b.suggestions)
+    return Built(document, b.pattern, b.policy, b.protected, b.independent, b.unit_dim, b.grain)
+
+
+def _sections(conn: Connection, b: Builder) -> list[OverviewSection]:
     mentions: dict[str, ProtectedTable] = {}
-    sections = [
+    return [
         _volunteers(conn, b),
         _participants(conn, b, mentions),
         _duos(conn, b),
@@ -643,15 +766,64 @@ def _build_overview(conn: Connection, parameters: dict[str, Any] | OverviewParam
         _followup_calls(conn, b),
         _policy(conn, b),
     ]
-    used = {v.indicator for s in sections for v in s.tables} | {v.indicator for s in sections for v in s.statistics}
-    if any(s.quotes for s in sections) or any(s.key == "policy" for s in sections):
-        used.add("policy_signal_summaries")
-    document = OverviewDocument(
-        kind="overview", title=TITLE, audience=p.audience.value, scope=scope.keys, scope_label=scope.label,
-        period=Period(start=p.period_start.isoformat(), end=p.period_end.isoformat(), grain=p.grain),
-        basis=p.basis, as_known_on=None if p.as_known_on is None else p.as_known_on.isoformat(),
-        sections=sections, definitions=cat.definitions(sorted(used)), notes=_notes(b), suggestions=b.suggestions)
-    return Built(document, b.pattern, b.policy, b.protected, b.independent, b.unit_dim, b.grain)
+
+
+def releases(conn: Connection, p: OverviewParameters, scope: Scope) -> dict[str, LinkedRelease]:
+    """Every population's consistent release for the report's calendar year (and period).
+
+    Above the project the release covers every project of Flanders, whatever the report's
+    scope: a coordinator's region report and the project reports of the region are then
+    cut from the same protected tables as the government's. Project staff get their own
+    project's release. Counts over the period that do not add up over time (duos running,
+    volunteers coached) get a release per calendar period.
+    """
+    staff = p.audience is Audience.project
+    register = q.project_register(conn)
+    if staff:
+        project = scope.keys["project"]
+        region_of = {project: register[project].region}
+    else:
+        region_of = {pid: pr.region for pid, pr in register.items()}
+    policy = release_policy(p.policy())
+    year = date(p.period_start.year, 1, 1)
+    year_end = bucket_end(year, "year")
+    period = release_period(p.period_start, p.period_end, p.grain) or "year"
+    per_year = _collect_populations(conn, p, year, year_end, region_of, staff)
+    out: dict[str, LinkedRelease] = {}
+    for code, pop in per_year.items():
+        if pop.periodic:
+            counts: Counter[tuple[str, str]] = Counter()
+            for key, n in pop.counts.items():
+                counts[(key[0], key[1])] += n
+            out[code] = protect_periodic(counts, months=months(year, year_end), region_of=region_of, policy=policy,
+                                         project_staff=staff)
+    per_period = per_year if period == "year" else _collect_populations(conn, p, p.period_start, p.period_end, region_of, staff)
+    key = bucket_label(p.period_start.isoformat()[:7], period)
+    for code, pop in per_period.items():
+        if not pop.periodic:
+            totals: Counter[str] = Counter()
+            for k, n in pop.counts.items():
+                totals[k[0]] += n
+            out[code] = protect_period(totals, period=key, region_of=region_of, policy=policy, project_staff=staff,
+                                       projects_released=period == "year")
+    return out
+
+
+def _collect_populations(conn: Connection, p: OverviewParameters, start: date, end: date, region_of: dict[str, str],
+             staff: bool) -> dict[str, Population]:
+    """Every population of the overview per project and month (no protection): what releases are made of."""
+    projects = sorted(region_of)
+    scope = Scope("region", "project", {pid: pid for pid in projects}, projects, {}, {"level": "release"},
+                  Text(nl="", en=""))
+    month_list = months(start, end)
+    window = q.Window(start, end, p.basis, tuple(projects) if staff else None,
+                      q.Placing("project", tuple((m, m) for m in month_list)))
+    pass_params = p.model_copy(update={"period_start": start, "period_end": end, "grain": "month",
+                                       "previous_pattern": {}})
+    b = Builder(pass_params, scope, window)
+    b.collected = {}
+    _sections(conn, b)
+    return b.collected
 
 
 def _notes(b: Builder) -> list[Message]:
