@@ -10,7 +10,11 @@
 
 Who sees what: government-wide figures (all of Flanders) only admins and auditors;
 a region's figures its coordinators; a project's figures its professionals and the
-coordinators of its region. Never a figure about fewer people than the threshold.
+coordinators of its region. The protection follows the reader, not the request: admins
+and auditors read as the government, coordinators as coordinators (a project of their
+region too), professionals as project staff; a published report only to readers of its
+own audience. Overviews cover one calendar month, quarter or year (docs/disclosure.md).
+Never a figure about fewer people than the threshold.
 """
 
 from datetime import date
@@ -40,6 +44,8 @@ from services.reporting.reports import Grain, OverviewParameters, buckets, build
 NO_REGION_ACCESS = "Geen toegang tot deze regio / No access to this region"
 NO_FLANDERS_ACCESS = "Geen toegang tot de cijfers van heel Vlaanderen / No access to the figures of all of Flanders"
 EVERYWHERE = (Role.admin, Role.auditor)
+OTHER_AUDIENCE = ("Dit rapport is gemaakt voor een ander publiek en beschermd zoals voor dat publiek / "
+                  "This report was made for another audience and is protected for that audience")
 
 
 class SummaryRequest(BaseModel):
@@ -55,7 +61,9 @@ class OverviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["overview"]
-    audience: Audience
+    audience: Audience = Field(Audience.project, description="Ignored: the caller's role decides whose protection "
+                                                            "the figures get (admin, auditor: government; "
+                                                            "coordinator: coordinator; professional: project).")
     region: Line | None = Field(None, min_length=1, max_length=100)
     project_id: Id | None = None
     period_start: Day
@@ -64,6 +72,20 @@ class OverviewRequest(BaseModel):
     basis: Literal["occurred", "recorded"] = "occurred"
     as_known_on: Day | None = None
     title: Line | None = Field(None, min_length=1, max_length=200, description="Shown in the archive; not a parameter.")
+
+
+def reader_audience(principal: Principal) -> Audience:
+    """The audience whose protection a caller's figures get, from who they are, not from what they ask.
+
+    Admins and auditors read as the government, coordinators as coordinators (also when they
+    open a project of their region: its figures in the protected form of the region report),
+    everyone else as project staff (of their own projects only; the scope checks see to that).
+    """
+    if principal.role in EVERYWHERE:
+        return Audience.government
+    if principal.role is Role.coordinator:
+        return Audience.coordinator
+    return Audience.project
 
 
 def _may_see_project(principal: Principal, project_id: str, region: str) -> bool:
@@ -108,9 +130,17 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
         return {"project_id": project_id, "threshold": settings.disclosure_threshold,
                 "rounding_base": settings.rounding_base}
 
-    def overview_parameters(body: dict[str, Any]) -> OverviewParameters:
-        """The request with the service's disclosure settings, as the complete policy (kept with the report)."""
-        params = parse_parameters({**body, "threshold": settings.disclosure_threshold,
+    def overview_parameters(body: dict[str, Any], principal: Principal) -> OverviewParameters:
+        """The request with the caller's audience and the service's disclosure settings, as the complete
+        policy (kept with the report)."""
+        if principal.role not in EVERYWHERE and body.get("project_id") is None:
+            # a scope above the caller's (checked again, with the register, by check_overview_scope)
+            if body.get("region") is None:
+                raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NO_FLANDERS_ACCESS)
+            if principal.role is not Role.coordinator:
+                raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NO_REGION_ACCESS)
+        params = parse_parameters({**body, "audience": reader_audience(principal),
+                                   "threshold": settings.disclosure_threshold,
                                    "rounding_base": settings.rounding_base})
         return params.model_copy(update={"disclosure": params.policy(), "threshold": None, "rounding_base": None})
 
@@ -125,6 +155,10 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
         params = report["parameters"]
         if report["kind"] == "overview":
             check_overview_scope(conn, principal, region=params.get("region"), project_id=params.get("project_id"))
+            # a published report keeps the protection of the audience it was made for: a project's exact
+            # figures stay with its staff, a region's breakdowns with its coordinators
+            if params.get("audience") != reader_audience(principal):
+                raise HTTPException(status.HTTP_403_FORBIDDEN, detail=OTHER_AUDIENCE)
         else:
             check_project(conn, principal, params["project_id"])
 
@@ -155,7 +189,7 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
     ) -> dict[str, Any]:
         body = {"audience": audience, "region": region, "project_id": project_id, "period_start": period_start,
                 "period_end": period_end, "grain": grain, "basis": basis}
-        params = overview_parameters(body)
+        params = overview_parameters(body, principal)
         with snapshot(runtime.engine).connect() as conn:
             check_overview_scope(conn, principal, region=region, project_id=project_id)
             content = build_overview(conn, params).content
@@ -193,7 +227,7 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
                                   content=content, created_at=runtime.clock.now(), created_by=principal.actor.id)
 
     async def publish_overview(principal: Principal, request: OverviewRequest) -> JSONResponse:
-        params = overview_parameters(request.model_dump(exclude={"kind", "title"}))
+        params = overview_parameters(request.model_dump(exclude={"kind", "title"}), principal)
 
         def prepare() -> OverviewParameters:
             with reader(runtime.engine).connect() as conn:

@@ -397,6 +397,8 @@ class Builder:
             tables["main/by_unit"] = self._read("by_unit", self.unit_dim, pop.levels["unit"], total, [
                 release.cell((self.unit_level, u, self.period_key), u) for u in pop.levels["unit"]]
                 if self.multi else [])
+        self.pattern[f"{pop.code}/main"] = [
+            {t.rows_axis.name: c.row} for t in tables.values() for c in t.cells if c.suppressed and c.row != TOTAL]
         releases: dict[str, ProtectedRelease] = {}
         hide_all = total.suppressed
         for side in pop.sides:
