@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import gc
 import math
+import threading
 import statistics
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,12 +38,13 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from shared.contracts.common import Day, Id, Line
 from shared.domain import InvalidInput, NotFound
 from services.reporting import indicators as cat
 from services.reporting import queries as q
+from shared.eventstore.tables import consumer_checkpoints
 from services.reporting.disclosure import (
     STATISTIC_REASON_LABELS, TOTAL, Audience, Axis, CellStatus, CountCube, DisclosurePolicy, Message, ProtectedCell,
     ProtectedRelease, ProtectedTable, StatisticReason, Suggestion, TableSpec, protect, protect_share,
@@ -770,6 +772,28 @@ def _sections(conn: Connection, b: Builder) -> list[OverviewSection]:
     ]
 
 
+RELEASES_KEPT = 64
+_RELEASES: OrderedDict[tuple[Any, ...], dict[str, LinkedRelease]] = OrderedDict()
+_RELEASES_LOCK = threading.Lock()
+
+
+def _remembered(key: tuple[Any, ...] | None, compute: Callable[[], dict[str, LinkedRelease]]
+                ) -> dict[str, LinkedRelease]:
+    """Releases remembered per database and projection state (its checkpoints), least recently used out."""
+    if key is not None:
+        with _RELEASES_LOCK:
+            if key in _RELEASES:
+                _RELEASES.move_to_end(key)
+                return _RELEASES[key]
+    found = compute()
+    if key is not None:
+        with _RELEASES_LOCK:
+            _RELEASES[key] = found
+            while len(_RELEASES) > RELEASES_KEPT:
+                _RELEASES.popitem(last=False)
+    return found
+
+
 def releases(conn: Connection, p: OverviewParameters, scope: Scope) -> dict[str, LinkedRelease]:
     """Every population's consistent release for the report's calendar year (and period).
 
@@ -778,6 +802,9 @@ def releases(conn: Connection, p: OverviewParameters, scope: Scope) -> dict[str,
     cut from the same protected tables as the government's. Project staff get their own
     project's release. Counts over the period that do not add up over time (duos running,
     volunteers coached) get a release per calendar period.
+
+    Every report of a year reads the same releases: they are computed once while the
+    projections stand still, and again as soon as any consumer checkpoint moves.
     """
     staff = p.audience is Audience.project
     register = q.project_register(conn)
@@ -790,25 +817,37 @@ def releases(conn: Connection, p: OverviewParameters, scope: Scope) -> dict[str,
     year = date(p.period_start.year, 1, 1)
     year_end = bucket_end(year, "year")
     period = release_period(p.period_start, p.period_end, p.grain) or "year"
-    per_year = _collect_populations(conn, p, year, year_end, region_of, staff)
-    out: dict[str, LinkedRelease] = {}
-    for code, pop in per_year.items():
-        if pop.periodic:
-            counts: Counter[tuple[str, str]] = Counter()
-            for key, n in pop.counts.items():
-                counts[(key[0], key[1])] += n
-            out[code] = protect_periodic(counts, months=months(year, year_end), region_of=region_of, policy=policy,
-                                         project_staff=staff)
-    per_period = per_year if period == "year" else _collect_populations(conn, p, p.period_start, p.period_end, region_of, staff)
-    key = bucket_label(p.period_start.isoformat()[:7], period)
-    for code, pop in per_period.items():
-        if not pop.periodic:
-            totals: Counter[str] = Counter()
-            for k, n in pop.counts.items():
-                totals[k[0]] += n
-            out[code] = protect_period(totals, period=key, region_of=region_of, policy=policy, project_staff=staff,
-                                       projects_released=period == "year")
-    return out
+    label = bucket_label(p.period_start.isoformat()[:7], period)
+    checkpoints = tuple(conn.execute(select(consumer_checkpoints.c.consumer, consumer_checkpoints.c.upstream,
+                                            consumer_checkpoints.c.position)
+                                     .order_by(consumer_checkpoints.c.consumer, consumer_checkpoints.c.upstream)))
+    state = (str(conn.engine.url), id(conn.engine), checkpoints, tuple(sorted(region_of.items())), staff, p.basis,
+             p.as_known_on, policy.model_dump_json()) if checkpoints else None
+
+    def per_year() -> dict[str, LinkedRelease]:
+        out = {}
+        for code, pop in _collect_populations(conn, p, year, year_end, region_of, staff).items():
+            if pop.periodic:
+                counts: Counter[tuple[str, str]] = Counter()
+                for key, n in pop.counts.items():
+                    counts[(key[0], key[1])] += n
+                out[code] = protect_periodic(counts, months=months(year, year_end), region_of=region_of,
+                                             policy=policy, project_staff=staff)
+        return out
+
+    def per_period() -> dict[str, LinkedRelease]:
+        out = {}
+        for code, pop in _collect_populations(conn, p, p.period_start, p.period_end, region_of, staff).items():
+            if not pop.periodic:
+                totals: Counter[str] = Counter()
+                for k, n in pop.counts.items():
+                    totals[k[0]] += n
+                out[code] = protect_period(totals, period=label, region_of=region_of, policy=policy,
+                                           project_staff=staff, projects_released=period == "year")
+        return out
+
+    return {**_remembered(state and ("year", *state, year), per_year),
+            **_remembered(state and ("period", *state, label), per_period)}
 
 
 def _collect_populations(conn: Connection, p: OverviewParameters, start: date, end: date, region_of: dict[str, str],

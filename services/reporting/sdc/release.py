@@ -183,9 +183,22 @@ def _costs(structure: Structure, policy: DisclosurePolicy, previous: np.ndarray)
 
 def _matches(structure: Structure, refs: list[CellRef]) -> np.ndarray:
     hit = np.zeros(len(structure.cells), dtype=bool)
+    if not refs:
+        return hit
+    exact: dict[tuple[tuple[str, str], ...], list[int]] = {}
     for appearance, cell in structure.appearances:
+        if cell is not None:
+            exact.setdefault(appearance.coords, []).append(cell)
+    partial = []
+    for ref in refs:  # a reference naming every coordinate of a cell (a pattern's entries do): one look-up
+        found = exact.get(tuple(sorted(ref.items())))
+        if found is None:
+            partial.append(ref)
+        else:
+            hit[found] = True
+    for appearance, cell in structure.appearances if partial else ():
         coords = dict(appearance.coords)
-        if cell is not None and any(all(coords.get(d) == v for d, v in ref.items()) for ref in refs):
+        if cell is not None and any(all(coords.get(d) == v for d, v in ref.items()) for ref in partial):
             hit[cell] = True
     return hit
 
