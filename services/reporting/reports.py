@@ -112,22 +112,18 @@ class OverviewParameters(BaseModel):
         def bad(field: str, nl: str, en: str) -> InvalidInput:
             return InvalidInput(f"Ongeldige parameter {field}: {nl} / Invalid parameter {field}: {en}", field=field)
 
-        grain_nl = {"month": "maand", "quarter": "kwartaal", "year": "jaar"}[self.grain]
+        # Only whole calendar periods are released (docs/disclosure.md): reports on periods that
+        # overlap or differ by a day could be subtracted from one another.
+        calendar_nl = ("een rapport gaat over één kalendermaand, één kwartaal of één kalenderjaar, van de eerste "
+                       "tot de laatste dag, ingedeeld per maand, kwartaal of jaar (niet grover dan de periode)")
+        calendar_en = ("a report covers one calendar month, quarter or year, from its first to its last day, "
+                       "broken down by month, quarter or year (no coarser than the period)")
         if self.period_start != bucket_start(self.period_start, self.grain):
-            raise bad("period_start", f"moet de eerste dag van een {grain_nl} zijn",
-                      f"must be the first day of a {self.grain}")
-        if self.period_end != bucket_end(self.period_end, self.grain):
-            raise bad("period_end", f"moet de laatste dag van een {grain_nl} zijn",
-                      f"must be the last day of a {self.grain}")
+            raise bad("period_start", calendar_nl, calendar_en)
         if self.period_end < self.period_start:
             raise bad("period_end", "ligt voor period_start", "lies before period_start")
         if release_period(self.period_start, self.period_end, self.grain) is None:
-            raise bad("period_end", "een rapport gaat over één kalendermaand, één kwartaal of één kalenderjaar, "
-                                    "en deelt het niet fijner in dan de maand",
-                      "a report covers one calendar month, quarter or year, broken down no finer than by month")
-        if len(buckets(self.period_start, self.period_end, self.grain)) > MAX_BUCKETS:
-            raise bad("period_end", f"hoogstens {MAX_BUCKETS} periodes: kies een grovere indeling of een kortere periode",
-                      f"at most {MAX_BUCKETS} periods: choose a coarser grain or a shorter period")
+            raise bad("period_end", calendar_nl, calendar_en)
         if self.audience is Audience.project and self.project_id is None:
             raise bad("project_id", "nodig voor een rapport voor projectmedewerkers",
                       "needed for a report for project staff")

@@ -150,5 +150,5 @@ def test_periods_one_day_apart_are_refused(start: str, end: str) -> None:
         with pytest.raises(InvalidInput) as refused:
             parse_parameters({"audience": audience, **scope, "period_start": start, "period_end": end,
                               "grain": "month"})
-        assert "calendar month, quarter or year" in str(refused.value)
+        assert "one calendar month, quarter or year" in str(refused.value)
         assert "kalendermaand" in str(refused.value)
