@@ -226,7 +226,8 @@ def pages_router(web: Web) -> APIRouter:
         months = month_choices(today, ctx.lang)
         values = {
             "scope": q.get("scope") or choices.options[0].value,
-            "from": q.get("from") or months[11].value,
+            # this calendar year so far: reports cover whole calendar months, quarters or years
+            "from": q.get("from") or months[today.month - 1].value,
             "to": q.get("to") or months[0].value,
             "grain": q.get("grain") if q.get("grain") in GRAINS else "month",
         }
@@ -236,9 +237,8 @@ def pages_router(web: Web) -> APIRouter:
             errors["scope"] = ctx._("Choose one of the listed regions or projects.")
         period = period_of(values["from"], values["to"], values["grain"])
         if period is None:
-            errors["from"] = ctx._("Choose a month.")
-        elif period[0] > period[1]:
-            errors["to"] = ctx._("The last month lies before the first.")
+            errors["from"] = ctx._("Choose months of one calendar year: the report covers the month, quarter or "
+                                   "year that holds them.")
         view: ReportView | None = None
         if not errors and scope is not None and period is not None:
             params = {**scope.parameters, "period_start": period[0].isoformat(),

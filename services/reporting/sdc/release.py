@@ -150,8 +150,9 @@ def carry_over(pattern: Iterable[CellRef], *, drop: Iterable[str] = (),
 def protection_levels(values: np.ndarray, protection: int) -> tuple[np.ndarray, np.ndarray]:
     """Split the promised width: down by up to half (never below 0), up by the rest.
 
-    The upper bound then always reaches the threshold, so an attacker can never prove a
-    hidden count is small.
+    The upper bound then always reaches the threshold, so an attacker who knows nothing
+    more (no shown zeros telling that hidden cells are at least 1: the releases hide zeros)
+    cannot prove a hidden count small.
     """
     lower = np.minimum(values, protection // 2)
     return protection - lower, lower
