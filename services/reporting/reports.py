@@ -41,17 +41,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection, select
 
 from shared.contracts.common import Day, Id, Line
+from shared.eventstore.tables import consumer_checkpoints
 from shared.domain import InvalidInput, NotFound
 from services.reporting import indicators as cat
 from services.reporting import queries as q
-from shared.eventstore.tables import consumer_checkpoints
 from services.reporting.disclosure import (
     STATISTIC_REASON_LABELS, TOTAL, Audience, Axis, CellStatus, CountCube, DisclosurePolicy, Message, ProtectedCell,
     ProtectedRelease, ProtectedTable, StatisticReason, Suggestion, TableSpec, protect, protect_share,
     protect_statistic, protect_tables)
 from services.reporting.document import Period, ReportDocument, Section, StatisticView, TableView, Text
 from services.reporting.sdc.linked import LinkedRelease, protect_period, protect_periodic, release_policy, withheld
-from services.reporting.sdc.release import AxisInfo
+from services.reporting.sdc.release import AxisInfo, coarser_suggestion
 from services.reporting.sdc.tables import table_places
 
 Grain = Literal["month", "quarter", "year"]
@@ -742,6 +742,7 @@ def _build_overview(conn: Connection, parameters: dict[str, Any] | OverviewParam
     b = Builder(p, scope, window)
     b.release = releases(conn, p, scope)
     sections = _sections(conn, b)
+    _advice(b, sections)
     used = {v.indicator for s in sections for v in s.tables} | {v.indicator for s in sections for v in s.statistics}
     if any(s.quotes for s in sections) or any(s.key == "policy" for s in sections):
         used.add("policy_signal_summaries")
@@ -861,6 +862,27 @@ def _collect_populations(conn: Connection, p: OverviewParameters, start: date, e
     b.collected = {}
     _sections(conn, b)
     return b.collected
+
+
+def _advice(b: Builder, sections: list[OverviewSection]) -> None:
+    """When a table hides much: a coarser grain within the same period (cut from the same release,
+    so no combination of reports gives a cell away); below the reader's level or under a year,
+    where per-project figures and breakdowns are released."""
+    if not any(v.table.too_much_hidden for s in sections for v in s.tables):
+        return
+    period = release_period(b.p.period_start, b.p.period_end, b.p.grain) or "year"
+    if GRAINS.index(b.grain) < GRAINS.index(period):
+        coarser = GRAINS[GRAINS.index(b.grain) + 1]
+        if all(s.dimension != b.grain for s in b.suggestions):
+            b.suggestions.insert(0, coarser_suggestion(b.grain, coarser))
+    if not b.breakdowns:
+        b.notes.append(Message(
+            code="released_per_year",
+            nl="Cijfers per project (boven het project) en uitsplitsingen naar kenmerk worden per kalenderjaar "
+               "vrijgegeven, uitsplitsingen alleen op het niveau van de lezer (Vlaanderen, de eigen regio, het eigen "
+               "project).",
+            en="Figures per project (above the project) and breakdowns by attribute are released per calendar year, "
+               "breakdowns only at the reader's own level (Flanders, their region, their project)."))
 
 
 def _notes(b: Builder) -> list[Message]:

@@ -280,6 +280,11 @@ def _label(dim: str, lang: str) -> str:
     return DIMENSION_LABELS.get(dim, {}).get(lang, dim)
 
 
+def coarser_suggestion(dim: str, coarser: str) -> Suggestion:
+    """"Choose a coarser breakdown: by <coarser> instead of by <dim>"."""
+    return _suggestion(dim, coarser)
+
+
 def _suggestion(dim: str, coarser: str) -> Suggestion:
     return Suggestion(dimension=dim, coarser=coarser, message=Message(
         code="coarser",
