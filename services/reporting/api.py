@@ -38,14 +38,13 @@ from shared.service import ServiceRuntime
 from services.reporting import indicators, records
 from services.reporting.as_known_on import AsKnownOn, Busy
 from services.reporting.disclosure import Audience
+from services.reporting.outputs.access import OTHER_AUDIENCE, reader_audience
 from services.reporting.queries import project_region, regions, watermark
 from services.reporting.reports import Grain, OverviewParameters, buckets, build_overview, compute, parse_parameters
 
 NO_REGION_ACCESS = "Geen toegang tot deze regio / No access to this region"
 NO_FLANDERS_ACCESS = "Geen toegang tot de cijfers van heel Vlaanderen / No access to the figures of all of Flanders"
 EVERYWHERE = (Role.admin, Role.auditor)
-OTHER_AUDIENCE = ("Dit rapport is gemaakt voor een ander publiek en beschermd zoals voor dat publiek / "
-                  "This report was made for another audience and is protected for that audience")
 
 
 class SummaryRequest(BaseModel):
@@ -72,20 +71,6 @@ class OverviewRequest(BaseModel):
     basis: Literal["occurred", "recorded"] = "occurred"
     as_known_on: Day | None = None
     title: Line | None = Field(None, min_length=1, max_length=200, description="Shown in the archive; not a parameter.")
-
-
-def reader_audience(principal: Principal) -> Audience:
-    """The audience whose protection a caller's figures get, from who they are, not from what they ask.
-
-    Admins and auditors read as the government, coordinators as coordinators (also when they
-    open a project of their region: its figures in the protected form of the region report),
-    everyone else as project staff (of their own projects only; the scope checks see to that).
-    """
-    if principal.role in EVERYWHERE:
-        return Audience.government
-    if principal.role is Role.coordinator:
-        return Audience.coordinator
-    return Audience.project
 
 
 def _may_see_project(principal: Principal, project_id: str, region: str) -> bool:

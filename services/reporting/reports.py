@@ -184,6 +184,17 @@ def release_period(start: date, end: date, grain: Grain) -> Grain | None:
     return None
 
 
+def calendar_period(start: date, end: date, grain: Grain) -> tuple[date, date] | None:
+    """The smallest calendar month, quarter or year (no finer than ``grain``) holding both days; None
+    across years."""
+    if start.year != end.year:
+        return None
+    for period in GRAINS[GRAINS.index(grain):]:
+        if bucket_start(start, period) == bucket_start(end, period):
+            return bucket_start(start, period), bucket_end(start, period)
+    return None
+
+
 def bucket_label(month: str, grain: Grain) -> str:
     """The bucket of a month ``YYYY-MM``: ``YYYY-MM``, ``YYYY-Qn`` or ``YYYY``."""
     if grain == "month":
