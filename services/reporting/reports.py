@@ -50,7 +50,8 @@ from services.reporting.disclosure import (
     ProtectedRelease, ProtectedTable, StatisticReason, Suggestion, TableSpec, protect, protect_share,
     protect_statistic, protect_tables)
 from services.reporting.document import Period, ReportDocument, Section, StatisticView, TableView, Text
-from services.reporting.sdc.linked import LinkedRelease, protect_period, protect_periodic, release_policy, withheld
+from services.reporting.sdc.linked import (
+    LinkedRelease, nothing_hidden, protect_period, protect_periodic, release_policy, withheld)
 from services.reporting.sdc.release import AxisInfo, coarser_suggestion
 from services.reporting.sdc.tables import table_places
 
@@ -349,7 +350,7 @@ class Builder:
         self.unit_level = scope.unit_dim or "project"
         top = {Audience.project: "project", Audience.coordinator: "region", Audience.government: "flanders"}
         # breakdowns (attributes, mentions, series) only at the reader's own level, per calendar year
-        self.breakdowns = period == "year" and scope.level == top[p.audience]
+        self.breakdowns = (period == "year" and scope.level == top[p.audience]) or nothing_hidden(self.policy)
 
     # ----------------------------------------------------------------- facts → populations
     def place(self, project: str, month: str) -> tuple[str, str] | None:

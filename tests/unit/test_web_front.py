@@ -251,10 +251,12 @@ def test_htmx_gets_the_form_and_figures_alone_with_errors_next_to_their_field(tm
                      headers={"HX-Request": "true"})
         assert part.text.startswith('<div id="dashboard">') and "<html" not in part.text
         assert 'class="report-section"' in part.text
-        wrong = c.get("/reports", params={"scope": "region:antwerpen-kempen", "from": "2026-05", "to": "2026-03"},
+        # months of two calendar years: no one calendar period holds them (reports cover no other)
+        wrong = c.get("/reports", params={"scope": "region:antwerpen-kempen", "from": "2025-11", "to": "2026-03"},
                       headers={"HX-Request": "true"})
-        assert 'aria-invalid="true" aria-describedby="to-error"' in wrong.text
-        assert '<p class="field-error" id="to-error">De laatste maand ligt voor de eerste.</p>' in wrong.text
+        assert 'aria-invalid="true" aria-describedby="from-error"' in wrong.text
+        assert ('<p class="field-error" id="from-error">Kies maanden van één kalenderjaar: het rapport gaat over de '
+                'maand, het kwartaal of het jaar waarin ze vallen.</p>') in wrong.text
         assert 'class="report-section"' not in wrong.text
         other = c.get("/reports", params={"scope": "project:elsewhere"})
         assert "Kies een van de regio" in other.text and 'class="report-section"' not in other.text

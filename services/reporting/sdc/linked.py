@@ -28,7 +28,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from services.reporting.sdc.policy import CellStatus, DisclosurePolicy
+from services.reporting.sdc.policy import CellStatus, DisclosurePolicy, round_to_base
 from services.reporting.sdc.release import ProtectedCell, protect_tables
 from services.reporting.sdc.tables import TOTAL, Axis, CountCube, TableSpec
 
@@ -42,8 +42,38 @@ def quarter_of(month: str) -> str:
 
 
 def release_policy(policy: DisclosurePolicy) -> DisclosurePolicy:
-    """The policy of a release: zeros protected like small counts."""
-    return policy if not policy.show_zeros else policy.model_copy(update={"show_zeros": False})
+    """The policy of a release: zeros protected like small counts (with a threshold of 1 nothing is
+    small, so nothing is hidden, zeros included)."""
+    if not policy.show_zeros or policy.threshold <= 1:
+        return policy
+    return policy.model_copy(update={"show_zeros": False})
+
+
+def nothing_hidden(policy: DisclosurePolicy) -> bool:
+    """A threshold of 1 protects nothing: every level is released (used to check the counting itself)."""
+    return policy.threshold <= 1
+
+
+def _everything(counts: Mapping[tuple[str, str], int], region_of: Mapping[str, str], periods: Mapping[str, str],
+                year: str, policy: DisclosurePolicy, project_staff: bool) -> LinkedRelease:
+    """Every place with its count (rounded), for a policy that hides nothing."""
+    sums: dict[Place, int] = {}
+    for (project, month), n in counts.items():
+        units = [("project", project)] if project_staff else [("project", project), ("region", region_of[project]),
+                                                              FLANDERS]
+        for level, unit in units:
+            for period in {month, periods[month], year}:
+                sums[(level, unit, period)] = sums.get((level, unit, period), 0) + n
+    out = LinkedRelease()
+    units = {("project", p) for p in region_of} | (set() if project_staff else
+                                                   {("region", r) for r in region_of.values()} | {FLANDERS})
+    for level, unit in units:
+        for period in (*periods, *set(periods.values()), year):
+            n = sums.get((level, unit, period), 0)
+            out.cells[(level, unit, period)] = ProtectedCell(
+                row=TOTAL, col=TOTAL, value=round_to_base(n, policy.rounding_base), status=CellStatus.shown,
+                rounded=policy.rounding_base > 1)
+    return out
 
 
 def protect_every_hidden(cube: CountCube, specs: list[TableSpec], policy: DisclosurePolicy):
@@ -90,6 +120,8 @@ def protect_periodic(counts: Mapping[tuple[str, str], int], *, months: Iterable[
     months = tuple(months)
     year = months[0][:4]
     quarters = {m: quarter_of(m) for m in months}
+    if nothing_hidden(policy):
+        return _everything(counts, region_of, quarters, year, policy, project_staff)
     out = LinkedRelease()
     if project_staff:
         for project in sorted({p for p, _ in counts} | set(region_of)):
@@ -129,6 +161,9 @@ def protect_period(counts: Mapping[str, int], *, period: str, region_of: Mapping
     per region and Flanders, and per project when ``projects_released`` (calendar years).
     """
     policy = release_policy(policy)
+    if nothing_hidden(policy):
+        return _everything({(p, period): n for p, n in counts.items()}, region_of, {period: period}, period, policy,
+                           project_staff)
     out = LinkedRelease()
     if project_staff:
         for project in sorted(set(counts) | set(region_of)):
