@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 from bench.common import Result
 
-SUITES = ("bench.store", "bench.bus", "bench.http_load", "bench.lag", "bench.matching_bench", "bench.reporting_bench")
+SUITES = ("bench.store", "bench.bus", "bench.http_load", "bench.lag", "bench.matching_bench", "bench.reporting_bench",
+          "bench.reporting_linked_attack")
 
 
 def machine() -> str:

@@ -144,10 +144,11 @@ class Outcome:
     provably_small: list[Finding]
     seconds: float
     reports_seconds: float = 0.0
+    complete: bool = True  # False: stopped at its time budget before every hidden cell was bounded
 
     @property
     def safe(self) -> bool:
-        return not self.narrow and not self.provably_small
+        return self.complete and not self.narrow and not self.provably_small
 
 
 def bounds(cube: Cube) -> dict[Box, tuple[float, float]]:
@@ -318,17 +319,24 @@ def _params(doc: Any) -> dict[str, Any]:
     return out
 
 
-def attack(conn: Connection, reader: Reader, year: int, *, threshold: int = 10, protection: int = 10) -> Outcome:
-    """Every report of ``reader`` for ``year``, combined: the hidden cells the intruder narrows."""
+def attack(conn: Connection, reader: Reader, year: int, *, threshold: int = 10, protection: int = 10,
+           budget_s: float | None = None) -> Outcome:
+    """Every report of ``reader`` for ``year``, combined: the hidden cells the intruder narrows.
+
+    ``budget_s``: stop bounding after so many seconds (``Outcome.complete`` then says so)."""
     started = time.perf_counter()
     collector = Collector(conn, year)
     for built in reports(conn, reader, year):
         collector.read(built, reader.name)
     built_in = time.perf_counter() - started
     narrow, small, hidden = [], [], 0
+    complete = True
     for cube in collector.cubes.values():
         if not cube.hidden:
             continue
+        if budget_s is not None and time.perf_counter() - started > budget_s:
+            complete = False
+            break
         for box, (low, high) in bounds(cube).items():
             where, true = cube.hidden[box]
             hidden += 1
@@ -336,4 +344,5 @@ def attack(conn: Connection, reader: Reader, year: int, *, threshold: int = 10, 
                 narrow.append(Finding(where, true, low, high))
             if 0 < true < threshold and high < threshold - 1e-6:
                 small.append(Finding(where, true, low, high))
-    return Outcome(reader.name, collector.reports, hidden, narrow, small, time.perf_counter() - started, built_in)
+    return Outcome(reader.name, collector.reports, hidden, narrow, small, time.perf_counter() - started, built_in,
+                   complete)
