@@ -166,7 +166,8 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
         principal: Caller,
         period_start: Annotated[Day, Query()],
         period_end: Annotated[Day, Query()],
-        audience: Audience = Audience.government,
+        audience: Annotated[Audience, Query(description="Ignored: the caller's role decides whose protection the "
+                                                        "figures get (see POST /reports).")] = Audience.government,
         region: QueryLine = None,
         project_id: QueryId = None,
         grain: Grain = "month",

@@ -56,7 +56,6 @@ from services.reporting.sdc.release import AxisInfo, coarser_suggestion
 from services.reporting.sdc.tables import table_places
 
 Grain = Literal["month", "quarter", "year"]
-MAX_BUCKETS = 36
 MONTH_DAYS = 30.44
 
 

@@ -27,8 +27,8 @@ NO_REGION_ACCESS = "Geen toegang tot deze regio / No access to this region"
 NO_FLANDERS_ACCESS = ("Geen toegang tot de cijfers van heel Vlaanderen / "
                       "No access to the figures of all of Flanders")
 EVERYWHERE = (Role.admin, Role.auditor)
-OTHER_AUDIENCE = ("Dit rapport is gemaakt voor een ander publiek en beschermd zoals voor dat publiek / "
-                  "This report was made for another audience and is protected for that audience")
+OTHER_AUDIENCE = ("Geen toegang: dit rapport is gemaakt en beschermd voor een ander publiek / "
+                  "No access: this report was made and protected for another audience")
 
 
 def may_see_project(principal: Principal, project_id: str, region: str) -> bool:

@@ -178,7 +178,7 @@ def router(runtime: ServiceRuntime, principal_of: Any, *, compute_overview: Comp
         region: FormLine = None,
         project_id: FormId = None,
         period_start: Annotated[str | None, Query(description="ISO date; default: 1 January of the end's year")] = None,
-        period_end: Annotated[str | None, Query(description="ISO date; default: the end of this month")] = None,
+        period_end: Annotated[str | None, Query(description="ISO date; default: the end of this year")] = None,
         grain: Grain = "month",
         basis: Basis = "occurred",
         as_known_on: Annotated[str | None, Query(description="ISO date")] = None,
@@ -193,7 +193,7 @@ def router(runtime: ServiceRuntime, principal_of: Any, *, compute_overview: Comp
             return HTMLResponse(render_dashboard(page), headers=PAGE_HEADERS)
         # One whole calendar month, quarter or year (docs/disclosure.md): the smallest one holding
         # the dates given, no finer than the grain; by default this calendar year.
-        end = bucket_end(parse_day(period_end, "period_end") or runtime.clock.today(), grain)
+        end = bucket_end(parse_day(period_end, "period_end") or bucket_end(runtime.clock.today(), "year"), grain)
         start = bucket_start(parse_day(period_start, "period_start") or date(end.year, 1, 1), grain)
         if start > end:
             raise InvalidInput("Het begin ligt na het einde / The start lies after the end", field="period_start")
