@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from bench.common import Result
 
 SUITES = ("bench.store", "bench.bus", "bench.http_load", "bench.lag", "bench.matching_bench", "bench.reporting_bench",
-          "bench.web_pages")
+          "bench.web_pages", "bench.reporting_linked_attack")
 
 
 def machine() -> str:

@@ -10,7 +10,11 @@
 
 Who sees what: government-wide figures (all of Flanders) admins, auditors and the government;
 a region's figures its coordinators; a project's figures its professionals and the
-coordinators of its region. Never a figure about fewer people than the threshold.
+coordinators of its region. The protection follows the reader, not the request: admins
+and auditors read as the government, coordinators as coordinators (a project of their
+region too), professionals as project staff; a published report only to readers of its
+own audience. Overviews cover one calendar month, quarter or year (docs/disclosure.md).
+Never a figure about fewer people than the threshold.
 """
 
 from datetime import date
@@ -34,6 +38,7 @@ from shared.service import ServiceRuntime
 from services.reporting import indicators, records
 from services.reporting.as_known_on import AsKnownOn, Busy
 from services.reporting.disclosure import Audience
+from services.reporting.outputs.access import OTHER_AUDIENCE, reader_audience
 from services.reporting.queries import project_region, regions, watermark
 from services.reporting.reports import Grain, OverviewParameters, buckets, build_overview, compute, parse_parameters
 
@@ -56,7 +61,9 @@ class OverviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["overview"]
-    audience: Audience
+    audience: Audience = Field(Audience.project, description="Ignored: the caller's role decides whose protection "
+                                                            "the figures get (admin, auditor: government; "
+                                                            "coordinator: coordinator; professional: project).")
     region: Line | None = Field(None, min_length=1, max_length=100)
     project_id: Id | None = None
     period_start: Day
@@ -109,9 +116,17 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
         return {"project_id": project_id, "threshold": settings.disclosure_threshold,
                 "rounding_base": settings.rounding_base}
 
-    def overview_parameters(body: dict[str, Any]) -> OverviewParameters:
-        """The request with the service's disclosure settings, as the complete policy (kept with the report)."""
-        params = parse_parameters({**body, "threshold": settings.disclosure_threshold,
+    def overview_parameters(body: dict[str, Any], principal: Principal) -> OverviewParameters:
+        """The request with the caller's audience and the service's disclosure settings, as the complete
+        policy (kept with the report)."""
+        if principal.role not in EVERYWHERE and body.get("project_id") is None:
+            # a scope above the caller's (checked again, with the register, by check_overview_scope)
+            if body.get("region") is None:
+                raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NO_FLANDERS_ACCESS)
+            if principal.role is not Role.coordinator:
+                raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NO_REGION_ACCESS)
+        params = parse_parameters({**body, "audience": reader_audience(principal),
+                                   "threshold": settings.disclosure_threshold,
                                    "rounding_base": settings.rounding_base})
         return params.model_copy(update={"disclosure": params.policy(), "threshold": None, "rounding_base": None})
 
@@ -126,6 +141,10 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
         params = report["parameters"]
         if report["kind"] == "overview":
             check_overview_scope(conn, principal, region=params.get("region"), project_id=params.get("project_id"))
+            # a published report keeps the protection of the audience it was made for: a project's exact
+            # figures stay with its staff, a region's breakdowns with its coordinators
+            if params.get("audience") != reader_audience(principal):
+                raise HTTPException(status.HTTP_403_FORBIDDEN, detail=OTHER_AUDIENCE)
         else:
             check_project(conn, principal, params["project_id"])
 
@@ -148,7 +167,8 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
         principal: Caller,
         period_start: Annotated[Day, Query()],
         period_end: Annotated[Day, Query()],
-        audience: Audience = Audience.government,
+        audience: Annotated[Audience, Query(description="Ignored: the caller's role decides whose protection the "
+                                                        "figures get (see POST /reports).")] = Audience.government,
         region: QueryLine = None,
         project_id: QueryId = None,
         grain: Grain = "month",
@@ -156,7 +176,7 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
     ) -> dict[str, Any]:
         body = {"audience": audience, "region": region, "project_id": project_id, "period_start": period_start,
                 "period_end": period_end, "grain": grain, "basis": basis}
-        params = overview_parameters(body)
+        params = overview_parameters(body, principal)
         with snapshot(runtime.engine).connect() as conn:
             check_overview_scope(conn, principal, region=region, project_id=project_id)
             content = build_overview(conn, params).content
@@ -194,7 +214,7 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
                                   content=content, created_at=runtime.clock.now(), created_by=principal.actor.id)
 
     async def publish_overview(principal: Principal, request: OverviewRequest) -> JSONResponse:
-        params = overview_parameters(request.model_dump(exclude={"kind", "title"}))
+        params = overview_parameters(request.model_dump(exclude={"kind", "title"}), principal)
 
         def prepare() -> OverviewParameters:
             with reader(runtime.engine).connect() as conn:

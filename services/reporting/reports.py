@@ -28,8 +28,9 @@ from __future__ import annotations
 
 import gc
 import math
+import threading
 import statistics
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -37,9 +38,10 @@ from datetime import date, timedelta
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from shared.contracts.common import Day, Id, Line
+from shared.eventstore.tables import consumer_checkpoints
 from shared.domain import InvalidInput, NotFound
 from services.reporting import indicators as cat
 from services.reporting import queries as q
@@ -48,10 +50,12 @@ from services.reporting.disclosure import (
     ProtectedRelease, ProtectedTable, StatisticReason, Suggestion, TableSpec, protect, protect_share,
     protect_statistic, protect_tables)
 from services.reporting.document import Period, ReportDocument, Section, StatisticView, TableView, Text
-from services.reporting.sdc.release import AxisInfo
+from services.reporting.sdc.linked import (
+    LinkedRelease, nothing_hidden, protect_period, protect_periodic, release_policy, withheld)
+from services.reporting.sdc.release import AxisInfo, coarser_suggestion
+from services.reporting.sdc.tables import table_places
 
 Grain = Literal["month", "quarter", "year"]
-MAX_BUCKETS = 36
 MONTH_DAYS = 30.44
 
 
@@ -108,18 +112,18 @@ class OverviewParameters(BaseModel):
         def bad(field: str, nl: str, en: str) -> InvalidInput:
             return InvalidInput(f"Ongeldige parameter {field}: {nl} / Invalid parameter {field}: {en}", field=field)
 
-        grain_nl = {"month": "maand", "quarter": "kwartaal", "year": "jaar"}[self.grain]
+        # Only whole calendar periods are released (docs/disclosure.md): reports on periods that
+        # overlap or differ by a day could be subtracted from one another.
+        calendar_nl = ("een rapport gaat over één kalendermaand, één kwartaal of één kalenderjaar, van de eerste "
+                       "tot de laatste dag, ingedeeld per maand, kwartaal of jaar (niet grover dan de periode)")
+        calendar_en = ("a report covers one calendar month, quarter or year, from its first to its last day, "
+                       "broken down by month, quarter or year (no coarser than the period)")
         if self.period_start != bucket_start(self.period_start, self.grain):
-            raise bad("period_start", f"moet de eerste dag van een {grain_nl} zijn",
-                      f"must be the first day of a {self.grain}")
-        if self.period_end != bucket_end(self.period_end, self.grain):
-            raise bad("period_end", f"moet de laatste dag van een {grain_nl} zijn",
-                      f"must be the last day of a {self.grain}")
+            raise bad("period_start", calendar_nl, calendar_en)
         if self.period_end < self.period_start:
             raise bad("period_end", "ligt voor period_start", "lies before period_start")
-        if len(buckets(self.period_start, self.period_end, self.grain)) > MAX_BUCKETS:
-            raise bad("period_end", f"hoogstens {MAX_BUCKETS} periodes: kies een grovere indeling of een kortere periode",
-                      f"at most {MAX_BUCKETS} periods: choose a coarser grain or a shorter period")
+        if release_period(self.period_start, self.period_end, self.grain) is None:
+            raise bad("period_end", calendar_nl, calendar_en)
         if self.audience is Audience.project and self.project_id is None:
             raise bad("project_id", "nodig voor een rapport voor projectmedewerkers",
                       "needed for a report for project staff")
@@ -163,6 +167,32 @@ def bucket_end(day: date, grain: Grain) -> date:
     months = {"month": 1, "quarter": 3, "year": 12}[grain]
     year, month = divmod(start.month - 1 + months, 12)
     return date(start.year + year, month + 1, 1) - timedelta(days=1)
+
+
+GRAINS: tuple[Grain, ...] = ("month", "quarter", "year")
+
+
+def release_period(start: date, end: date, grain: Grain) -> Grain | None:
+    """The calendar period a report covers (month, quarter or year, no finer than its grain), else None.
+
+    Only whole calendar periods are released: reports on overlapping or shifted periods
+    could be subtracted from one another (see docs/disclosure.md).
+    """
+    for period in GRAINS[GRAINS.index(grain):]:
+        if start == bucket_start(start, period) and end == bucket_end(start, period):
+            return period
+    return None
+
+
+def calendar_period(start: date, end: date, grain: Grain) -> tuple[date, date] | None:
+    """The smallest calendar month, quarter or year (no finer than ``grain``) holding both days; None
+    across years."""
+    if start.year != end.year:
+        return None
+    for period in GRAINS[GRAINS.index(grain):]:
+        if bucket_start(start, period) == bucket_start(end, period):
+            return bucket_start(start, period), bucket_end(start, period)
+    return None
 
 
 def bucket_label(month: str, grain: Grain) -> str:
@@ -293,7 +323,7 @@ class Builder:
 
     def __init__(self, p: OverviewParameters, scope: Scope, window: q.Window) -> None:
         self.p, self.scope, self.window = p, scope, window
-        self.policy = p.policy()
+        self.policy = release_policy(p.policy())
         self.grain: Grain = p.grain
         self.months = months(p.period_start, p.period_end)
         self.buckets = buckets(p.period_start, p.period_end, p.grain)
@@ -308,6 +338,18 @@ class Builder:
         self.running: dict[str, set[str]] = {k: set() for k in self.buckets}  # duos running in each bucket
         self.series_tables: dict[str, ProtectedTable] = {}
         self.independent: dict[str, tuple[CountCube, ProtectedTable]] = {}  # tables without totals, with their cube
+        # the consistent releases the counts are read from (see sdc/linked.py), by population
+        self.release: dict[str, LinkedRelease] = {}
+        self.collected: dict[str, Population] | None = None  # a collecting pass: populations only
+        period = release_period(p.period_start, p.period_end, p.grain) or "year"
+        self.period_key = bucket_label(p.period_start.isoformat()[:7], period)
+        self.scope_place: tuple[str, str] = {
+            "flanders": ("flanders", "*"), "region": ("region", scope.keys.get("region", "")),
+            "project": ("project", scope.keys.get("project", ""))}[scope.level]
+        self.unit_level = scope.unit_dim or "project"
+        top = {Audience.project: "project", Audience.coordinator: "region", Audience.government: "flanders"}
+        # breakdowns (attributes, mentions, series) only at the reader's own level, per calendar year
+        self.breakdowns = (period == "year" and scope.level == top[p.audience]) or nothing_hidden(self.policy)
 
     # ----------------------------------------------------------------- facts → populations
     def place(self, project: str, month: str) -> tuple[str, str] | None:
@@ -340,41 +382,76 @@ class Builder:
 
     # ----------------------------------------------------------------- protection
     def protect(self, pop: Population) -> Protected:
-        unit, period = self.unit_dim, self.grain
+        """The population's tables, their counts read from its consistent release.
+
+        Counts by unit and by period come from the release (``self.release``); the
+        breakdowns by attribute only at the reader's own level for a calendar year, where
+        they share one number with the release, the total: when it is hidden, so is every
+        cell of the breakdowns. Elsewhere they are withheld.
+        """
+        if self.collected is not None:
+            self.collected[pop.code] = pop
+        release = self.release.get(pop.code) or LinkedRelease()
+        scope = self.scope_place
+        total = release.cell((*scope, self.period_key))
+        tables: dict[str, ProtectedTable] = {}
         cubes: dict[str, CountCube] = {}
-        specs: dict[str, list[TableSpec]] = {}
         if pop.periodic:
-            main_dims = (unit, period) if self.multi else (period,)
-            main_levels = {unit: tuple(pop.levels["unit"]), period: tuple(pop.levels["period"])}
-            main_counts = _marginal(pop.counts, [0, 1] if self.multi else [1])
-            main_specs = ([TableSpec("by_unit", unit)] if self.multi else []) + [TableSpec("by_period", period)]
+            if self.multi:
+                tables["main/by_unit"] = self._read("by_unit", self.unit_dim, pop.levels["unit"], total, [
+                    release.cell((self.unit_level, u, self.period_key), u) for u in pop.levels["unit"]])
+            tables["main/by_period"] = self._read("by_period", self.grain, pop.levels["period"], total, [
+                release.cell((*scope, b), b) for b in pop.levels["period"]])
         else:
-            main_dims, main_levels = (unit,), {unit: tuple(pop.levels["unit"])}
-            main_counts = _marginal(pop.counts, [0])
-            main_specs = [TableSpec("by_unit", unit)]
-        cubes["main"] = CountCube(main_dims, main_counts, {d: main_levels[d] for d in main_dims})
-        specs["main"] = main_specs
+            tables["main/by_unit"] = self._read("by_unit", self.unit_dim, pop.levels["unit"], total, [
+                release.cell((self.unit_level, u, self.period_key), u) for u in pop.levels["unit"]]
+                if self.multi else [])
+        self.pattern[f"{pop.code}/main"] = [
+            {t.rows_axis.name: c.row} for t in tables.values() for c in t.cells if c.suppressed and c.row != TOTAL]
+        releases: dict[str, ProtectedRelease] = {}
+        hide_all = total.suppressed
         for side in pop.sides:
             positions = [2 + pop.attrs.index(d) for d in side.dims]
-            cubes[side.name] = CountCube(side.dims, _marginal(pop.counts, positions),
-                                         {d: tuple(pop.levels[d]) for d in side.dims})
-            specs[side.name] = list(side.specs)
-        releases, tables = {}, {}
-        for name, cube in cubes.items():
-            key = f"{pop.code}/{name}"
-            release = protect_tables(cube, specs[name], self.policy, previous=self.p.previous_pattern.get(key, ()))
-            releases[name] = release
-            self.pattern[key] = release.pattern
-            for table in release.tables:
-                tables[f"{name}/{table.name}"] = table
-        totals = [t.cell(TOTAL, TOTAL) for t in tables.values() if t.margins]
-        hide_all = any(c.suppressed for c in totals)
-        if hide_all:
-            tables = {k: _hide_nonzero(t, self.policy) for k, t in tables.items()}
-        self._collect(releases.values())
+            cube = CountCube(side.dims, _marginal(pop.counts, positions), {d: tuple(pop.levels[d]) for d in side.dims})
+            cubes[side.name] = cube
+            if self.breakdowns and self.collected is None:
+                key = f"{pop.code}/{side.name}"
+                # no preference for last period's pattern: the same table gets the same protection in
+                # every report (live or published), so two versions cannot be compared
+                got = protect_tables(cube, side.specs, self.policy)
+                releases[side.name] = got
+                self.pattern[key] = got.pattern
+                self._collect([got])
+                side_tables = got.tables
+                if hide_all or any(t.cell(TOTAL, TOTAL).suppressed for t in side_tables if t.margins):
+                    side_tables = [_withhold(t, self.policy, total) for t in side_tables]
+            else:
+                side_tables = [_withheld_table(spec, cube, self.policy, total) for spec in side.specs]
+            for table in side_tables:
+                tables[f"{side.name}/{table.name}"] = table
+        for table in tables.values():
+            if table.hidden:
+                self._note_hidden()
         result = Protected(pop, cubes, releases, tables, hide_all)
         self.protected[pop.code] = result
         return result
+
+    def _read(self, name: str, dim: str, rows: list[str], total: ProtectedCell,
+              cells: list[ProtectedCell]) -> ProtectedTable:
+        """A one-way table (rows and their total) of cells read from a release."""
+        cells = [*cells, total.model_copy(update={"row": TOTAL, "col": TOTAL})]
+        return _table_of(name, AxisInfo(name=dim, source=dim), None, True, rows if len(cells) > 1 else [], [],
+                         cells, self.policy)
+
+    def _note_hidden(self) -> None:
+        note = Message(
+            code="suppressed",
+            nl=f"Aantallen van 0 tot {self.policy.threshold - 1} zijn verborgen, en ook de cellen waarmee ze uit "
+               f"andere cijfers terug te rekenen zouden zijn, in dit en elk ander rapport.",
+            en=f"Counts from 0 to {self.policy.threshold - 1} are hidden, and so are the cells that would let them "
+               f"be recomputed from other figures, in this and every other report.")
+        if all(n.code != note.code for n in self.notes):
+            self.notes.insert(0, note)
 
     def mentions(self, code: str, dim: str, counter: Counter[str], vocab: str | None = None) -> ProtectedTable:
         """A breakdown where a fact can count in several rows: no totals, each row on its own."""
@@ -382,8 +459,12 @@ class Builder:
         levels += sorted(set(counter) - set(levels))
         cube = CountCube((dim,), {(k,): v for k, v in counter.items()}, {dim: tuple(levels)})
         key = f"{code}/mentions"
-        release = protect_tables(cube, [TableSpec("mentions", dim, None, margins=False)], self.policy,
-                                 previous=self.p.previous_pattern.get(key, ()))
+        spec = TableSpec("mentions", dim, None, margins=False)
+        if not self.breakdowns or self.collected is not None:
+            table = _withheld_table(spec, cube, self.policy)
+            self.independent[code] = (cube, table)
+            return table
+        release = protect_tables(cube, [spec], self.policy)
         self.pattern[key] = release.pattern
         self._collect([release])
         self.independent[code] = (cube, release.tables[0])
@@ -393,8 +474,12 @@ class Builder:
         """Per period, a count of its own (a duo counts in every period it ran): no totals."""
         cube = CountCube((self.grain,), {(b,): v for b, v in values.items()}, {self.grain: tuple(self.buckets)})
         key = f"{code}/series"
-        release = protect_tables(cube, [TableSpec("series", self.grain, None, margins=False)], self.policy,
-                                 previous=self.p.previous_pattern.get(key, ()))
+        spec = TableSpec("series", self.grain, None, margins=False)
+        if not self.breakdowns or self.collected is not None:
+            table = _withheld_table(spec, cube, self.policy)
+            self.independent[code] = (cube, table)
+            return table
+        release = protect_tables(cube, [spec], self.policy)
         self.pattern[key] = release.pattern
         self._collect([release])
         self.independent[code] = (cube, release.tables[0])
@@ -536,6 +621,41 @@ def _copy(cell: ProtectedCell, *, row: str, col: str) -> ProtectedCell:
     return ProtectedCell(row=row, col=col, value=cell.value, status=cell.status, rounded=cell.rounded)
 
 
+def _table_of(name: str, rows_axis: AxisInfo, cols_axis: AxisInfo | None, margins: bool, rows: list[str],
+              cols: list[str], cells: list[ProtectedCell], policy: DisclosurePolicy) -> ProtectedTable:
+    hidden = sum(c.suppressed for c in cells)
+    visible = sum(c.status is not CellStatus.structural_zero for c in cells)
+    share = hidden / visible if visible else 0.0
+    return ProtectedTable(name=name, rows_axis=rows_axis, cols_axis=cols_axis, margins=margins, rows=list(rows),
+                          cols=list(cols), cells=cells, hidden=hidden, visible=visible, hidden_share=share,
+                          too_much_hidden=share > policy.max_hidden_share)
+
+
+def _withheld_table(spec: TableSpec, cube: CountCube, policy: DisclosurePolicy,
+                    total: ProtectedCell | None = None) -> ProtectedTable:
+    """A table not released at this level or for this period: its shape, every cell hidden
+    but the grand total, which is the population's total as the release shows it."""
+    rows, cols, places = table_places(spec, cube)
+    info = lambda a: AxisInfo(name=a.name, source=a.source, groups=None if a.groups is None else dict(a.groups))  # noqa: E731
+    cells = [_grand(total, r, c) if spec.margins else withheld(r, c) for r, c in places]
+    return _table_of(spec.name, info(spec.row_axis), None if spec.col_axis is None else info(spec.col_axis),
+                     spec.margins, rows, cols, cells, policy)
+
+
+def _grand(total: ProtectedCell | None, row: str, col: str) -> ProtectedCell:
+    if total is not None and row == TOTAL and col == TOTAL:
+        return total.model_copy(update={"row": row, "col": col})
+    return withheld(row, col)
+
+
+def _withhold(table: ProtectedTable, policy: DisclosurePolicy, total: ProtectedCell) -> ProtectedTable:
+    """Every cell hidden but structural zeros and the grand total (the population's, as released)."""
+    cells = [c if c.status is CellStatus.structural_zero else
+             _grand(total, c.row, c.col) if table.margins else withheld(c.row, c.col) for c in table.cells]
+    return _table_of(table.name, table.rows_axis, table.cols_axis, table.margins, table.rows, table.cols, cells,
+                     policy)
+
+
 def _hide_nonzero(table: ProtectedTable, policy: DisclosurePolicy) -> ProtectedTable:
     """Every cell but the shown zeros hidden: nothing left bounds a hidden cell from above."""
     cells = []
@@ -631,8 +751,23 @@ def _build_overview(conn: Connection, parameters: dict[str, Any] | OverviewParam
     window = q.Window(p.period_start, p.period_end, p.basis,
                       None if scope.level == "flanders" else tuple(sorted(scope.unit_of)), placing)
     b = Builder(p, scope, window)
+    b.release = releases(conn, p, scope)
+    sections = _sections(conn, b)
+    _advice(b, sections)
+    used = {v.indicator for s in sections for v in s.tables} | {v.indicator for s in sections for v in s.statistics}
+    if any(s.quotes for s in sections) or any(s.key == "policy" for s in sections):
+        used.add("policy_signal_summaries")
+    document = OverviewDocument(
+        kind="overview", title=TITLE, audience=p.audience.value, scope=scope.keys, scope_label=scope.label,
+        period=Period(start=p.period_start.isoformat(), end=p.period_end.isoformat(), grain=p.grain),
+        basis=p.basis, as_known_on=None if p.as_known_on is None else p.as_known_on.isoformat(),
+        sections=sections, definitions=cat.definitions(sorted(used)), notes=_notes(b), suggestions=b.suggestions)
+    return Built(document, b.pattern, b.policy, b.protected, b.independent, b.unit_dim, b.grain)
+
+
+def _sections(conn: Connection, b: Builder) -> list[OverviewSection]:
     mentions: dict[str, ProtectedTable] = {}
-    sections = [
+    return [
         _volunteers(conn, b),
         _participants(conn, b, mentions),
         _duos(conn, b),
@@ -643,15 +778,122 @@ def _build_overview(conn: Connection, parameters: dict[str, Any] | OverviewParam
         _followup_calls(conn, b),
         _policy(conn, b),
     ]
-    used = {v.indicator for s in sections for v in s.tables} | {v.indicator for s in sections for v in s.statistics}
-    if any(s.quotes for s in sections) or any(s.key == "policy" for s in sections):
-        used.add("policy_signal_summaries")
-    document = OverviewDocument(
-        kind="overview", title=TITLE, audience=p.audience.value, scope=scope.keys, scope_label=scope.label,
-        period=Period(start=p.period_start.isoformat(), end=p.period_end.isoformat(), grain=p.grain),
-        basis=p.basis, as_known_on=None if p.as_known_on is None else p.as_known_on.isoformat(),
-        sections=sections, definitions=cat.definitions(sorted(used)), notes=_notes(b), suggestions=b.suggestions)
-    return Built(document, b.pattern, b.policy, b.protected, b.independent, b.unit_dim, b.grain)
+
+
+RELEASES_KEPT = 64
+_RELEASES: OrderedDict[tuple[Any, ...], dict[str, LinkedRelease]] = OrderedDict()
+_RELEASES_LOCK = threading.Lock()
+
+
+def _remembered(key: tuple[Any, ...] | None, compute: Callable[[], dict[str, LinkedRelease]]
+                ) -> dict[str, LinkedRelease]:
+    """Releases remembered per database and projection state (its checkpoints), least recently used out."""
+    if key is not None:
+        with _RELEASES_LOCK:
+            if key in _RELEASES:
+                _RELEASES.move_to_end(key)
+                return _RELEASES[key]
+    found = compute()
+    if key is not None:
+        with _RELEASES_LOCK:
+            _RELEASES[key] = found
+            while len(_RELEASES) > RELEASES_KEPT:
+                _RELEASES.popitem(last=False)
+    return found
+
+
+def releases(conn: Connection, p: OverviewParameters, scope: Scope) -> dict[str, LinkedRelease]:
+    """Every population's consistent release for the report's calendar year (and period).
+
+    Above the project the release covers every project of Flanders, whatever the report's
+    scope: a coordinator's region report and the project reports of the region are then
+    cut from the same protected tables as the government's. Project staff get their own
+    project's release. Counts over the period that do not add up over time (duos running,
+    volunteers coached) get a release per calendar period.
+
+    Every report of a year reads the same releases: they are computed once while the
+    projections stand still, and again as soon as any consumer checkpoint moves.
+    """
+    staff = p.audience is Audience.project
+    register = q.project_register(conn)
+    if staff:
+        project = scope.keys["project"]
+        region_of = {project: register[project].region}
+    else:
+        region_of = {pid: pr.region for pid, pr in register.items()}
+    policy = release_policy(p.policy())
+    year = date(p.period_start.year, 1, 1)
+    year_end = bucket_end(year, "year")
+    period = release_period(p.period_start, p.period_end, p.grain) or "year"
+    label = bucket_label(p.period_start.isoformat()[:7], period)
+    checkpoints = tuple(conn.execute(select(consumer_checkpoints.c.consumer, consumer_checkpoints.c.upstream,
+                                            consumer_checkpoints.c.position)
+                                     .order_by(consumer_checkpoints.c.consumer, consumer_checkpoints.c.upstream)))
+    state = (str(conn.engine.url), id(conn.engine), checkpoints, tuple(sorted(region_of.items())), staff, p.basis,
+             p.as_known_on, policy.model_dump_json()) if checkpoints else None
+
+    def per_year() -> dict[str, LinkedRelease]:
+        out = {}
+        for code, pop in _collect_populations(conn, p, year, year_end, region_of, staff).items():
+            if pop.periodic:
+                counts: Counter[tuple[str, str]] = Counter()
+                for key, n in pop.counts.items():
+                    counts[(key[0], key[1])] += n
+                out[code] = protect_periodic(counts, months=months(year, year_end), region_of=region_of,
+                                             policy=policy, project_staff=staff)
+        return out
+
+    def per_period() -> dict[str, LinkedRelease]:
+        out = {}
+        for code, pop in _collect_populations(conn, p, p.period_start, p.period_end, region_of, staff).items():
+            if not pop.periodic:
+                totals: Counter[str] = Counter()
+                for k, n in pop.counts.items():
+                    totals[k[0]] += n
+                out[code] = protect_period(totals, period=label, region_of=region_of, policy=policy,
+                                           project_staff=staff, projects_released=period == "year")
+        return out
+
+    return {**_remembered(state and ("year", *state, year), per_year),
+            **_remembered(state and ("period", *state, label), per_period)}
+
+
+def _collect_populations(conn: Connection, p: OverviewParameters, start: date, end: date, region_of: dict[str, str],
+             staff: bool) -> dict[str, Population]:
+    """Every population of the overview per project and month (no protection): what releases are made of."""
+    projects = sorted(region_of)
+    scope = Scope("region", "project", {pid: pid for pid in projects}, projects, {}, {"level": "release"},
+                  Text(nl="", en=""))
+    month_list = months(start, end)
+    window = q.Window(start, end, p.basis, tuple(projects) if staff else None,
+                      q.Placing("project", tuple((m, m) for m in month_list)))
+    pass_params = p.model_copy(update={"period_start": start, "period_end": end, "grain": "month",
+                                       "previous_pattern": {}})
+    b = Builder(pass_params, scope, window)
+    b.collected = {}
+    _sections(conn, b)
+    return b.collected
+
+
+def _advice(b: Builder, sections: list[OverviewSection]) -> None:
+    """When a table hides much: a coarser grain within the same period (cut from the same release,
+    so no combination of reports gives a cell away); below the reader's level or under a year,
+    where per-project figures and breakdowns are released."""
+    if not any(v.table.too_much_hidden for s in sections for v in s.tables):
+        return
+    period = release_period(b.p.period_start, b.p.period_end, b.p.grain) or "year"
+    if GRAINS.index(b.grain) < GRAINS.index(period):
+        coarser = GRAINS[GRAINS.index(b.grain) + 1]
+        if all(s.dimension != b.grain for s in b.suggestions):
+            b.suggestions.insert(0, coarser_suggestion(b.grain, coarser))
+    if not b.breakdowns:
+        b.notes.append(Message(
+            code="released_per_year",
+            nl="Cijfers per project (boven het project) en uitsplitsingen naar kenmerk worden per kalenderjaar "
+               "vrijgegeven, uitsplitsingen alleen op het niveau van de lezer (Vlaanderen, de eigen regio, het eigen "
+               "project).",
+            en="Figures per project (above the project) and breakdowns by attribute are released per calendar year, "
+               "breakdowns only at the reader's own level (Flanders, their region, their project)."))
 
 
 def _notes(b: Builder) -> list[Message]:

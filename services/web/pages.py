@@ -411,7 +411,8 @@ def pages_router(web: Web) -> APIRouter:
         months = month_choices(today, ctx.lang)
         values: dict[str, Any] = {
             "scope": asked.get("scope") or choices.options[0].value,
-            "from": asked.get("from") or months[11].value,
+            # this calendar year so far: reports cover whole calendar months, quarters or years
+            "from": asked.get("from") or months[today.month - 1].value,
             "to": asked.get("to") or months[0].value,
             "grain": asked.get("grain") or "month",
         }
@@ -421,13 +422,19 @@ def pages_router(web: Web) -> APIRouter:
             errors["scope"] = ctx._("Choose one of the listed regions or projects.")
         if values["grain"] not in GRAINS:
             errors["grain"] = ctx._("Choose month, quarter or year.")
-        period = period_of(values["from"], values["to"], values["grain"] if values["grain"] in GRAINS else "month")
-        if _month_of(values["from"]) is None:
+        first, last = _month_of(values["from"]), _month_of(values["to"])
+        if first is None:
             errors["from"] = ctx._("Choose a month.")
-        if _month_of(values["to"]) is None:
+        if last is None:
             errors["to"] = ctx._("Choose a month.")
-        elif period is not None and period[0] > period[1]:
+        elif first is not None and first > last:
             errors["to"] = ctx._("The last month lies before the first.")
+        period = None
+        if first is not None and last is not None and first <= last:
+            period = period_of(values["from"], values["to"], values["grain"] if values["grain"] in GRAINS else "month")
+            if period is None:
+                errors["from"] = ctx._("Choose months of one calendar year: the report covers the month, quarter or "
+                                       "year that holds them.")
         view: ReportView | None = None
         if not (errors.keys() - {"title"}) and scope is not None and period is not None:
             params = {**scope.parameters, "period_start": period[0].isoformat(),

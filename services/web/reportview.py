@@ -107,17 +107,25 @@ def _month_start(value: str) -> date | None:
 
 
 def period_of(first: str, last: str, grain: str) -> tuple[date, date] | None:
-    """The first day of the first month to the last day of the last, widened to whole quarters or years."""
+    """The one calendar month, quarter or year (no finer than the grain) holding both months.
+
+    Reports are released for whole calendar periods only (the reporting service refuses
+    any other, see docs/disclosure.md): February to May is the year, April to June the
+    second quarter. Months of two different years have no such period: None.
+    """
     start, end = _month_start(first), _month_start(last)
-    if start is None or end is None:
+    if start is None or end is None or start.year != end.year:
         return None
-    if grain == "quarter":
-        start = date(start.year, 3 * ((start.month - 1) // 3) + 1, 1)
-        end = date(end.year, 3 * ((end.month - 1) // 3) + 3, 1)
-    elif grain == "year":
-        start, end = date(start.year, 1, 1), date(end.year, 12, 1)
-    following = date(end.year + (end.month == 12), end.month % 12 + 1, 1)
-    return start, following - timedelta(days=1)
+    start, end = min(start, end), max(start, end)
+    quarter = (start.month - 1) // 3
+    if grain == "month" and start == end:
+        first_month, months = start.month, 1
+    elif grain in ("month", "quarter") and quarter == (end.month - 1) // 3:
+        first_month, months = 3 * quarter + 1, 3
+    else:
+        first_month, months = 1, 12
+    following = date(start.year + (first_month + months > 12), (first_month + months - 1) % 12 + 1, 1)
+    return date(start.year, first_month, 1), following - timedelta(days=1)
 
 
 def has_figures(section: Any) -> bool:

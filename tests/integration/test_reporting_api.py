@@ -155,8 +155,8 @@ def test_who_may_publish_which_scope(world: World, token: str | None, body: dict
     (overview(grain="quarter", period_end="2026-02-28"), "period_end"),
     (overview(period_start="2026-04-01", period_end="2026-03-31"), "period_end"),
     (overview(period_start="2023-01-01", period_end="2026-12-31"), "period_end"),  # 48 months
-    (overview(audience="project"), "project_id"),
-    (overview(audience="coordinator"), "region"),
+    (overview(period_start="2026-01-01", period_end="2026-02-28"), "period_end"),  # not a calendar period
+    (overview(period_start="2026-02-01", period_end="2026-04-30"), "period_end"),  # three months, not a quarter
     (overview(grain="week"), "grain"),
     (overview(audience="minister"), "audience"),
     (overview(basis="imagined"), "basis"),

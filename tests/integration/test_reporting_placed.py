@@ -37,7 +37,9 @@ def test_placed_reports_equal_the_reference(tmp_path: Path, database_url: str) -
         for scope in AUDIENCES:
             for grain in ("month", "quarter", "year"):
                 for basis in ("occurred", "recorded"):
-                    for start, end in (("2025-01-01", "2025-12-31"), ("2024-01-01", "2025-12-31")):
+                    for start, end in (("2025-01-01", "2025-12-31"), ("2025-04-01", "2025-06-30")):
+                        if grain == "year" and end == "2025-06-30":
+                            continue  # a quarter is not broken down by year
                         parameters = {**scope, "grain": grain, "basis": basis, "period_start": start,
                                       "period_end": end}
                         placed = build_overview(conn, parameters)
@@ -49,7 +51,7 @@ def test_placed_reports_equal_the_reference(tmp_path: Path, database_url: str) -
     engine.dispose()
     for store in stores.values():
         store.engine.dispose()
-    assert compared == 36 and hidden > 0  # the comparison covers suppressed cells too
+    assert compared == 30 and hidden > 0  # the comparison covers suppressed cells too
 
 
 def test_a_fact_of_a_project_outside_the_register_has_no_place(tmp_path: Path) -> None:

@@ -80,9 +80,13 @@ def test_dates_months_and_numbers_follow_the_language_and_today_is_brusselss() -
 
 
 def test_periods_are_whole_months_quarters_or_years() -> None:
-    assert period_of("2026-02", "2026-05", "month") == (date(2026, 2, 1), date(2026, 5, 31))
-    assert period_of("2026-02", "2026-05", "quarter") == (date(2026, 1, 1), date(2026, 6, 30))
-    assert period_of("2025-12", "2026-01", "year") == (date(2025, 1, 1), date(2026, 12, 31))
+    # one whole calendar period, the smallest holding both months (reports are released for no other)
+    assert period_of("2026-02", "2026-05", "month") == (date(2026, 1, 1), date(2026, 12, 31))
+    assert period_of("2026-04", "2026-06", "month") == (date(2026, 4, 1), date(2026, 6, 30))
+    assert period_of("2026-05", "2026-05", "month") == (date(2026, 5, 1), date(2026, 5, 31))
+    assert period_of("2026-05", "2026-05", "quarter") == (date(2026, 4, 1), date(2026, 6, 30))
+    assert period_of("2026-05", "2026-05", "year") == (date(2026, 1, 1), date(2026, 12, 31))
+    assert period_of("2025-12", "2026-01", "year") is None  # two calendar years: no one period holds them
     assert period_of("2026-13", "2026-01", "month") is None and period_of("", "2026-01", "month") is None
     months = month_choices(date(2026, 1, 20), "nl")
     assert [m.value for m in months[:3]] == ["2026-01", "2025-12", "2025-11"] and months[1].label == "december 2025"
@@ -247,10 +251,12 @@ def test_htmx_gets_the_form_and_figures_alone_with_errors_next_to_their_field(tm
                      headers={"HX-Request": "true"})
         assert part.text.startswith('<div id="dashboard">') and "<html" not in part.text
         assert 'class="report-section"' in part.text
-        wrong = c.get("/reports", params={"scope": "region:antwerpen-kempen", "from": "2026-05", "to": "2026-03"},
+        # months of two calendar years: no one calendar period holds them (reports cover no other)
+        wrong = c.get("/reports", params={"scope": "region:antwerpen-kempen", "from": "2025-11", "to": "2026-03"},
                       headers={"HX-Request": "true"})
-        assert 'aria-invalid="true" aria-describedby="to-error"' in wrong.text
-        assert '<p class="field-error" id="to-error">De laatste maand ligt voor de eerste.</p>' in wrong.text
+        assert 'aria-invalid="true" aria-describedby="from-error"' in wrong.text
+        assert ('<p class="field-error" id="from-error">Kies maanden van één kalenderjaar: het rapport gaat over de '
+                'maand, het kwartaal of het jaar waarin ze vallen.</p>') in wrong.text
         assert 'class="report-section"' not in wrong.text
         other = c.get("/reports", params={"scope": "project:elsewhere"})
         assert "Kies een van de regio" in other.text and 'class="report-section"' not in other.text

@@ -21,6 +21,7 @@ from shared.auth import NO_PROJECT_ACCESS, Principal
 from shared.domain import NotFound
 from shared.events.envelope import Role
 from services.reporting.queries import project_region, regions
+from services.reporting.sdc.policy import Audience
 
 NO_REGION_ACCESS = "Geen toegang tot deze regio / No access to this region"
 NO_FLANDERS_ACCESS = ("Geen toegang tot de cijfers van heel Vlaanderen / "
@@ -29,6 +30,8 @@ EVERYWHERE = (Role.admin, Role.auditor)
 #: Who may read the figures of all of Flanders: besides those who see everything, the government,
 #: which sees no project's or region's report of its own (only the regions as rows of Flanders').
 FLANDERS = (*EVERYWHERE, Role.government)
+OTHER_AUDIENCE = ("Geen toegang: dit rapport is gemaakt en beschermd voor een ander publiek / "
+                  "No access: this report was made and protected for another audience")
 
 
 def may_see_project(principal: Principal, project_id: str, region: str) -> bool:
@@ -72,6 +75,24 @@ def record_scope(record: dict[str, Any]) -> tuple[str | None, str | None]:
     return (str(project_id) if project_id else None), (str(region) if region else None)
 
 
+def reader_audience(principal: Principal) -> Audience:
+    """The audience whose protection a caller's figures get, from who they are, not from what they ask.
+
+    Admins and auditors read as the government, coordinators as coordinators (also when they
+    open a project of their region: its figures in the protected form of the region report),
+    everyone else as project staff (of their own projects only; the scope checks see to that).
+    """
+    if principal.role in EVERYWHERE:
+        return Audience.government
+    if principal.role is Role.coordinator:
+        return Audience.coordinator
+    return Audience.project
+
+
 def check_record(conn: Connection, principal: Principal, record: dict[str, Any]) -> None:
     project_id, region = record_scope(record)
     check_scope(conn, principal, project_id=project_id, region=region)
+    # a published overview keeps the protection of the audience it was made for: a project's
+    # exact figures stay with its staff, a region's breakdowns with its coordinators
+    if record.get("kind") == "overview" and record["parameters"].get("audience") != reader_audience(principal):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail=OTHER_AUDIENCE)

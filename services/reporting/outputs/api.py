@@ -29,13 +29,14 @@ from shared.parameters import FormId, FormLine, PathId, within_bounds
 from shared.service import ServiceRuntime
 from services.reporting import records
 from services.reporting.document import ReportDocument, Text
-from services.reporting.outputs.access import EVERYWHERE, check_record, check_scope
+from services.reporting.outputs.access import EVERYWHERE, check_record, check_scope, reader_audience
 from services.reporting.outputs.dashboard import Choice, Controls, Page, render_dashboard
 from services.reporting.outputs.export_csv import render_csv
 from services.reporting.outputs.export_pdf import render_pdf
 from services.reporting.outputs.export_xlsx import render_xlsx
 from services.reporting.outputs.view import Provenance, document
 from services.reporting.queries import watermark
+from services.reporting.reports import calendar_period
 from services.reporting.read_models import projects
 
 Lang = Literal["nl", "en"]
@@ -178,8 +179,8 @@ def router(runtime: ServiceRuntime, principal_of: Any, *, compute_overview: Comp
         audience: AudienceName | None = None,
         region: FormLine = None,
         project_id: FormId = None,
-        period_start: Annotated[str | None, Query(description="ISO date; default: 11 months before the end month")] = None,
-        period_end: Annotated[str | None, Query(description="ISO date; default: the end of this month")] = None,
+        period_start: Annotated[str | None, Query(description="ISO date; default: 1 January of the end's year")] = None,
+        period_end: Annotated[str | None, Query(description="ISO date; default: the end of this year")] = None,
         grain: Grain = "month",
         basis: Basis = "occurred",
         as_known_on: Annotated[str | None, Query(description="ISO date")] = None,
@@ -192,14 +193,17 @@ def router(runtime: ServiceRuntime, principal_of: Any, *, compute_overview: Comp
             page = Page(doc=doc, lang=lang, source=source, query=query,
                         exports={"pdf": f"{base}.pdf", "xlsx": f"{base}.xlsx", "csv": f"{base}.csv"})
             return HTMLResponse(render_dashboard(page), headers=PAGE_HEADERS)
-        # Whole months, quarters or years: the dates given are widened to the grain.
-        end = bucket_end(parse_day(period_end, "period_end") or runtime.clock.today(), grain)
-        start = bucket_start(parse_day(period_start, "period_start") or _months_before(end, 11), grain)
+        # One whole calendar month, quarter or year (docs/disclosure.md): the smallest one holding
+        # the dates given, no finer than the grain; by default this calendar year.
+        end = bucket_end(parse_day(period_end, "period_end") or bucket_end(runtime.clock.today(), "year"), grain)
+        start = bucket_start(parse_day(period_start, "period_start") or date(end.year, 1, 1), grain)
         if start > end:
             raise InvalidInput("Het begin ligt na het einde / The start lies after the end", field="period_start")
+        start, end = calendar_period(start, end, grain) or (start, end)  # across years: refused, with the reason
         known_on = parse_day(as_known_on, "as_known_on")
-        audience, region, project_id = _scope(principal, audience, (region or "").strip() or None,
-                                              (project_id or "").strip() or None)
+        _, region, project_id = _scope(principal, audience, (region or "").strip() or None,
+                                       (project_id or "").strip() or None)
+        audience = reader_audience(principal).value  # the reader's protection, whichever scope they open
         parameters: dict[str, Any] = {"audience": audience, "period_start": start.isoformat(),
                                       "period_end": end.isoformat(), "grain": grain, "basis": basis}
         if region:
@@ -226,11 +230,6 @@ def router(runtime: ServiceRuntime, principal_of: Any, *, compute_overview: Comp
                         headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"})
 
     return api
-
-
-def _months_before(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 - months
-    return date(index // 12, index % 12 + 1, 1)
 
 
 def bucket_start(day: date, grain: str) -> date:

@@ -42,14 +42,22 @@ STATUS_LABELS: dict[str, Text] = {
 }
 
 WHY_HIDDEN: list[Text] = [
-    Text(nl="Kleine aantallen worden niet getoond: wie weet dat een groep klein is, kan er personen in herkennen "
-            "(primaire onderdrukking).",
-         en="Small counts are not shown: knowing that a group is small can let a reader recognise the people in it "
-            "(primary suppression)."),
+    Text(nl="Kleine aantallen, nul inbegrepen, worden niet getoond: wie weet dat een groep klein is, kan er "
+            "personen in herkennen (primaire onderdrukking).",
+         en="Small counts, zero included, are not shown: knowing that a group is small can let a reader recognise the "
+            "people in it (primary suppression)."),
     Text(nl="Sommige grotere aantallen zijn ook verborgen, omdat je anders een verborgen klein aantal zou kunnen "
-            "terugrekenen uit de totalen of uit andere tabellen van dit rapport (secundaire onderdrukking).",
+            "terugrekenen uit de totalen, uit andere tabellen of uit een ander rapport (secundaire onderdrukking). "
+            "Elk rapport van een kalenderjaar leest dezelfde beschermde cijfers: een andere periode, indeling of "
+            "regio kiezen toont nooit wat hier verborgen is.",
          en="Some larger counts are hidden too, because otherwise a hidden small count could be recomputed from the "
-            "totals or from other tables of this report (secondary suppression)."),
+            "totals, from other tables or from another report (secondary suppression). Every report of a calendar "
+            "year reads the same protected figures: choosing another period, breakdown or region never shows what "
+            "is hidden here."),
+    Text(nl="Cijfers per project (boven het project) en uitsplitsingen naar kenmerk worden per kalenderjaar "
+            "vrijgegeven, uitsplitsingen alleen op je eigen niveau; elders staan ze verborgen.",
+         en="Figures per project (above the project) and breakdowns by attribute are released per calendar year, "
+            "breakdowns only at your own level; elsewhere they are hidden."),
     Text(nl="Welke verborgen cellen klein zijn en welke niet, tonen we bewust niet: dat zou net verraden wat "
             "beschermd moet worden. Alle verborgen cellen krijgen daarom hetzelfde teken.",
          en="Which hidden cells are small and which are not is deliberately not shown: that would reveal exactly what "

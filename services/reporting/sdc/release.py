@@ -150,8 +150,9 @@ def carry_over(pattern: Iterable[CellRef], *, drop: Iterable[str] = (),
 def protection_levels(values: np.ndarray, protection: int) -> tuple[np.ndarray, np.ndarray]:
     """Split the promised width: down by up to half (never below 0), up by the rest.
 
-    The upper bound then always reaches the threshold, so an attacker can never prove a
-    hidden count is small.
+    The upper bound then always reaches the threshold, so an attacker who knows nothing
+    more (no shown zeros telling that hidden cells are at least 1: the releases hide zeros)
+    cannot prove a hidden count small.
     """
     lower = np.minimum(values, protection // 2)
     return protection - lower, lower
@@ -183,9 +184,22 @@ def _costs(structure: Structure, policy: DisclosurePolicy, previous: np.ndarray)
 
 def _matches(structure: Structure, refs: list[CellRef]) -> np.ndarray:
     hit = np.zeros(len(structure.cells), dtype=bool)
+    if not refs:
+        return hit
+    exact: dict[tuple[tuple[str, str], ...], list[int]] = {}
     for appearance, cell in structure.appearances:
+        if cell is not None:
+            exact.setdefault(appearance.coords, []).append(cell)
+    partial = []
+    for ref in refs:  # a reference naming every coordinate of a cell (a pattern's entries do): one look-up
+        found = exact.get(tuple(sorted(ref.items())))
+        if found is None:
+            partial.append(ref)
+        else:
+            hit[found] = True
+    for appearance, cell in structure.appearances if partial else ():
         coords = dict(appearance.coords)
-        if cell is not None and any(all(coords.get(d) == v for d, v in ref.items()) for ref in refs):
+        if cell is not None and any(all(coords.get(d) == v for d, v in ref.items()) for ref in partial):
             hit[cell] = True
     return hit
 
@@ -264,6 +278,11 @@ def suggestions(tables: list[ProtectedTable], policy: DisclosurePolicy) -> list[
 
 def _label(dim: str, lang: str) -> str:
     return DIMENSION_LABELS.get(dim, {}).get(lang, dim)
+
+
+def coarser_suggestion(dim: str, coarser: str) -> Suggestion:
+    """"Choose a coarser breakdown: by <coarser> instead of by <dim>"."""
+    return _suggestion(dim, coarser)
 
 
 def _suggestion(dim: str, coarser: str) -> Suggestion:
