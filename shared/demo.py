@@ -3,13 +3,14 @@
 Three parts. The demo people's roles and assignments are recorded in the staff register
 first (by the bootstrap admin, ``dev-admin``), as an admin would. Then a handful of people
 in three projects walk every path once (a proposal accepted and kicked off, a duo
-registered, people still waiting). Then a year of work in the regional coordinator's
-region (Antwerpen-Kempen, project ``demo-antwerpen``): volunteers enquiring every month and
-going through intake, screening, coaching and the legal items, participants referred, duos
-started over the months with their contacts, group coaching and intervision. That last part
-is big enough that the coordinator's figures page shows real numbers under the default
-disclosure threshold (10) instead of hidden cells: a demo of the reports must show figures,
-not only dashes.
+registered, people still waiting). Then a year of work in every demo project, the most
+in the regional coordinator's (Antwerpen-Kempen, project ``demo-antwerpen``): volunteers
+enquiring every month and going through intake, screening, coaching and the legal items,
+participants referred, duos started over the months with their contacts, group coaching and
+intervision. That last part is big enough that the coordinator's figures page shows real
+numbers under the default disclosure threshold (10) instead of hidden cells: a demo of the
+reports must show figures, not only dashes. Every region needs its share, because regions
+are protected together with all of Flanders (see ``YEARS``).
 
 The year is loaded with a few calls in flight at once (the services take them
 concurrently; every call carries its own ``Idempotency-Key``), so it adds well under a
@@ -253,14 +254,22 @@ def load_demo(urls: dict[str, str], *, volunteers_per_project: int = 4, timeout_
                     contacts += 1
     volunteers = len(PROJECTS[:2]) * volunteers_per_project
     if year:
-        plan = load_year(urls, timeout_s=max(timeout_s, 60))
-        volunteers, duos, contacts = volunteers + len(plan.volunteers), duos + plan.duos, contacts + plan.contacts
+        for project, nis, token, per_month in YEARS:
+            plan = load_year(urls, timeout_s=max(timeout_s, 60), project=project, nis=nis, token=token,
+                             per_month=per_month)
+            volunteers, duos, contacts = volunteers + len(plan.volunteers), duos + plan.duos, contacts + plan.contacts
     return (f"Demodata geladen / Demo data loaded: {len(PROJECTS)} projects, {volunteers} volunteers, {duos} duos, "
             f"{contacts} contacts ({time.monotonic() - started:.0f} s).")
 
 
 # --------------------------------------------------------------------------- a year in the coordinator's region
 YEAR_PROJECT, YEAR_NIS = "demo-antwerpen", "11002"
+#: Every demo project gets a year of work, the coordinator's the most: regions are protected
+#: together with all of Flanders (docs/disclosure.md), so a region's figures show only when the
+#: other regions are not nearly empty (their small remainder would otherwise follow from
+#: Flanders' total minus this region's, so this region's figures would be hidden to protect it).
+YEARS = ((YEAR_PROJECT, YEAR_NIS, "dev-professional", 12), ("demo-gent", "44021", "dev-professional", 8),
+         ("demo-brugge", "31005", "dev-professional-other", 8))
 CHANNELS = ("word_of_mouth", "website", "volunteer_platform", "social_media", "event", "referral")
 FIRST_NAMES = ("Anouk", "Bram", "Charlotte", "Dries", "Elif", "Floor", "Gert", "Hanne", "Ilias", "Jana", "Kobe",
                "Lien", "Milan", "Nora", "Omar", "Pieter", "Rania", "Stijn", "Tine", "Wout", "Yasmine", "Zoë")
@@ -396,12 +405,12 @@ def _ok(resp: httpx.Response) -> httpx.Response:
 
 
 def load_year(urls: dict[str, str], *, today: date | None = None, months: int = 11, per_month: int = 12,
-              workers: int = 6, timeout_s: float = 60) -> YearPlan:
-    """Load :func:`year_plan` into ``demo-antwerpen`` through the APIs, as the professional."""
+              workers: int = 6, timeout_s: float = 60, project: str = YEAR_PROJECT, nis: str = YEAR_NIS,
+              token: str = "dev-professional") -> YearPlan:
+    """Load :func:`year_plan` into ``project`` through the APIs, as ``token`` (a professional of it)."""
     today = today or _today()
     plan = year_plan(today, months=months, per_month=per_month)
     rec, mat, fol = urls["recruitment"], urls["matching"], urls["followup"]
-    token = "dev-professional"
     clients = _Clients()
     ids: dict[int, str] = {}
 
@@ -410,9 +419,9 @@ def load_year(urls: dict[str, str], *, today: date | None = None, months: int = 
 
     def volunteer(v: PlannedVolunteer) -> None:
         first, last = v.name
-        vid = call("POST", f"{rec}/projects/{YEAR_PROJECT}/volunteers", {
+        vid = call("POST", f"{rec}/projects/{project}/volunteers", {
             "channel": CHANNELS[v.index % len(CHANNELS)] if v.index % 3 else CHANNELS[v.index % 2],
-            "municipality_nis": YEAR_NIS, "received_on": v.received_on.isoformat(),
+            "municipality_nis": nis, "received_on": v.received_on.isoformat(),
             "personal": {"first_name": first, "last_name": last, "email": f"vrijwilliger{v.index}@example.org",
                          "birth_date": f"{1955 + v.index % 45}-{1 + v.index % 12:02d}-{1 + v.index % 28:02d}"},
         }).json()["volunteer_id"]
@@ -432,12 +441,12 @@ def load_year(urls: dict[str, str], *, today: date | None = None, months: int = 
             call("POST", f"{rec}/volunteers/{vid}/{path}", body)
 
     def participant(i: int) -> str:
-        return call("POST", f"{mat}/projects/{YEAR_PROJECT}/participants", {
+        return call("POST", f"{mat}/projects/{project}/participants", {
             "referred_on": plan.referrals[i].isoformat(),
             "target_group": "individual_adult",
             "referrer_type": ("social_services", "mental_health_centre", "general_practitioner", "self")[i % 4],
             "life_domains": [("isolation", "psychological_vulnerability", "poverty", "newcomer")[i % 4]],
-            "municipality_nis": YEAR_NIS, "consent_recorded": True, "languages": ["nl"],
+            "municipality_nis": nis, "consent_recorded": True, "languages": ["nl"],
             "wishes": ["company"], "personal": {"first_name": FIRST_NAMES[(i * 7) % len(FIRST_NAMES)],
                                                "last_name": f"{LAST_NAMES[i % len(LAST_NAMES)]} (deelnemer)"},
         }, retry_404_s=timeout_s).json()["participant_id"]
@@ -446,7 +455,7 @@ def load_year(urls: dict[str, str], *, today: date | None = None, months: int = 
         v, participant_id = pair
         deadline = time.monotonic() + timeout_s
         while True:  # matching learns the volunteer's availability a moment after recruitment recorded it
-            resp = _call(clients.get(), "POST", f"{mat}/projects/{YEAR_PROJECT}/duos", token, {
+            resp = _call(clients.get(), "POST", f"{mat}/projects/{project}/duos", token, {
                 "volunteer_id": ids[v.index], "participant_id": participant_id, "started_on": v.duo_on.isoformat(),  # type: ignore[union-attr]
                 "expected_duration_months": 12}, retry_404_s=timeout_s)
             if resp.status_code in (409, 422) and time.monotonic() < deadline:
@@ -462,7 +471,7 @@ def load_year(urls: dict[str, str], *, today: date | None = None, months: int = 
             }, retry_404_s=timeout_s)
 
     def coaching(c: PlannedCoaching) -> None:
-        call("POST", f"{fol}/projects/{YEAR_PROJECT}/coaching-sessions", {
+        call("POST", f"{fol}/projects/{project}/coaching-sessions", {
             "kind": c.kind, "session_date": c.on.isoformat(), "minutes": 120 if c.kind == "group" else 90,
             "themes": [c.theme], "volunteer_ids": [ids[i] for i in c.volunteers]}, retry_404_s=timeout_s)
 
