@@ -38,7 +38,7 @@ from shared.service import ServiceRuntime
 from services.reporting import indicators, records
 from services.reporting.as_known_on import AsKnownOn, Busy
 from services.reporting.disclosure import Audience
-from services.reporting.outputs.access import OTHER_AUDIENCE, reader_audience
+from services.reporting.outputs.access import check_audience, reader_audience
 from services.reporting.queries import project_region, regions, watermark
 from services.reporting.reports import Grain, OverviewParameters, buckets, build_overview, compute, parse_parameters
 
@@ -122,8 +122,9 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
         if principal.role not in EVERYWHERE and body.get("project_id") is None:
             # a scope above the caller's (checked again, with the register, by check_overview_scope)
             if body.get("region") is None:
-                raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NO_FLANDERS_ACCESS)
-            if principal.role is not Role.coordinator:
+                if principal.role not in FLANDERS:
+                    raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NO_FLANDERS_ACCESS)
+            elif principal.role is not Role.coordinator:
                 raise HTTPException(status.HTTP_403_FORBIDDEN, detail=NO_REGION_ACCESS)
         params = parse_parameters({**body, "audience": reader_audience(principal),
                                    "threshold": settings.disclosure_threshold,
@@ -141,10 +142,7 @@ def router(runtime: ServiceRuntime, principal_of: Any) -> APIRouter:
         params = report["parameters"]
         if report["kind"] == "overview":
             check_overview_scope(conn, principal, region=params.get("region"), project_id=params.get("project_id"))
-            # a published report keeps the protection of the audience it was made for: a project's exact
-            # figures stay with its staff, a region's breakdowns with its coordinators
-            if params.get("audience") != reader_audience(principal):
-                raise HTTPException(status.HTTP_403_FORBIDDEN, detail=OTHER_AUDIENCE)
+            check_audience(principal, params.get("audience"), params.get("project_id"))
         else:
             check_project(conn, principal, params["project_id"])
 

@@ -838,7 +838,8 @@ def releases(conn: Connection, p: OverviewParameters, scope: Scope) -> dict[str,
             if pop.periodic:
                 counts: Counter[tuple[str, str]] = Counter()
                 for key, n in pop.counts.items():
-                    counts[(key[0], key[1])] += n
+                    if key[0] in region_of:  # a project this service never learned has no region: not counted
+                        counts[(key[0], key[1])] += n
                 out[code] = protect_periodic(counts, months=months(year, year_end), region_of=region_of,
                                              policy=policy, project_staff=staff)
         return out
@@ -849,7 +850,8 @@ def releases(conn: Connection, p: OverviewParameters, scope: Scope) -> dict[str,
             if not pop.periodic:
                 totals: Counter[str] = Counter()
                 for k, n in pop.counts.items():
-                    totals[k[0]] += n
+                    if k[0] in region_of:  # as per_year
+                        totals[k[0]] += n
                 out[code] = protect_period(totals, period=label, region_of=region_of, policy=policy,
                                            project_staff=staff, projects_released=period == "year")
         return out

@@ -90,6 +90,10 @@ PERSONAL = allowing("admin", "auditor", "pro_own")  # reasoned, recorded reads o
 ADMIN = allowing("admin")
 REGISTER = allowing("admin", "auditor", "pro_own", "coord_own")  # the project register entry
 REPORTS = allowing("admin", "auditor", "pro_own", "coord_own")  # anonymised figures of the scope
+# a report published by an admin (so protected for the government): readers of that protection,
+# and the project's own staff (they know its exact figures); a coordinator, whose protection of
+# the same cells differs, may not set the two side by side (docs/disclosure.md)
+PUBLISHED_BY_ADMIN = allowing("admin", "auditor", "pro_own")
 PUBLISH = allowing("admin", "pro_own", "coord_own")  # auditors are read-only
 LISTING = allowing("admin", "auditor", "pro_own", "pro_foreign", "coord_own", "coord_foreign")  # filtered lists
 STAFF_REGISTER = allowing("admin", "auditor")  # who works here, by name, and each one's history
@@ -129,6 +133,8 @@ RULES: list[Rule] = [
     # reporting: anonymised figures of the caller's scope
     Rule("reporting", "GET", r"^/(indicators|reports|scopes)$", SIGNED_IN, "catalogue; the lists are filtered"),
     Rule("reporting", "POST", r"^/reports$", PUBLISH, "publishing keeps a record: not for read-only auditors"),
+    Rule("reporting", "GET", r"^/reports/\{report_id\}", PUBLISHED_BY_ADMIN,
+         "a published report keeps its audience's protection: readers of it, and the project's own staff"),
     Rule("reporting", "GET", r"^/(reports/|dashboard$)", REPORTS, "figures of a project: its staff, its "
                                                                   "region's coordinator, admins, auditors"),
 ]
@@ -493,7 +499,8 @@ def test_lists_hold_only_what_the_caller_may_see(world: World, module_api: Api) 
     assert {ra, rb} <= reports("admin") and {ra, rb} <= reports("auditor")
     assert ra in reports("pro_a") and rb not in reports("pro_a")
     assert rb in reports("pro_b") and ra not in reports("pro_b")
-    assert ra in reports("coordinator") and rb not in reports("coordinator")
+    # made by an admin, so protected as the government's: not for a coordinator (docs/disclosure.md)
+    assert ra not in reports("coordinator") and rb not in reports("coordinator")
     assert reports("buddy") == set() and reports("government") == set()  # project reports are not Flanders'
 
     for who, mine, other in (("pro_a", a, b), ("pro_b", b, a)):

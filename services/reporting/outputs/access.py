@@ -78,11 +78,12 @@ def record_scope(record: dict[str, Any]) -> tuple[str | None, str | None]:
 def reader_audience(principal: Principal) -> Audience:
     """The audience whose protection a caller's figures get, from who they are, not from what they ask.
 
-    Admins and auditors read as the government, coordinators as coordinators (also when they
-    open a project of their region: its figures in the protected form of the region report),
-    everyone else as project staff (of their own projects only; the scope checks see to that).
+    The government, and admins and auditors, read as the government; coordinators as
+    coordinators (also when they open a project of their region: its figures in the protected
+    form of the region report); everyone else as project staff (of their own projects only; the
+    scope checks see to that).
     """
-    if principal.role in EVERYWHERE:
+    if principal.role in FLANDERS:
         return Audience.government
     if principal.role is Role.coordinator:
         return Audience.coordinator
@@ -92,7 +93,15 @@ def reader_audience(principal: Principal) -> Audience:
 def check_record(conn: Connection, principal: Principal, record: dict[str, Any]) -> None:
     project_id, region = record_scope(record)
     check_scope(conn, principal, project_id=project_id, region=region)
-    # a published overview keeps the protection of the audience it was made for: a project's
-    # exact figures stay with its staff, a region's breakdowns with its coordinators
-    if record.get("kind") == "overview" and record["parameters"].get("audience") != reader_audience(principal):
+    if record.get("kind") == "overview":
+        check_audience(principal, record["parameters"].get("audience"), project_id)
+
+
+def check_audience(principal: Principal, audience: Any, project_id: str | None) -> None:
+    """A published overview keeps the protection of the audience it was made for: a project's
+    exact figures stay with its staff, a region's breakdowns with its coordinators. The project's
+    own staff are the exception: they know its exact figures, so no protection of them tells
+    them anything new (the scope check, run first, keeps them to their own projects)."""
+    mine = reader_audience(principal)
+    if audience != mine and not (mine is Audience.project and project_id is not None):
         raise HTTPException(status.HTTP_403_FORBIDDEN, detail=OTHER_AUDIENCE)
