@@ -37,7 +37,9 @@ from tests.integration.test_reporting_api import World as ReportingWorld
 from tests.integration.test_reporting_api import overview, world  # noqa: F401  (fixture)
 from tests.integration.test_recruitment_api import ADMIN, ANTWERPEN, BRUGGE, NO_FEEDS, PRO, PRO_OTHER, START, RC
 
-ENQUIRY = {"channel": "website", "municipality_nis": "11002",
+# the same person on purpose, again and again: confirmed as someone else each time, so the
+# duplicate check (tests/integration/test_recruitment_case_rules.py) does not answer 409 here
+ENQUIRY = {"channel": "website", "municipality_nis": "11002", "confirmed_other_person": True,
            "personal": {"first_name": "Idem", "last_name": "Potent", "birth_date": "1980-02-03"}}
 
 
@@ -90,7 +92,7 @@ def test_the_same_key_with_another_request_is_refused_and_records_nothing(rc: RC
     assert volunteers_recorded(rc) == 1 and rc.status(volunteer) == "enquired"
     # the same JSON written differently is the same request
     spaced = rc.client.post(f"/projects/{ANTWERPEN}/volunteers", content=b'{ "personal": %s, "channel": "website",'
-                            b' "municipality_nis": "11002" }' % httpx.Request("POST", "/", json=ENQUIRY["personal"]).content,
+                            b' "municipality_nis": "11002",  "confirmed_other_person" : true }' % httpx.Request("POST", "/", json=ENQUIRY["personal"]).content,
                             headers={"Authorization": f"Bearer {PRO}", HEADER: key, "Content-Type": "application/json"})
     assert spaced.status_code == 201 and spaced.headers.get(REPLAYED) == "true", spaced.text
 

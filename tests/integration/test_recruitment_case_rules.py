@@ -20,7 +20,7 @@ def enquiry(personal: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 def test_a_second_enquiry_for_the_same_person_is_answered_with_the_existing_file(rc: RC) -> None:
     rc.project()
-    rc.project("demo-gent", nis="44021", region="gent")
+    rc.project("demo-gent", nis="44021", region="oost-vlaanderen")
     first = rc.ok(rc.post(f"/projects/{ANTWERPEN}/volunteers", enquiry(PERSON)), 201)["volunteer_id"]
 
     # Same name (other case, accents, order) and birth date; same name and e-mail: very likely the same person.
