@@ -92,24 +92,30 @@ def register_project(urls: dict[str, str]) -> None:
 
 
 def set_up_duos(urls: dict[str, str], count: int) -> list[str]:
-    """``count`` running duos that followup knows, made through the public APIs."""
-    today = datetime.now(UTC).date().isoformat()
+    """``count`` running duos that followup knows, made through the public APIs.
+
+    Each started two weeks ago, so every step before it is entered with its real, earlier day
+    (a duo never starts before the referral or the volunteer's availability)."""
+    def ago(days: int) -> str:
+        return (datetime.now(UTC).date() - timedelta(days=days)).isoformat()
+
     duos = []
     with httpx.Client(headers=_auth(PRO), timeout=30, event_hooks={"request": [_keyed]}) as client:
         rec, mat = urls["recruitment"], urls["matching"]
         for _ in range(count):
-            volunteer = _ok(client.post(f"{rec}/projects/{PROJECT}/volunteers", json=enquiry_body()), 201)["volunteer_id"]
-            _ok(client.post(f"{rec}/volunteers/{volunteer}/intake", json={"held_on": today}))
-            _ok(client.post(f"{rec}/volunteers/{volunteer}/screening", json={"screened_on": today, "outcome": "approved"}))
+            volunteer = _ok(client.post(f"{rec}/projects/{PROJECT}/volunteers",
+                                        json={**enquiry_body(), "received_on": ago(40)}), 201)["volunteer_id"]
+            _ok(client.post(f"{rec}/volunteers/{volunteer}/intake", json={"held_on": ago(35)}))
+            _ok(client.post(f"{rec}/volunteers/{volunteer}/screening", json={"screened_on": ago(30), "outcome": "approved"}))
             _ok(client.post(f"{rec}/volunteers/{volunteer}/training",
-                            json={"session_on": today, "kind": "individual_coaching", "hours": 2}))
+                            json={"session_on": ago(25), "kind": "individual_coaching", "hours": 2}))
             _ok(client.post(f"{rec}/volunteers/{volunteer}/availability",
-                            json={"target_groups": ["individual_adult"], "languages": ["nl"]}))
-            participant = _until(lambda: client.post(f"{mat}/projects/{PROJECT}/participants", json=referral_body()),
+                            json={"target_groups": ["individual_adult"], "languages": ["nl"], "available_on": ago(21)}))
+            participant = _until(lambda: client.post(f"{mat}/projects/{PROJECT}/participants",
+                                                     json={**referral_body(), "referred_on": ago(21)}),
                                  201)["participant_id"]
-            started = (datetime.now(UTC).date() - timedelta(days=14)).isoformat()
             duos.append(_until(lambda: client.post(f"{mat}/projects/{PROJECT}/duos", json={
-                "volunteer_id": volunteer, "participant_id": participant, "started_on": started}), 201)["duo_id"])
+                "volunteer_id": volunteer, "participant_id": participant, "started_on": ago(14)}), 201)["duo_id"])
         for duo in duos:
             _until(lambda: client.get(f"{urls['followup']}/duos/{duo}"), 200)
     return duos
