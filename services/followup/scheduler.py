@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
@@ -56,20 +57,28 @@ def schedule_calls(conn: Connection, store: EventStore, env: Envelope, ended: Du
                                     months_after_end=offset)
         except DomainError:
             continue  # scheduled before: by this instance earlier, or by another one
-        try:
-            with conn.begin_nested():  # a refused append leaves the consumer's transaction usable
-                appended = store.append(call_id, call.version, [NewEvent(e, project_id=ended.project_id)
-                                                                 for e in decided],
-                                        actor=SYSTEM, correlation_id=env.correlation_id, causation_id=env.event_id,
-                                        conn=conn)
-                project_all(conn, appended, decided)
-        except (ConcurrencyConflict, IntegrityError):
+        if _record(conn, store, env, call_id, call.version, ended.project_id, decided):
+            recorded.append(call_id)
+        else:
             log.info("followup.call_already_scheduled", call_id=call_id)
-            continue
-        recorded.append(call_id)
     if recorded:
         log.info("followup.calls_scheduled", duo_id=ended.duo_id, calls=len(recorded))
     return recorded
+
+
+def _record(conn: Connection, store: EventStore, env: Envelope, call_id: str, version: int, project_id: str,
+            decided: list[Any]) -> bool:
+    """Append what a call decided, caused by ``env``, and project it; False when another writer got there
+    first (a refused append leaves the consumer's transaction usable: it runs in a savepoint)."""
+    try:
+        with conn.begin_nested():
+            appended = store.append(call_id, version, [NewEvent(e, project_id=project_id) for e in decided],
+                                    actor=SYSTEM, correlation_id=env.correlation_id, causation_id=env.event_id,
+                                    conn=conn)
+            project_all(conn, appended, decided)
+    except (ConcurrencyConflict, IntegrityError):
+        return False
+    return True
 
 
 def cancel_calls(conn: Connection, store: EventStore, env: Envelope, participant_id: str,
@@ -86,16 +95,10 @@ def cancel_calls(conn: Connection, store: EventStore, env: Envelope, participant
         decided = call.cancel(cancelled_on=cancelled_on, reason=CallCancelReason.consent_withdrawn)
         if not decided:
             continue
-        try:
-            with conn.begin_nested():
-                appended = store.append(call_id, call.version, [NewEvent(e, project_id=call.project_id) for e in decided],
-                                        actor=SYSTEM, correlation_id=env.correlation_id, causation_id=env.event_id,
-                                        conn=conn)
-                project_all(conn, appended, decided)
-        except (ConcurrencyConflict, IntegrityError):
+        if _record(conn, store, env, call_id, call.version, call.project_id, decided):
+            cancelled.append(call_id)
+        else:
             log.info("followup.call_changed_meanwhile", call_id=call_id)
-            continue
-        cancelled.append(call_id)
     if cancelled:
         log.info("followup.calls_cancelled", calls=len(cancelled), reason="consent_withdrawn")
     return cancelled
